@@ -1,0 +1,40 @@
+# Agentry: `make run` starts the whole product; `make test` runs the suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+export AGENTRY_DATA_DIR ?= $(CURDIR)/var
+export AGENTRY_ALLOWED_PRIVATE_HOSTS ?= 127.0.0.1,localhost,::1
+export PORT ?= 8000
+
+.PHONY: install run test test-sqlite test-postgres bench schema clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Migrate, load the demo data (prints a token) and start web, worker and beat.
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	exec scripts/run.sh
+
+## The suite on SQLite (what a fresh clone needs).
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## The suite on a throwaway PostgreSQL 15 started on loopback.
+test-postgres: install
+	scripts/with-postgres.sh $(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) bench/api_bench.py
+
+schema: install
+	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,69 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status as http
+from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.actor import Actor
+from accounts.models import ApiToken
+from accounts.api.serializers import MeSerializer, TokenCreatedSerializer, TokenCreateSerializer, TokenSerializer
+from core.envelope import data_response, enveloped
+from core.errors import NotFound
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your API tokens (never their values)", responses=TokenSerializer(many=True)),
+    create=extend_schema(summary="Create an API token; its value is shown once", request=TokenCreateSerializer,
+                         responses={201: enveloped(TokenCreatedSerializer)}),
+    destroy=extend_schema(summary="Revoke one of your tokens", responses={204: OpenApiResponse(description="Revoked")}),
+)
+class TokenViewSet(viewsets.GenericViewSet):
+    """Any authenticated caller manages their own tokens; a token can only
+    create tokens with scopes it holds itself."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = TokenSerializer
+    queryset = ApiToken.objects.none()  # for the schema
+    lookup_url_kwarg = "token"
+    sort_fields = ("created_at", "name", "last_used_at")
+    default_sort = "-created_at"
+
+    def list(self, request):
+        page = self.paginate_queryset(selectors.token_list_for_user(user=request.user))
+        return self.get_paginated_response(TokenSerializer(page, many=True).data)
+
+    def create(self, request):
+        body = TokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token, raw = services.token_create(user=request.user, created_with=Actor.from_request(request).token,
+                                           **body.validated_data)
+        data = TokenSerializer(token).data | {"token": raw}
+        return data_response(data, status=http.HTTP_201_CREATED)
+
+    def destroy(self, request, token=None):
+        import uuid
+
+        try:
+            token_id = uuid.UUID(str(token))
+        except ValueError:
+            raise NotFound("No such token.")
+        services.token_delete(user=request.user, token_id=token_id)
+        return Response(status=http.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Who you are and how you authenticated", responses=enveloped(MeSerializer))
+    def get(self, request):
+        actor = Actor.from_request(request)
+        user = request.user
+        data = {
+            "id": user.pk, "username": user.username, "email": user.email, "is_staff": user.is_staff,
+            "auth_method": "token" if actor.token else "session",
+            "scopes": sorted(actor.scopes),
+            "token": actor.token,
+        }
+        return data_response(MeSerializer(data).data)

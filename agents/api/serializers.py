@@ -1,0 +1,180 @@
+"""Input and output shapes of the agents API.  Rules live in the services;
+these only translate JSON."""
+
+from rest_framework import serializers
+
+from accounts.roles import MEMBER_ROLE_CHOICES, Role
+from agents.config import AgentConfigSerializer, public_config
+from agents.models import AgentStatus, RuntimeState
+from agents.selectors import agent_stats
+from agents.validation import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, TAG_MAX
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+
+
+class RuntimeSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=RuntimeState.choices)
+    deployed_version = serializers.IntegerField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class StatsSerializer(serializers.Serializer):
+    versions = serializers.IntegerField()
+    executions = serializers.IntegerField()
+    threads = serializers.IntegerField()
+    messages = serializers.IntegerField()
+    schedules = serializers.IntegerField()
+    artifacts = serializers.IntegerField()
+    knowledge_documents = serializers.IntegerField()
+
+
+class PipelineNodeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    data = serializers.DictField()
+
+
+class PipelineEdgeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    condition = serializers.ChoiceField(choices=["true", "false"], required=False)
+
+
+class PipelineSerializer(serializers.Serializer):
+    nodes = PipelineNodeSerializer(many=True)
+    edges = PipelineEdgeSerializer(many=True)
+
+
+class AgentSerializer(serializers.Serializer):
+    """The agent representation of API.md §3."""
+
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=AgentStatus.choices)
+    runtime = serializers.SerializerMethodField()
+    owner = UserRefSerializer()
+    role = serializers.ChoiceField(choices=Role.choices, help_text="The caller's role on this agent.")
+    config = serializers.SerializerMethodField()
+    pipeline = PipelineSerializer()
+    stats = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    last_activity = serializers.DateTimeField()
+
+    def get_tags(self, agent) -> list[str]:
+        return [tag.name for tag in agent.tag_rows.all()]
+
+    @staticmethod
+    def _runtime(agent) -> dict:
+        return {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
+                "started_at": agent.runtime_started_at}
+
+    def get_runtime(self, agent) -> RuntimeSerializer:
+        return RuntimeSerializer(self._runtime(agent)).data
+
+    def get_config(self, agent) -> AgentConfigSerializer:
+        return public_config(agent.config)
+
+    def get_stats(self, agent) -> StatsSerializer:
+        return agent_stats(agent)
+
+    def to_representation(self, agent):
+        data = super().to_representation(agent)
+        data["pipeline"] = agent.pipeline or {"nodes": [], "edges": []}
+        return data
+
+
+class AgentWriteSerializer(serializers.Serializer):
+    """Fields a client may set on create, PATCH and PUT; ``config`` and
+    ``pipeline`` are checked in depth by the services."""
+
+    name = serializers.CharField(max_length=NAME_MAX, trim_whitespace=False)
+    slug = serializers.CharField(max_length=SLUG_MAX, required=False,
+                                 help_text="Letters, digits and single hyphens; derived from name when absent.")
+    description = serializers.CharField(max_length=DESCRIPTION_MAX, allow_blank=True, required=False,
+                                        trim_whitespace=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX), required=False, max_length=20)
+    status = serializers.ChoiceField(choices=AgentStatus.choices, required=False)
+    config = AgentConfigSerializer(required=False)
+    pipeline = PipelineSerializer(required=False)
+
+
+def raw_agent_fields(request_data) -> dict:
+    """The body's agent fields as sent (config and pipeline untouched, so
+    the services see exactly what the client wrote)."""
+    if not isinstance(request_data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    return {k: request_data[k] for k in ("name", "slug", "description", "tags", "status", "config", "pipeline")
+            if k in request_data}
+
+
+class DuplicateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX, required=False)
+
+
+class CheckNameQuerySerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    ignore_id = serializers.UUIDField(required=False)
+
+
+class CheckNameSerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    reason = serializers.ChoiceField(choices=["duplicate", "invalid"], allow_null=True)
+    conflict_id = serializers.UUIDField(allow_null=True)
+
+
+class MemberSerializer(serializers.Serializer):
+    user = UserRefSerializer()
+    role = serializers.ChoiceField(choices=Role.choices)
+    added_at = serializers.DateTimeField(source="created_at")
+    added_by = UserRefSerializer(allow_null=True)
+
+
+class MemberAddSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False)
+    user_id = serializers.UUIDField(required=False)
+    role = serializers.ChoiceField(choices=MEMBER_ROLE_CHOICES)
+
+    def validate(self, attrs):
+        if not attrs.get("email") and not attrs.get("user_id"):
+            raise serializers.ValidationError({"email": ["Give the user's email or user_id."]})
+        return attrs
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=MEMBER_ROLE_CHOICES)
+
+
+class TransferSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False)
+    user_id = serializers.UUIDField(required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("email") and not attrs.get("user_id"):
+            raise serializers.ValidationError({"email": ["Give the new owner's email or user_id."]})
+        return attrs
+
+
+class AuditLogEntrySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    action = serializers.CharField()
+    actor = UserRefSerializer(allow_null=True)
+    token_name = serializers.CharField(help_text="The API token used, empty for a browser session.")
+    changes = serializers.DictField(help_text='{"dotted.field": {"old": …, "new": …}}')
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AccessibleAgentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)

@@ -1,0 +1,136 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.roles import Role
+
+
+class AgentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    DISABLED = "disabled", "Disabled"
+
+
+class RuntimeState(models.TextChoices):
+    STOPPED = "stopped", "Stopped"
+    RUNNING = "running", "Running"
+
+
+class Agent(models.Model):
+    """An agent: its working config and pipeline, its owner and its runtime state.
+
+    ``revision`` grows by one on every write; it keys the strong ETag and makes
+    conditional writes a compare-and-swap.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=16, choices=AgentStatus.choices, default=AgentStatus.ACTIVE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_agents")
+    config = models.JSONField(default=dict)
+    pipeline = models.JSONField(default=dict)
+    runtime_state = models.CharField(max_length=16, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
+    runtime_started_at = models.DateTimeField(null=True, blank=True)
+    deployed_version = models.PositiveIntegerField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_activity = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="agent_name_unique_per_owner"),
+        ]
+        indexes = [
+            models.Index(fields=["name", "id"], name="agent_name_id"),
+            models.Index(fields=["created_at", "id"], name="agent_created_id"),
+        ]
+
+    def __str__(self):
+        return self.slug
+
+
+class AgentTag(models.Model):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=50)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["agent", "name"], name="agent_tag_unique")]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self):
+        return self.name
+
+
+class AgentMember(models.Model):
+    """A user's role on an agent.  The owner has a row too (exactly one per
+    agent), mirrored by ``Agent.owner``, which keeps names unique per owner."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "user"], name="agent_member_unique"),
+            models.UniqueConstraint(fields=["agent"], condition=Q(role="owner"), name="agent_single_owner"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="agent_member_role_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} as {self.role} on {self.agent}"
+
+
+class AuditAction(models.TextChoices):
+    AGENT_CREATED = "agent.created"
+    AGENT_UPDATED = "agent.updated"
+    AGENT_REPLACED = "agent.replaced"
+    AGENT_DELETED = "agent.deleted"
+    AGENT_DUPLICATED = "agent.duplicated"
+    AGENT_STATUS_CHANGED = "agent.status_changed"
+    MEMBER_ADDED = "member.added"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    MEMBER_REMOVED = "member.removed"
+    OWNERSHIP_TRANSFERRED = "agent.ownership_transferred"
+
+
+class AuditLogEntry(models.Model):
+    """Who changed what on an agent, when and from where.  Entries outlive
+    their agent (``agent`` becomes null, ``agent_ref`` keeps the id)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    agent_ref = models.UUIDField(db_index=True)
+    agent_slug = models.CharField(max_length=64)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True, default="")
+    token = models.ForeignKey("accounts.ApiToken", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    token_name = models.CharField(max_length=100, blank=True, default="")
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    changes = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit log entries"
+        indexes = [models.Index(fields=["agent_ref", "-created_at", "-id"])]
+
+    def __str__(self):
+        return f"{self.action} on {self.agent_slug} by {self.actor_email or 'system'}"

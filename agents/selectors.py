@@ -1,0 +1,89 @@
+"""Reads for agents.  Every agent-scoped lookup starts from
+:func:`agents_visible_to`, so a caller can only ever fetch agents they may see."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+
+from accounts.roles import Role
+from agents.models import Agent, AgentMember, AgentTag, AuditLogEntry
+from agents.validation import name_problem
+from core.errors import NotFound
+
+
+def agents_visible_to(user) -> QuerySet[Agent]:
+    """Agents ``user`` is a member of (all of them for staff), each annotated
+    with ``role``, the user's role on it."""
+    agents = Agent.objects.all()
+    if user.is_staff:
+        return agents.annotate(role=Value(Role.OWNER.value, output_field=CharField()))
+    membership = AgentMember.objects.filter(agent=OuterRef("pk"), user=user)
+    return agents.filter(Exists(membership)).annotate(role=Subquery(membership.values("role")[:1]))
+
+
+def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    """What the agent representation reads, fetched up front (no N+1)."""
+    return agents.select_related("owner").prefetch_related(
+        Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
+    )
+
+
+def agent_list_for_user(*, user) -> QuerySet[Agent]:
+    return with_representation(agents_visible_to(user))
+
+
+def _ref_filter(ref: str) -> Q:
+    try:
+        return Q(pk=uuid.UUID(str(ref)))
+    except ValueError:
+        return Q(slug=ref)
+
+
+def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
+    """The agent with id or slug ``ref`` if ``user`` may see it; 404 otherwise
+    (absent and invisible look the same)."""
+    agents = agents_visible_to(user)
+    if representation:
+        agents = with_representation(agents)
+    agent = agents.filter(_ref_filter(ref)).first()
+    if agent is None:
+        raise NotFound("Agent not found.")
+    return agent
+
+
+def agent_exists(ref: str) -> bool:
+    return Agent.objects.filter(_ref_filter(ref)).exists()
+
+
+def agent_stats(agent: Agent) -> dict:
+    """Counts of what belongs to the agent.  Versions, executions, threads,
+    schedules, artifacts and knowledge arrive with their own apps; until then
+    an agent has none of them."""
+    return {"versions": 0, "executions": 0, "threads": 0, "messages": 0,
+            "schedules": 0, "artifacts": 0, "knowledge_documents": 0}
+
+
+def agent_name_check(*, user, name: str, ignore_id=None) -> dict:
+    """Whether ``user`` could give an agent this name (API.md §3 check-name)."""
+    if name_problem(name):
+        return {"available": False, "reason": "invalid", "conflict_id": None}
+    clash = Agent.objects.filter(owner=user, name=name.strip())
+    if ignore_id:
+        try:
+            clash = clash.exclude(pk=uuid.UUID(str(ignore_id)))
+        except ValueError:
+            pass
+    conflict = clash.values_list("pk", flat=True).first()
+    if conflict:
+        return {"available": False, "reason": "duplicate", "conflict_id": conflict}
+    return {"available": True, "reason": None, "conflict_id": None}
+
+
+def member_list(*, agent: Agent) -> QuerySet[AgentMember]:
+    return AgentMember.objects.filter(agent=agent).select_related("user", "added_by")
+
+
+def audit_log_for_agent(*, agent: Agent) -> QuerySet[AuditLogEntry]:
+    return AuditLogEntry.objects.filter(agent_ref=agent.pk).select_related("actor")

@@ -1,0 +1,21 @@
+"""Writes and rules for agents, their members and their audit log."""
+
+from agents.services.agents import (  # noqa: F401
+    NameTaken,
+    agent_create,
+    agent_delete,
+    agent_duplicate,
+    agent_etag,
+    agent_replace,
+    agent_set_status,
+    agent_update,
+    derive_slug,
+    merge_patch,
+)
+from agents.services.audit import agent_snapshot, audit_record, diff  # noqa: F401
+from agents.services.members import (  # noqa: F401
+    member_add,
+    member_change_role,
+    member_remove,
+    ownership_transfer,
+)

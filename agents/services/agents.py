@@ -1,0 +1,289 @@
+"""Creating, changing and deleting agents."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.actor import Actor
+from agents.config import normalize_config, public_config
+from accounts.roles import Role
+from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
+from agents.pipeline import validate_pipeline
+from agents.services.audit import agent_snapshot, audit_record, diff
+from agents.validation import (
+    DESCRIPTION_MAX,
+    UNDELETABLE_NAME,
+    name_problem,
+    normalize_tags,
+    slug_base,
+    slug_problem,
+    tags_problem,
+)
+from core.errors import ApiError, Conflict, ValidationFailed
+from core.etags import check_if_match, strong_etag
+
+
+class NameTaken(ApiError):
+    status, code = 409, "name_taken"
+
+
+EDITABLE_FIELDS = ("name", "slug", "description", "tags", "status", "config", "pipeline")
+
+
+def agent_etag(agent: Agent) -> str:
+    return strong_etag(agent.pk, agent.revision)
+
+
+def _validate_fields(fields: dict, *, previous_config: dict | None = None) -> dict:
+    """Check every given field and return them normalised; all problems are
+    reported together."""
+    errors: dict[str, list[str]] = {}
+    clean = dict(fields)
+    checks = {"name": name_problem, "slug": slug_problem, "tags": tags_problem}
+    for field, problem_of in checks.items():
+        if field in fields:
+            problem = problem_of(fields[field])
+            if problem:
+                errors[field] = [problem]
+    if "description" in fields:
+        if not isinstance(fields["description"], str):
+            errors["description"] = ["Must be a string."]
+        elif len(fields["description"]) > DESCRIPTION_MAX:
+            errors["description"] = [f"Ensure this field has no more than {DESCRIPTION_MAX} characters."]
+    if "status" in fields and fields["status"] not in AgentStatus.values:
+        errors["status"] = [f"Must be one of {', '.join(AgentStatus.values)}."]
+    if "config" in fields:
+        try:
+            clean["config"] = normalize_config(fields["config"], previous=previous_config)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if "pipeline" in fields:
+        clean["pipeline"], pipeline_errors = validate_pipeline(fields["pipeline"])
+        errors.update(pipeline_errors)
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise ValidationFailed(f"{field}: {messages[0]}", errors=errors)
+    if "name" in clean:
+        clean["name"] = clean["name"].strip()
+    if "tags" in clean:
+        clean["tags"] = normalize_tags(clean["tags"])
+    return clean
+
+
+def _ensure_name_free(*, owner, name: str, exclude_pk=None) -> None:
+    clash = Agent.objects.filter(owner=owner, name=name)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise NameTaken(f"You already have an agent named {name!r}.", errors={"name": ["Already in use."]})
+
+
+def _ensure_slug_free(slug: str, exclude_pk=None) -> None:
+    clash = Agent.objects.filter(slug=slug)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise NameTaken(f"The slug {slug!r} is taken.", errors={"slug": ["Already in use."]})
+
+
+def derive_slug(name: str) -> str:
+    """A free slug from ``name``: the slugified name, else it with the lowest free numeric suffix."""
+    base = slug_base(name)
+    taken = set(Agent.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    pattern = re.compile(rf"^{re.escape(base)}-(\d+)$")
+    used = {int(m.group(1)) for s in taken if (m := pattern.match(s))}
+    n = 2
+    while n in used:
+        n += 1
+    suffix = f"-{n}"
+    return f"{base[: 64 - len(suffix)]}{suffix}"
+
+
+def _set_tags(agent: Agent, tags: list[str]) -> None:
+    AgentTag.objects.filter(agent=agent).delete()
+    AgentTag.objects.bulk_create([AgentTag(agent=agent, name=t, position=i) for i, t in enumerate(tags)])
+
+
+def _save_unique(agent: Agent, *, create: bool, slug_explicit: bool) -> None:
+    """Insert or update, turning a lost race on a unique field into 409."""
+    try:
+        with transaction.atomic():
+            if create:
+                agent.save(force_insert=True)
+            else:
+                agent.save()
+    except IntegrityError:
+        if Agent.objects.filter(slug=agent.slug).exclude(pk=agent.pk).exists():
+            if not slug_explicit:
+                raise _RetrySlug
+            raise NameTaken(f"The slug {agent.slug!r} is taken.", errors={"slug": ["Already in use."]})
+        raise NameTaken(f"You already have an agent named {agent.name!r}.", errors={"name": ["Already in use."]})
+
+
+class _RetrySlug(Exception):
+    pass
+
+
+@transaction.atomic
+def agent_create(*, actor: Actor, name=None, slug=None, description: str = "", tags=None,
+                 status: str = AgentStatus.ACTIVE, config=None, pipeline=None,
+                 owner=None, inherit_secrets_from: dict | None = None) -> Agent:
+    """Create an agent owned by ``owner`` (default: the actor) and audit it.
+
+    ``inherit_secrets_from`` is a stored config whose secret env values may be
+    kept by sending them as ``{"secret": true}`` (duplicate, import).
+    """
+    fields = {"name": name, "description": description, "tags": tags or [], "status": status,
+              "config": config or {}, "pipeline": pipeline}
+    if slug is not None:
+        fields["slug"] = slug
+    clean = _validate_fields(fields, previous_config=inherit_secrets_from)
+    owner = owner or actor.user
+    _ensure_name_free(owner=owner, name=clean["name"])
+    if slug is not None:
+        _ensure_slug_free(clean["slug"])
+    now = timezone.now()
+    for _attempt in range(5):
+        agent = Agent(
+            owner=owner, name=clean["name"], slug=clean.get("slug") or derive_slug(clean["name"]),
+            description=clean["description"], status=clean["status"], config=clean["config"],
+            pipeline=clean["pipeline"], created_at=now, updated_at=now, last_activity=now,
+        )
+        try:
+            _save_unique(agent, create=True, slug_explicit=slug is not None)
+            break
+        except _RetrySlug:
+            continue
+    else:
+        raise Conflict("Could not find a free slug; give one explicitly.")
+    _set_tags(agent, clean["tags"])
+    AgentMember.objects.create(agent=agent, user=owner, role=Role.OWNER, added_by=actor.user)
+    audit_record(agent=agent, actor=actor, action=AuditAction.AGENT_CREATED,
+                 changes=diff({}, agent_snapshot(agent, clean["tags"])))
+    return agent
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch: objects merge recursively, ``null`` removes."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _locked(agent: Agent, if_match: list[str] | None, *, required: bool) -> Agent:
+    """Re-read the agent under a row lock and check ``If-Match`` against it,
+    so a precondition and the write it guards see the same revision."""
+    current = Agent.objects.select_for_update().select_related("owner").get(pk=agent.pk)
+    check_if_match(if_match, agent_etag(current), required=required)
+    return current
+
+
+def _apply(agent: Agent, clean: dict, *, actor: Actor, action: str, before: dict) -> Agent:
+    for field in ("name", "slug", "description", "status", "config", "pipeline"):
+        if field in clean:
+            setattr(agent, field, clean[field])
+    if "tags" in clean:
+        _set_tags(agent, clean["tags"])
+    after = agent_snapshot(agent, clean.get("tags", before["tags"]))
+    changes = diff(before, after)
+    if not changes:
+        return agent
+    now = timezone.now()
+    agent.updated_at = agent.last_activity = now
+    agent.revision += 1
+    _save_unique(agent, create=False, slug_explicit=True)
+    audit_record(agent=agent, actor=actor, action=action, changes=changes)
+    return agent
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, actor: Actor, changes: dict, if_match: list[str] | None = None) -> Agent:
+    """PATCH: given fields replace the stored ones; ``config`` is merged as a
+    JSON merge patch (``null`` resets a key to its default)."""
+    agent = _locked(agent, if_match, required=False)
+    before = agent_snapshot(agent)
+    fields = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    if "config" in fields:
+        if not isinstance(fields["config"], dict):
+            raise ValidationFailed("config must be an object.", errors={"config": ["Must be an object."]})
+        fields["config"] = merge_patch(public_config(agent.config), fields["config"])
+    clean = _validate_fields(fields, previous_config=agent.config)
+    if "name" in clean:
+        _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)
+    if "slug" in clean:
+        _ensure_slug_free(clean["slug"], exclude_pk=agent.pk)
+    return _apply(agent, clean, actor=actor, action=AuditAction.AGENT_UPDATED, before=before)
+
+
+@transaction.atomic
+def agent_replace(*, agent: Agent, actor: Actor, data: dict, if_match: list[str] | None) -> Agent:
+    """PUT on an existing agent: the body is the full representation; absent
+    fields return to their defaults.  ``If-Match`` is required."""
+    agent = _locked(agent, if_match, required=True)
+    before = agent_snapshot(agent)
+    fields = {
+        "name": data.get("name"),
+        "description": data.get("description", ""),
+        "tags": data.get("tags", []),
+        "status": data.get("status", AgentStatus.ACTIVE),
+        "config": data.get("config") or {},
+        "pipeline": data.get("pipeline"),
+    }
+    clean = _validate_fields(fields, previous_config=agent.config)
+    _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)
+    return _apply(agent, clean, actor=actor, action=AuditAction.AGENT_REPLACED, before=before)
+
+
+@transaction.atomic
+def agent_set_status(*, agent: Agent, actor: Actor, status: str) -> Agent:
+    agent = _locked(agent, None, required=False)
+    before = agent_snapshot(agent)
+    return _apply(agent, {"status": status}, actor=actor, action=AuditAction.AGENT_STATUS_CHANGED, before=before)
+
+
+@transaction.atomic
+def agent_delete(*, agent: Agent, actor: Actor, if_match: list[str] | None = None) -> None:
+    """Delete the agent and everything that belongs to it; the audit log keeps a record."""
+    agent = _locked(agent, if_match, required=False)
+    if agent.name == UNDELETABLE_NAME or agent.slug == UNDELETABLE_NAME:
+        raise Conflict("The default agent cannot be deleted.")
+    audit_record(agent=agent, actor=actor, action=AuditAction.AGENT_DELETED,
+                 changes=diff(agent_snapshot(agent), {}))
+    agent.delete()
+
+
+@transaction.atomic
+def agent_duplicate(*, agent: Agent, actor: Actor, name: str | None = None) -> Agent:
+    """Copy config, pipeline, description and tags into a new agent the actor owns."""
+    tags = [t.name for t in agent.tag_rows.all()]
+    if name is None:
+        name = _free_copy_name(actor.user, agent.name)
+    copy_ = agent_create(
+        actor=actor, name=name, description=agent.description, tags=tags, status=agent.status,
+        config=public_config(agent.config), pipeline=agent.pipeline, inherit_secrets_from=agent.config,
+    )
+    audit_record(agent=copy_, actor=actor, action=AuditAction.AGENT_DUPLICATED,
+                 changes={"source": {"old": None, "new": str(agent.pk)}})
+    return copy_
+
+
+def _free_copy_name(owner, name: str) -> str:
+    base = f"{name} (copy)"[:100]
+    taken = set(Agent.objects.filter(owner=owner, name__startswith=base[:90]).values_list("name", flat=True))
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate = f"{name[: 100 - 12]} (copy {n})"
+        n += 1
+    return candidate

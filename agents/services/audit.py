@@ -1,0 +1,53 @@
+"""Recording who changed what on an agent."""
+
+from __future__ import annotations
+
+from accounts.actor import Actor
+from agents.config import public_config
+from agents.models import Agent, AuditLogEntry
+
+_MISSING = object()
+
+
+def agent_snapshot(agent: Agent, tags: list[str] | None = None) -> dict:
+    """The fields an audit diff compares, secrets masked."""
+    return {
+        "name": agent.name,
+        "slug": agent.slug,
+        "description": agent.description,
+        "tags": tags if tags is not None else [t.name for t in agent.tag_rows.all()],
+        "status": agent.status,
+        "config": public_config(agent.config),
+        "pipeline": agent.pipeline,
+    }
+
+
+def diff(before: dict, after: dict, prefix: str = "") -> dict:
+    """``{"dotted.path": {"old": …, "new": …}}`` for every leaf that differs;
+    lists are compared whole."""
+    changes = {}
+    for key in sorted(set(before) | set(after), key=str):
+        old, new = before.get(key, _MISSING), after.get(key, _MISSING)
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes.update(diff(old, new, path))
+        elif old != new:
+            changes[path] = {"old": None if old is _MISSING else old, "new": None if new is _MISSING else new}
+    return changes
+
+
+def audit_record(*, agent: Agent, actor: Actor, action: str, changes: dict | None = None) -> AuditLogEntry:
+    user = actor.user if getattr(actor.user, "is_authenticated", False) else None
+    return AuditLogEntry.objects.create(
+        agent=agent,
+        agent_ref=agent.pk,
+        agent_slug=agent.slug,
+        actor=user,
+        actor_email=getattr(user, "email", "") or "",
+        token=actor.token,
+        token_name=actor.token.name if actor.token else "",
+        action=action,
+        changes=changes or {},
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )

@@ -1,0 +1,28 @@
+"""Request-level guards that must act before any view parses the body."""
+
+from django.conf import settings
+
+from core.errors import problem_json_response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse bodies larger than ``AGENTRY_MAX_REQUEST_BYTES`` with 413 before
+    anything reads them (Django's own limit only fires once a view parses)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.AGENTRY_MAX_REQUEST_BYTES
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            too_large = int(length) > limit
+        except ValueError:
+            return problem_json_response(request, status=400, code="validation_error",
+                                         detail="Content-Length is not a number.")
+        if too_large:
+            return problem_json_response(
+                request, status=413, code="payload_too_large",
+                detail=f"Request body is larger than the {limit} bytes allowed.",
+            )
+        return self.get_response(request)

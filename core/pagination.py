@@ -1,0 +1,173 @@
+"""Limit/offset and keyset-cursor pagination in one class.
+
+Every list answers ``{"data": [...], "meta": {total, limit, offset, has_more,
+next_cursor, prev_cursor}}``.  Cursors are keyset positions over the list's
+sort key plus ``id`` as tie-breaker, so a page costs the same at any depth and
+rows inserted between requests never shift or repeat what a client sees.
+
+Views declare ``sort_fields`` (allowed names) and ``default_sort``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import OrderedDict
+
+from django.db.models import Q
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
+from core.errors import ApiError, ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class InvalidCursor(ApiError):
+    status, code = 400, "invalid_cursor"
+
+
+def _parse_int(request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be an integer.", errors={name: ["Must be an integer."]})
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValidationFailed(f"{name} must be {bound}.", errors={name: [f"Must be {bound}."]})
+    return value
+
+
+def resolve_sort(request, view) -> str:
+    """The validated ``sort`` parameter (``field`` or ``-field``)."""
+    sort = request.query_params.get("sort") or getattr(view, "default_sort", "-created_at")
+    allowed = getattr(view, "sort_fields", ("created_at",))
+    if sort.lstrip("-") not in allowed:
+        choices = ", ".join(sorted(allowed))
+        raise ValidationFailed(f"sort must be one of: {choices} (prefix - for descending).",
+                               errors={"sort": [f"Unknown sort field. Choose from: {choices}."]})
+    return sort
+
+
+class AgentryPagination(BasePagination):
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.limit = _parse_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+        self.offset = 0
+        self.sort = resolve_sort(request, view)
+        self.field = self.sort.lstrip("-")
+        self.descending = self.sort.startswith("-")
+        self.model_field = queryset.model._meta.get_field(self.field)
+
+        self.total = queryset.count()
+        cursor = request.query_params.get("cursor")
+        if cursor:
+            direction, value, pk = self._decode(cursor)
+            rows = self._keyset_page(queryset, direction, value, pk)
+        else:
+            self.offset = _parse_int(request, "offset", 0, minimum=0)
+            rows = list(queryset.order_by(*self._ordering(reverse=False))[self.offset:self.offset + self.limit + 1])
+            self.has_next = len(rows) > self.limit
+            rows = rows[: self.limit]
+            self.has_prev = self.offset > 0
+        self.first, self.last = (rows[0], rows[-1]) if rows else (None, None)
+        return rows
+
+    # --- keyset ----------------------------------------------------------
+
+    def _ordering(self, *, reverse: bool) -> list[str]:
+        descending = self.descending != reverse
+        prefix = "-" if descending else ""
+        return [f"{prefix}{self.field}", f"{prefix}id"]
+
+    def _keyset_page(self, queryset, direction: str, value, pk):
+        forward = direction == "n"
+        # Moving forward in a descending list means smaller keys, and so on.
+        smaller = self.descending == forward
+        op = "lt" if smaller else "gt"
+        after = Q(**{f"{self.field}__{op}": value}) | Q(**{self.field: value, f"id__{op}": pk})
+        ordered = queryset.filter(after).order_by(*self._ordering(reverse=not forward))
+        rows = list(ordered[: self.limit + 1])
+        more = len(rows) > self.limit
+        rows = rows[: self.limit]
+        if forward:
+            self.has_next, self.has_prev = more, True
+        else:
+            rows.reverse()
+            self.has_next, self.has_prev = True, more
+        return rows
+
+    def _encode(self, row, direction: str) -> str:
+        value = getattr(row, self.field)
+        payload = {"s": self.sort, "d": direction,
+                   "v": value.isoformat() if hasattr(value, "isoformat") else value, "id": str(row.pk)}
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _decode(self, cursor: str):
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if payload["s"] != self.sort or payload["d"] not in ("n", "p"):
+                raise ValueError("cursor belongs to another sort order")
+            value = self.model_field.to_python(payload["v"])
+            pk = self.model_field.model._meta.pk.to_python(payload["id"])
+            if value is None or pk is None:
+                raise ValueError("empty cursor position")
+        except Exception:  # any garbage (base64, JSON, type, value) means the same to the client
+            raise InvalidCursor("Invalid cursor parameter.",
+                                errors={"cursor": ["Malformed or belongs to another sort order."]})
+        return payload["d"], value, pk
+
+    # --- response --------------------------------------------------------
+
+    def meta(self) -> dict:
+        return OrderedDict(
+            total=self.total,
+            limit=self.limit,
+            offset=self.offset,
+            has_more=self.has_next,
+            next_cursor=self._encode(self.last, "n") if self.has_next and self.last is not None else None,
+            prev_cursor=self._encode(self.first, "p") if self.has_prev and self.first is not None else None,
+        )
+
+    def get_paginated_response(self, data):
+        return Response({"data": data, "meta": self.meta()})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["data", "meta"],
+            "properties": {
+                "data": schema,
+                "meta": {
+                    "type": "object",
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "limit": {"type": "integer"},
+                        "offset": {"type": "integer"},
+                        "has_more": {"type": "boolean"},
+                        "next_cursor": {"type": "string", "nullable": True},
+                        "prev_cursor": {"type": "string", "nullable": True},
+                    },
+                },
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        def param(name, description, schema):
+            return {"name": name, "required": False, "in": "query", "description": description, "schema": schema}
+
+        sort_fields = getattr(view, "sort_fields", ("created_at",))
+        return [
+            param("limit", f"Page size, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+                  {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+            param("offset", "Rows to skip (ignored when cursor is given).", {"type": "integer", "minimum": 0}),
+            param("cursor", "Opaque cursor from meta.next_cursor or meta.prev_cursor.", {"type": "string"}),
+            param("sort", f"Sort field, prefix '-' for descending: {', '.join(sort_fields)}.",
+                  {"type": "string", "default": getattr(view, "default_sort", "-created_at")}),
+        ]
