@@ -27,7 +27,7 @@ class TokenViewSet(viewsets.GenericViewSet):
     serializer_class = TokenSerializer
     queryset = ApiToken.objects.none()  # for the schema
     lookup_url_kwarg = "token"
-    sort_fields = ("created_at", "name", "last_used_at")
+    sort_fields = ("created_at", "name")
     default_sort = "-created_at"
 
     def list(self, request):

@@ -1,0 +1,1 @@
+"""Benchmarks that run the real server (see ``bench/api_bench.py``)."""

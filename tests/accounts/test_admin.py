@@ -1,0 +1,125 @@
+"""The Django admin: every model's changelist loads for staff; tokens and the
+audit log cannot be added there; the audit log is read-only."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import ApiToken
+from agents.models import AgentMember, AuditLogEntry
+
+CHANGELISTS = [
+    "/admin/accounts/user/",
+    "/admin/accounts/apitoken/",
+    "/admin/agents/agent/",
+    "/admin/agents/agentmember/",
+    "/admin/agents/auditlogentry/",
+]
+
+
+@pytest.fixture
+def superuser(make_user):
+    return make_user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_web(superuser):
+    client = Client()
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def populated(user, make_user, make_agent, add_member, make_token):
+    """An agent with an owner and a viewer (which writes an audit entry), and a token."""
+    agent = make_agent(user, name="Support Bot", tags=["faq"])
+    add_member(agent, make_user("viewer1"), "viewer")
+    make_token(user, name="ci-token")
+    return agent
+
+
+@pytest.mark.django_db
+class TestChangelists:
+    @pytest.mark.parametrize("url", CHANGELISTS)
+    def test_staff_superuser_loads_changelist(self, admin_web, populated, url):
+        response = admin_web.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Type"].startswith("text/html")
+
+    def test_changelists_show_the_rows(self, admin_web, populated):
+        assert b"alice@example.com" in admin_web.get("/admin/accounts/user/").content
+        assert b"ci-token" in admin_web.get("/admin/accounts/apitoken/").content
+        assert b"support-bot" in admin_web.get("/admin/agents/agent/").content
+        assert b"viewer1" in admin_web.get("/admin/agents/agentmember/").content
+        assert b"agent.created" in admin_web.get("/admin/agents/auditlogentry/").content
+
+    @pytest.mark.parametrize("url", CHANGELISTS)
+    def test_search_works(self, admin_web, populated, url):
+        assert admin_web.get(url, {"q": "alice"}).status_code == 200
+
+    @pytest.mark.parametrize("url, params", [
+        ("/admin/agents/agentmember/", {"role__exact": "owner"}),
+        ("/admin/agents/agent/", {"status__exact": "active"}),
+        ("/admin/agents/auditlogentry/", {"action__exact": "agent.created"}),
+    ])
+    def test_filters_work(self, admin_web, populated, url, params):
+        assert admin_web.get(url, params).status_code == 200
+
+    def test_change_pages_load(self, admin_web, populated, user):
+        token = ApiToken.objects.get()
+        member = AgentMember.objects.filter(agent=populated).first()
+        for url in [f"/admin/accounts/user/{user.pk}/change/", f"/admin/accounts/apitoken/{token.pk}/change/",
+                    f"/admin/agents/agent/{populated.pk}/change/", f"/admin/agents/agentmember/{member.pk}/change/",
+                    "/admin/accounts/user/add/", "/admin/agents/agent/add/"]:
+            assert admin_web.get(url).status_code == 200, url
+
+    def test_token_change_page_never_shows_the_hash(self, admin_web, populated):
+        token = ApiToken.objects.get()
+        response = admin_web.get(f"/admin/accounts/apitoken/{token.pk}/change/")
+        assert response.status_code == 200
+        assert token.key_hash.encode() not in response.content
+        assert token.prefix.encode() in response.content
+
+    def test_tokens_cannot_be_added_in_admin(self, admin_web, db):
+        assert admin_web.get("/admin/accounts/apitoken/add/").status_code == 403
+
+    def test_non_staff_is_sent_to_login(self, user):
+        client = Client()
+        client.force_login(user)
+        for url in CHANGELISTS:
+            response = client.get(url)
+            assert response.status_code == 302, url
+            assert response["Location"].startswith("/admin/login/")
+
+    def test_anonymous_is_sent_to_login(self, db):
+        response = Client().get("/admin/accounts/apitoken/")
+        assert response.status_code == 302
+
+
+@pytest.mark.django_db
+class TestAuditLogIsReadOnly:
+    def test_add_is_403(self, admin_web, populated):
+        response = admin_web.get("/admin/agents/auditlogentry/add/")
+        assert response.status_code == 403
+        assert admin_web.post("/admin/agents/auditlogentry/add/", {"action": "agent.created"}).status_code == 403
+        assert AuditLogEntry.objects.count() == 1
+
+    def test_entry_can_be_viewed_but_not_changed(self, admin_web, populated):
+        entry = AuditLogEntry.objects.get()
+        url = f"/admin/agents/auditlogentry/{entry.pk}/change/"
+        response = admin_web.get(url)
+        assert response.status_code == 200
+        assert b'name="_save"' not in response.content
+        assert admin_web.post(url, {"action": "agent.deleted"}).status_code == 403
+        entry.refresh_from_db()
+        assert entry.action == "agent.created"
+
+    def test_entry_cannot_be_deleted(self, admin_web, populated):
+        entry = AuditLogEntry.objects.get()
+        url = f"/admin/agents/auditlogentry/{entry.pk}/delete/"
+        assert admin_web.get(url).status_code == 403
+        assert admin_web.post(url, {"post": "yes"}).status_code == 403
+        assert AuditLogEntry.objects.filter(pk=entry.pk).exists()
+
+    def test_bulk_delete_action_is_not_offered(self, admin_web, populated):
+        response = admin_web.get("/admin/agents/auditlogentry/")
+        assert b"delete_selected" not in response.content

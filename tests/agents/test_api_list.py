@@ -1,0 +1,209 @@
+"""Listing agents: filters, sorting, offset and cursor pagination, and a
+query count that does not grow with the page (API.md §1, §3)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agents.models import Agent
+from tests.conftest import problem
+
+META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}
+
+
+def _names(response):
+    return [a["name"] for a in response.json()["data"]]
+
+
+@pytest.fixture
+def many(user, make_agent):
+    """25 agents named a00…a24, created one second apart (a24 newest)."""
+    base = timezone.now() - timedelta(hours=1)
+    agents = []
+    for i in range(25):
+        agent = make_agent(user, name=f"a{i:02d}")
+        Agent.objects.filter(pk=agent.pk).update(created_at=base + timedelta(seconds=i))
+        agents.append(agent)
+    return agents
+
+
+@pytest.mark.django_db
+class TestOffset:
+    def test_default_page_and_meta(self, api, user, many):
+        body = api(user).get("/api/v1/agents").json()
+        assert set(body) == {"data", "meta"}
+        assert set(body["meta"]) == META_KEYS
+        assert body["meta"]["total"] == 25 and body["meta"]["limit"] == 50 and body["meta"]["offset"] == 0
+        assert body["meta"]["has_more"] is False and body["meta"]["next_cursor"] is None
+        assert [a["name"] for a in body["data"]][:2] == ["a24", "a23"]  # default -created_at
+
+    def test_limit_and_offset(self, api, user, many):
+        body = api(user).get("/api/v1/agents", {"limit": 10, "offset": 20}).json()
+        assert [a["name"] for a in body["data"]] == [f"a{i:02d}" for i in range(4, -1, -1)]
+        assert body["meta"]["has_more"] is False and body["meta"]["prev_cursor"] is not None
+
+    def test_offset_page_carries_next_cursor(self, api, user, many):
+        client = api(user)
+        first = client.get("/api/v1/agents", {"limit": 10}).json()
+        assert first["meta"]["has_more"] is True
+        second = client.get("/api/v1/agents", {"limit": 10, "cursor": first["meta"]["next_cursor"]}).json()
+        assert [a["name"] for a in second["data"]] == [f"a{i:02d}" for i in range(14, 4, -1)]
+
+    @pytest.mark.parametrize("params", [{"limit": 501}, {"limit": 0}, {"limit": "ten"}, {"offset": -1},
+                                        {"sort": "owner"}, {"status": "sleeping"}])
+    def test_bad_parameters_are_400(self, api, user, params):
+        body = problem(api(user).get("/api/v1/agents", params), 400, "validation_error")
+        assert set(body["errors"]) == set(params)
+
+    def test_limit_500_is_allowed(self, api, user, many):
+        assert api(user).get("/api/v1/agents", {"limit": 500}).status_code == 200
+
+
+@pytest.mark.django_db
+class TestCursor:
+    def _walk(self, client, params, on_page=None):
+        seen, cursor, pages = [], "", 0
+        while True:
+            response = client.get("/api/v1/agents", {**params, "cursor": cursor})
+            assert response.status_code == 200, response.content
+            body = response.json()
+            seen += [a["id"] for a in body["data"]]
+            pages += 1
+            if on_page:
+                on_page(pages)
+            cursor = body["meta"]["next_cursor"]
+            if cursor is None:
+                assert body["meta"]["has_more"] is False
+                return seen
+
+    def test_visits_every_row_once_while_rows_are_inserted(self, api, user, make_agent, many):
+        original = {str(a.pk) for a in many}
+        inserted = []
+
+        def insert(page):
+            inserted.append(make_agent(user, name=f"new{page}"))  # newest: sorts before the cursor
+
+        seen = self._walk(api(user), {"limit": 4}, on_page=insert)
+        assert len(seen) == len(set(seen)), "a row was repeated"
+        assert original <= set(seen)
+        assert not {str(a.pk) for a in inserted} & set(seen)
+
+    def test_name_sort_with_inserts_on_both_sides_of_the_cursor(self, api, user, make_agent, many):
+        original = {str(a.pk) for a in many}
+
+        def insert(page):
+            make_agent(user, name=f"a00-{page}")  # sorts before the cursor
+            make_agent(user, name=f"z{page}")  # sorts after it
+
+        seen = self._walk(api(user), {"limit": 5, "sort": "name"}, on_page=insert)
+        assert len(seen) == len(set(seen))
+        assert original <= set(seen)
+
+    def test_ties_in_sort_key_are_broken_by_id(self, api, user, make_agent):
+        same = timezone.now()
+        ids = set()
+        for i in range(12):
+            agent = make_agent(user, name=f"tie{i}")
+            ids.add(str(agent.pk))
+        Agent.objects.update(created_at=same, updated_at=same)
+        for sort in ("-created_at", "created_at", "updated_at"):
+            seen = self._walk(api(user), {"limit": 5, "sort": sort})
+            assert sorted(seen) == sorted(ids), sort
+
+    def test_prev_cursor_walks_back(self, api, user, many):
+        client = api(user)
+        first = client.get("/api/v1/agents", {"limit": 10, "sort": "name"}).json()
+        second = client.get("/api/v1/agents", {"limit": 10, "sort": "name",
+                                               "cursor": first["meta"]["next_cursor"]}).json()
+        back = client.get("/api/v1/agents", {"limit": 10, "sort": "name",
+                                             "cursor": second["meta"]["prev_cursor"]}).json()
+        assert back["data"] == first["data"]
+        assert back["meta"]["prev_cursor"] is None
+        assert back["meta"]["next_cursor"] is not None
+
+    @pytest.mark.parametrize("cursor", ["garbage", "e30", "eyJzIjoiLWNyZWF0ZWRfYXQiLCJkIjoibiJ9", "%%%"])
+    def test_malformed_cursor_is_400_invalid_cursor(self, api, user, many, cursor):
+        problem(api(user).get("/api/v1/agents", {"cursor": cursor}), 400, "invalid_cursor")
+
+    def test_cursor_from_another_sort_is_400(self, api, user, many):
+        client = api(user)
+        cursor = client.get("/api/v1/agents", {"limit": 5}).json()["meta"]["next_cursor"]
+        problem(client.get("/api/v1/agents", {"cursor": cursor, "sort": "name"}), 400, "invalid_cursor")
+
+    def test_empty_cursor_starts_at_first_page(self, api, user, many):
+        client = api(user)
+        assert client.get("/api/v1/agents", {"cursor": ""}).json() == client.get("/api/v1/agents").json()
+
+
+@pytest.mark.django_db
+class TestFiltersAndSort:
+    def test_filters(self, api, user, make_agent):
+        make_agent(user, name="Support Bot", slug="support-bot", tags=["support"])
+        make_agent(user, name="Sales Helper", slug="sales", tags=["sales"], status="paused")
+        make_agent(user, name="Other", slug="other-support", tags=["support", "x"])
+        Agent.objects.filter(slug="sales").update(runtime_state="running")
+        client = api(user)
+        assert sorted(_names(client.get("/api/v1/agents", {"q": "SUPPORT"}))) == ["Other", "Support Bot"]
+        assert _names(client.get("/api/v1/agents", {"slug_prefix": "sup"})) == ["Support Bot"]
+        assert _names(client.get("/api/v1/agents", {"status": "paused"})) == ["Sales Helper"]
+        assert _names(client.get("/api/v1/agents", {"runtime_state": "running"})) == ["Sales Helper"]
+        assert sorted(_names(client.get("/api/v1/agents", {"tag": "support"}))) == ["Other", "Support Bot"]
+        assert client.get("/api/v1/agents", {"tag": "support"}).json()["meta"]["total"] == 2
+
+    def test_only_visible_agents_are_listed(self, api, user, make_user, make_agent, add_member):
+        other = make_user()
+        make_agent(other, name="Hidden")
+        shared = make_agent(other, name="Shared")
+        add_member(shared, user, "viewer")
+        make_agent(user, name="Mine")
+        body = api(user).get("/api/v1/agents", {"sort": "name"}).json()
+        assert [(a["name"], a["role"]) for a in body["data"]] == [("Mine", "owner"), ("Shared", "viewer")]
+        assert body["meta"]["total"] == 2
+
+    @pytest.mark.parametrize("sort,expected", [("name", ["a", "b", "c"]), ("-name", ["c", "b", "a"]),
+                                               ("updated_at", ["b", "c", "a"]), ("-last_activity", ["a", "c", "b"])])
+    def test_sort(self, api, user, make_agent, sort, expected):
+        now = timezone.now()
+        for i, name in enumerate(["b", "c", "a"]):
+            agent = make_agent(user, name=name)
+            Agent.objects.filter(pk=agent.pk).update(updated_at=now + timedelta(seconds=i),
+                                                     last_activity=now + timedelta(seconds=i))
+        assert _names(api(user).get("/api/v1/agents", {"sort": sort})) == expected
+
+
+@pytest.mark.django_db
+class TestQueryCounts:
+    def _count(self, client, params):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/v1/agents", params).status_code == 200
+        return len(ctx.captured_queries)
+
+    def test_agent_list_queries_do_not_grow_with_page_size(self, api, user, make_user, make_agent, add_member):
+        other = make_user()
+        for i in range(60):
+            agent = make_agent(other if i % 2 else user, name=f"agent {i}", tags=["x", "y"])
+            if i % 2:
+                add_member(agent, user, "operator")
+        client = api(user)
+        client.get("/api/v1/agents")  # the token's first use writes last_used_at once
+        small, large = self._count(client, {"limit": 2}), self._count(client, {"limit": 60})
+        cursor = client.get("/api/v1/agents", {"limit": 5}).json()["meta"]["next_cursor"]
+        deep = self._count(client, {"limit": 60, "cursor": cursor})
+        assert small == large == deep
+        assert large <= 4  # token, count, page, tags
+
+    def test_member_and_audit_lists_are_bounded(self, api, user, make_user, make_agent, add_member,
+                                                django_assert_max_num_queries):
+        agent = make_agent(user)
+        for i in range(30):
+            add_member(agent, make_user(), "viewer")
+            api(user).patch(f"/api/v1/agents/{agent.pk}", {"description": f"v{i}"})
+        client = api(user)
+        client.get("/api/v1/auth/me")
+        with django_assert_max_num_queries(5):
+            assert len(client.get(f"/api/v1/agents/{agent.pk}/admins", {"limit": 100}).json()["data"]) == 31
+        with django_assert_max_num_queries(5):
+            assert len(client.get(f"/api/v1/agents/{agent.pk}/audit-log", {"limit": 100}).json()["data"]) == 31
