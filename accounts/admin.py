@@ -9,6 +9,11 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "date_joined")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("username",)
+    # Email is unique and required, so the add form must ask for it.
+    add_fieldsets = (
+        (None, {"classes": ("wide",),
+                "fields": ("username", "email", "usable_password", "password1", "password2")}),
+    )
 
 
 @admin.register(ApiToken)

@@ -1,7 +1,7 @@
 """Reads for accounts."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import ApiToken
 
@@ -18,5 +18,6 @@ def user_find(*, email: str | None = None, user_id=None, username: str | None = 
     if email:
         return users.filter(email__iexact=email).first()
     if username:
-        return users.filter(Q(username=username) | Q(email__iexact=username)).first()
+        # An exact username wins over another user's email that happens to match.
+        return users.filter(username=username).first() or users.filter(email__iexact=username).first()
     return None

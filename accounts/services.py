@@ -37,16 +37,25 @@ def token_create(*, user, name: str, scopes: list[str], expires_at=None,
                  created_with: ApiToken | None = None) -> tuple[ApiToken, str]:
     """Create a token and return it with its raw value, which is never stored.
 
-    A token used to create another cannot hand out scopes it lacks itself.
+    A token used to create another cannot hand out scopes it lacks, nor
+    outlive itself: the new token expires no later than the one creating it.
     """
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        raise ValidationFailed("name must be 1–100 characters.", errors={"name": ["Must be 1–100 characters."]})
     scopes = _validate_scopes(scopes)
-    if created_with is not None and not set(scopes) <= set(created_with.scopes):
-        raise Forbidden("A token cannot create a token with scopes it does not have itself.")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed("expires_at must be in the future.", errors={"expires_at": ["Must be in the future."]})
+    if created_with is not None:
+        if not set(scopes) <= set(created_with.scopes):
+            raise Forbidden("A token cannot create a token with scopes it does not have itself.")
+        if created_with.expires_at is not None:
+            if expires_at is None:
+                expires_at = created_with.expires_at
+            elif expires_at > created_with.expires_at:
+                raise Forbidden("A token cannot create a token that expires after it does.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, scopes=scopes, expires_at=expires_at,
+        user=user, name=name.strip(), scopes=scopes, expires_at=expires_at,
         key_hash=hash_token(raw), prefix=raw[: len(TOKEN_PREFIX) + 6],
     )
     return token, raw

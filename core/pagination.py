@@ -14,6 +14,7 @@ import base64
 import json
 from collections import OrderedDict
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -62,6 +63,9 @@ class AgentryPagination(BasePagination):
         self.field = self.sort.lstrip("-")
         self.descending = self.sort.startswith("-")
         self.model_field = queryset.model._meta.get_field(self.field)
+        if self.model_field.null:
+            # A keyset needs a total order; NULLs would fall out of the comparisons.
+            raise ImproperlyConfigured(f"Cannot sort a paginated list by nullable field {self.field!r}.")
 
         self.total = queryset.count()
         cursor = request.query_params.get("cursor")

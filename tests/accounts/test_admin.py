@@ -4,7 +4,7 @@ audit log cannot be added there; the audit log is read-only."""
 import pytest
 from django.test import Client
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 from agents.models import AgentMember, AuditLogEntry
 
 CHANGELISTS = [
@@ -30,7 +30,7 @@ def admin_web(superuser):
 
 @pytest.fixture
 def populated(user, make_user, make_agent, add_member, make_token):
-    """An agent with an owner and a viewer (which writes an audit entry), and a token."""
+    """An agent (its creation writes one audit entry) with an owner and a viewer, and a token."""
     agent = make_agent(user, name="Support Bot", tags=["faq"])
     add_member(agent, make_user("viewer1"), "viewer")
     make_token(user, name="ci-token")
@@ -78,6 +78,20 @@ class TestChangelists:
         assert response.status_code == 200
         assert token.key_hash.encode() not in response.content
         assert token.prefix.encode() in response.content
+
+    def test_staff_can_add_two_users_with_their_emails(self, superuser):
+        # given the admin's "Add user" form (email is unique and required on this user model)
+        client = Client(raise_request_exception=False)
+        client.force_login(superuser)
+        # when two users are added one after the other
+        for name in ["newbie1", "newbie2"]:
+            response = client.post("/admin/accounts/user/add/", {
+                "username": name, "email": f"{name}@example.com", "usable_password": "true",
+                "password1": "Xy-12345678zz", "password2": "Xy-12345678zz"})
+            # then each is created (302 to its change page) with the email given
+            assert response.status_code == 302, (name, response.status_code)
+        assert sorted(User.objects.filter(username__startswith="newbie").values_list("email", flat=True)) == [
+            "newbie1@example.com", "newbie2@example.com"]
 
     def test_tokens_cannot_be_added_in_admin(self, admin_web, db):
         assert admin_web.get("/admin/accounts/apitoken/add/").status_code == 403

@@ -251,6 +251,14 @@ class TestSessionAuthentication:
         problem(client.post(AGENTS, {"name": "Bot"}), 403, "permission_denied")
         assert not Agent.objects.exists()
 
+    def test_session_delete_without_csrf_token_is_403(self, user, make_token):
+        make_token(user)
+        token = ApiToken.objects.get()
+        client = APIClient(enforce_csrf_checks=True)
+        client.login(username="alice", password="pw-123456789")
+        problem(client.delete(f"{TOKENS}/{token.pk}"), 403, "permission_denied")
+        assert ApiToken.objects.filter(pk=token.pk).exists()
+
     def test_session_post_with_csrf_token_is_accepted(self, user):
         client = APIClient(enforce_csrf_checks=True)
         client.login(username="alice", password="pw-123456789")
