@@ -7,7 +7,7 @@ export AGENTRY_DATA_DIR ?= $(CURDIR)/var
 export AGENTRY_ALLOWED_PRIVATE_HOSTS ?= 127.0.0.1,localhost,::1
 export PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgres bench schema clean
+.PHONY: install run test test-postgres lint bench schema clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: install
 ## The suite on a throwaway PostgreSQL 15 started on loopback.
 test-postgres: install
 	scripts/with-postgres.sh $(PY) -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check .
 
 bench: install
 	$(PY) bench/api_bench.py

@@ -15,6 +15,7 @@ from agents.models import AgentMember
 from agents.services import agent_create
 
 ALL_SCOPES = list(Scope.values)
+META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}
 _seq = itertools.count(1)
 
 
@@ -77,6 +78,13 @@ def add_member(db):
     def add(agent, user, role):
         return AgentMember.objects.create(agent=agent, user=user, role=Role(role))
     return add
+
+
+def session(user):
+    """An API client logged in with a browser session (no token)."""
+    client = APIClient()
+    client.force_login(user)
+    return client
 
 
 def problem(response, status, code):

@@ -7,8 +7,8 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.actor import Actor
-from accounts.models import ApiToken
 from accounts.api.serializers import MeSerializer, TokenCreatedSerializer, TokenCreateSerializer, TokenSerializer
+from accounts.models import ApiToken
 from core.envelope import data_response, enveloped
 from core.errors import NotFound
 

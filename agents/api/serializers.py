@@ -137,10 +137,11 @@ class MemberSerializer(serializers.Serializer):
     added_by = UserRefSerializer(allow_null=True)
 
 
-class MemberAddSerializer(serializers.Serializer):
+class UserChoiceSerializer(serializers.Serializer):
+    """Names a user by ``email`` or ``user_id``."""
+
     email = serializers.EmailField(required=False)
     user_id = serializers.UUIDField(required=False)
-    role = serializers.ChoiceField(choices=MEMBER_ROLE_CHOICES)
 
     def validate(self, attrs):
         if not attrs.get("email") and not attrs.get("user_id"):
@@ -148,18 +149,16 @@ class MemberAddSerializer(serializers.Serializer):
         return attrs
 
 
+class MemberAddSerializer(UserChoiceSerializer):
+    role = serializers.ChoiceField(choices=MEMBER_ROLE_CHOICES)
+
+
 class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=MEMBER_ROLE_CHOICES)
 
 
-class TransferSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False)
-    user_id = serializers.UUIDField(required=False)
-
-    def validate(self, attrs):
-        if not attrs.get("email") and not attrs.get("user_id"):
-            raise serializers.ValidationError({"email": ["Give the new owner's email or user_id."]})
-        return attrs
+class TransferSerializer(UserChoiceSerializer):
+    """The new owner."""
 
 
 class AuditLogEntrySerializer(serializers.Serializer):

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.actor import Actor
-from agents.config import normalize_config, public_config
 from accounts.roles import Role
+from agents.config import normalize_config, public_config
 from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
 from agents.pipeline import validate_pipeline
 from agents.services.audit import agent_snapshot, audit_record, diff

@@ -9,18 +9,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Scope
-from tests.conftest import problem
+from tests.conftest import problem, session
 
 ME = "/api/v1/auth/me"
 MY_AGENTS = "/api/v1/auth/agents"
 ME_KEYS = {"id", "username", "email", "is_staff", "auth_method", "scopes", "token"}
-META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}
-
-
-def session(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db

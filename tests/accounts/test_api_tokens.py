@@ -11,18 +11,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import token_create
-from tests.conftest import ALL_SCOPES, problem
+from tests.conftest import ALL_SCOPES, problem, session
 
 TOKENS = "/api/v1/auth/tokens"
 ME = "/api/v1/auth/me"
 TOKEN_KEYS = {"id", "name", "prefix", "scopes", "expires_at", "last_used_at", "created_at"}
-META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}
-
-
-def session(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def bearer(raw):

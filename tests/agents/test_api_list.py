@@ -9,9 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
-from tests.conftest import problem
-
-META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}
+from tests.conftest import META_KEYS, problem
 
 
 def _names(response):
