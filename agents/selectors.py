@@ -19,6 +19,8 @@ def agents_visible_to(user) -> QuerySet[Agent]:
     agents = Agent.objects.all()
     if user.is_staff:
         return agents.annotate(role=Value(Role.OWNER.value, output_field=CharField()))
+    # EXISTS rather than a join: SQLite and PostgreSQL can then walk the sort
+    # key's index and stop after one page instead of sorting every match.
     membership = AgentMember.objects.filter(agent=OuterRef("pk"), user=user)
     return agents.filter(Exists(membership)).annotate(role=Subquery(membership.values("role")[:1]))
 

@@ -171,7 +171,7 @@ def stop_server(server: subprocess.Popen) -> None:
 @dataclass
 class Result:
     label: str
-    path: str
+    shown_path: str  # what the table prints ("{id}" rather than a UUID)
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)  # seconds
     query_counts: Counter = field(default_factory=Counter)
@@ -193,21 +193,28 @@ class Result:
 
 
 def _worker(base_url, path, headers, warmup, count, barrier, result, lock, spans) -> None:
-    """One keep-alive connection: warm up, wait for the others, then time each request."""
+    """One keep-alive connection: warm up, wait for the others, then time each
+    request.  A client error breaks the barrier so no other thread waits forever."""
     latencies, query_counts, failures = [], Counter(), []
-    with httpx.Client(base_url=base_url, headers=headers, trust_env=False, timeout=30.0) as client:
-        for _ in range(warmup):
-            client.get(path)
-        barrier.wait()
-        start = time.perf_counter()
-        for _ in range(count):
-            sent = time.perf_counter()
-            response = client.get(path)
-            latencies.append(time.perf_counter() - sent)
-            if response.status_code != 200:
-                failures.append(f"{response.status_code}: {response.text[:200]}")
-            query_counts[int(response.headers.get("X-Query-Count", -1))] += 1
-        end = time.perf_counter()
+    try:
+        with httpx.Client(base_url=base_url, headers=headers, trust_env=False, timeout=30.0) as client:
+            for _ in range(warmup):
+                client.get(path)
+            barrier.wait()
+            start = time.perf_counter()
+            for _ in range(count):
+                sent = time.perf_counter()
+                response = client.get(path)
+                latencies.append(time.perf_counter() - sent)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code}: {response.text[:200]}")
+                query_counts[int(response.headers.get("X-Query-Count", -1))] += 1
+            end = time.perf_counter()
+    except Exception as exc:
+        barrier.abort()
+        with lock:
+            result.failures.append(f"client error: {exc!r}")
+        return
     with lock:
         result.latencies += latencies
         result.query_counts += query_counts
@@ -215,10 +222,10 @@ def _worker(base_url, path, headers, warmup, count, barrier, result, lock, spans
         spans.append((start, end))
 
 
-def measure(base_url: str, label: str, path: str, headers: dict, args) -> Result:
+def measure(base_url: str, label: str, path: str, headers: dict, args, *, shown_path: str = "") -> Result:
     """Spread ``args.requests`` over ``args.concurrency`` connections; the
     throughput window runs from the first timed request to the last reply."""
-    result, lock, spans = Result(label, path), threading.Lock(), []
+    result, lock, spans = Result(label, shown_path or path), threading.Lock(), []
     barrier = threading.Barrier(args.concurrency)
     shares = [args.requests // args.concurrency + (i < args.requests % args.concurrency)
               for i in range(args.concurrency)]
@@ -231,10 +238,8 @@ def measure(base_url: str, label: str, path: str, headers: dict, args) -> Result
         thread.start()
     for thread in threads:
         thread.join()
-    if len(spans) != args.concurrency:
-        raise RuntimeError(f"{label}: a client thread failed (see the traceback above)")
     if result.failures:
-        raise RuntimeError(f"{label}: {len(result.failures)} non-200 responses, first: {result.failures[0]}")
+        raise RuntimeError(f"{label}: {len(result.failures)} failed requests, first: {result.failures[0]}")
     result.elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
     return result
 
@@ -247,11 +252,11 @@ def print_report(results: list[Result], args, setup_seconds: float) -> None:
     print(f"\n{args.agents} agents, {args.requests} requests per endpoint over {args.concurrency} "
           f"keep-alive connections after {args.warmup} warm-up requests; "
           f"setup took {setup_seconds:.1f}s; {os.cpu_count()} CPUs shared by server and client.\n")
-    header = f"{'endpoint':<14} {'request':<48} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}"
+    header = f"{'endpoint':<14} {'request':<32} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}"
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.label:<14} {'GET ' + r.path:<48} {r.rps:>8.1f} {r.percentile_ms(50):>8.2f} "
+        print(f"{r.label:<14} {'GET ' + r.shown_path:<32} {r.rps:>8.1f} {r.percentile_ms(50):>8.2f} "
               f"{r.percentile_ms(95):>8.2f} {r.queries():>8}")
     print("\nRelative to the bare DRF endpoint:")
     for r in api:
@@ -261,6 +266,9 @@ def print_report(results: list[Result], args, setup_seconds: float) -> None:
     print("\nSQL queries per request:")
     for r in api:
         print(f"  {r.label}: {r.queries()}")
+    if any(len(r.query_counts) > 1 for r in results):
+        print("  (n (low-high): most requests made n; the token's last_used_at touch adds a write "
+              "at most once a minute)")
 
 
 def print_server_log(log_path: Path) -> None:
@@ -286,7 +294,8 @@ def run(args, data_dir: Path) -> None:
         auth = {"Authorization": f"Bearer {token}"}
         results = [
             measure(base_url, "bare DRF", "/bench/bare", {}, args),
-            measure(base_url, "agent detail", f"/api/v1/agents/{agent_id}", auth, args),
+            measure(base_url, "agent detail", f"/api/v1/agents/{agent_id}", auth, args,
+                    shown_path="/api/v1/agents/{id}"),
             measure(base_url, "agent list", f"/api/v1/agents?limit={LIST_LIMIT}", auth, args),
         ]
     except BaseException:

@@ -1,5 +1,6 @@
 """Request-level guards that must act before any view parses the body."""
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
 from core.errors import problem_json_response
@@ -7,12 +8,29 @@ from core.errors import problem_json_response
 
 class RequestSizeLimitMiddleware:
     """Refuse bodies larger than ``AGENTRY_MAX_REQUEST_BYTES`` with 413 before
-    anything reads them (Django's own limit only fires once a view parses)."""
+    anything reads them (Django's own limit only fires once a view parses).
+
+    Sync and async capable, so under ASGI it adds no thread hop of its own.
+    """
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._refusal(request) or self.get_response(request)
+
+    async def __acall__(self, request):
+        return self._refusal(request) or await self.get_response(request)
+
+    @staticmethod
+    def _refusal(request):
         limit = settings.AGENTRY_MAX_REQUEST_BYTES
         length = request.META.get("CONTENT_LENGTH") or "0"
         try:
@@ -25,4 +43,4 @@ class RequestSizeLimitMiddleware:
                 request, status=413, code="payload_too_large",
                 detail=f"Request body is larger than the {limit} bytes allowed.",
             )
-        return self.get_response(request)
+        return None
