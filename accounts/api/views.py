@@ -1,3 +1,5 @@
+import uuid
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
 from rest_framework import viewsets
@@ -43,8 +45,6 @@ class TokenViewSet(viewsets.GenericViewSet):
         return data_response(data, status=http.HTTP_201_CREATED)
 
     def destroy(self, request, token=None):
-        import uuid
-
         try:
             token_id = uuid.UUID(str(token))
         except ValueError:

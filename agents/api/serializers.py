@@ -93,8 +93,9 @@ class AgentSerializer(serializers.Serializer):
 
 
 class AgentWriteSerializer(serializers.Serializer):
-    """Fields a client may set on create, PATCH and PUT; ``config`` and
-    ``pipeline`` are checked in depth by the services."""
+    """The body of create, PATCH and PUT, for the OpenAPI schema.  The
+    services validate it (so the admin, imports and commands get the same
+    rules); views hand them the raw fields via ``raw_agent_fields``."""
 
     name = serializers.CharField(max_length=NAME_MAX, trim_whitespace=False)
     slug = serializers.CharField(max_length=SLUG_MAX, required=False,

@@ -1,6 +1,7 @@
 """Agents API views: check permission, parse, call a service, serialize."""
 
-from django.db import transaction
+import uuid
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
@@ -31,9 +32,8 @@ from agents.api.serializers import (
     raw_agent_fields,
 )
 from agents.models import Agent, AgentMember, AgentStatus, AuditLogEntry
-from agents.validation import UUID_LIKE_RE, slug_problem
 from core.envelope import data_response, enveloped
-from core.errors import NotFound, PreconditionFailed, ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.etags import if_match_values
 
 AGENT_PATH = OpenApiParameter("agent", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -135,31 +135,16 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
                                       changes=raw_agent_fields(request.data), if_match=if_match_values(request))
         return _agent_response(request, agent)
 
-    @transaction.atomic
     def update(self, request, agent=None):
-        ref, fields = agent, raw_agent_fields(request.data)
         try:
             existing = self.get_agent()
         except NotFound:
             existing = None
         if existing is not None:
             require_role(existing.role, Role.ADMIN)
-            replaced = services.agent_replace(agent=existing, actor=self.actor(), data=fields,
-                                              if_match=if_match_values(request))
-            return _agent_response(request, replaced)
-        if UUID_LIKE_RE.match(ref):
-            raise NotFound("Agent not found.")
-        if if_match_values(request) is not None:
-            raise PreconditionFailed("If-Match was given but the agent does not exist.")
-        if "slug" in fields and fields["slug"] != ref:
-            raise ValidationFailed("The body's slug differs from the path's.",
-                                   errors={"slug": ["Must match the slug in the path."]})
-        problem = slug_problem(ref)
-        if problem:
-            raise ValidationFailed(f"slug: {problem}", errors={"slug": [problem]})
-        fields["slug"] = ref
-        created = services.agent_create(actor=self.actor(), **fields)
-        return _agent_response(request, created, status=http.HTTP_201_CREATED)
+        result, created = services.agent_put(actor=self.actor(), ref=agent, existing=existing,
+                                             data=raw_agent_fields(request.data), if_match=if_match_values(request))
+        return _agent_response(request, result, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK)
 
     def destroy(self, request, agent=None):
         services.agent_delete(agent=self.get_agent(), actor=self.actor(), if_match=if_match_values(request))
@@ -280,8 +265,6 @@ class MemberViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
 
 
 def _uuid_or_404(value):
-    import uuid
-
     try:
         return uuid.UUID(str(value))
     except ValueError:

@@ -6,6 +6,7 @@ from agents.services.agents import (  # noqa: F401
     agent_delete,
     agent_duplicate,
     agent_etag,
+    agent_put,
     agent_replace,
     agent_set_status,
     agent_update,

@@ -17,13 +17,14 @@ from agents.services.audit import agent_snapshot, audit_record, diff
 from agents.validation import (
     DESCRIPTION_MAX,
     UNDELETABLE_NAME,
+    UUID_LIKE_RE,
     name_problem,
     normalize_tags,
     slug_base,
     slug_problem,
     tags_problem,
 )
-from core.errors import ApiError, Conflict, ValidationFailed
+from core.errors import ApiError, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from core.etags import check_if_match, strong_etag
 
 
@@ -244,6 +245,27 @@ def agent_replace(*, agent: Agent, actor: Actor, data: dict, if_match: list[str]
     clean = _validate_fields(fields, previous_config=agent.config)
     _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)
     return _apply(agent, clean, actor=actor, action=AuditAction.AGENT_REPLACED, before=before)
+
+
+@transaction.atomic
+def agent_put(*, actor: Actor, ref: str, existing: Agent | None, data: dict,
+              if_match: list[str] | None) -> tuple[Agent, bool]:
+    """``PUT /agents/{ref}``: replace ``existing``, or create an agent with
+    slug ``ref`` when there is none.  Returns the agent and whether it was created.
+
+    Creation is by slug only (an unknown UUID is 404), and ``If-Match`` on an
+    absent agent can never match (RFC 9110 §13.1.1).
+    """
+    if existing is not None:
+        return agent_replace(agent=existing, actor=actor, data=data, if_match=if_match), False
+    if UUID_LIKE_RE.match(ref):
+        raise NotFound("Agent not found.")
+    if if_match is not None:
+        raise PreconditionFailed("If-Match was given but the agent does not exist.")
+    if data.get("slug", ref) != ref:
+        raise ValidationFailed("The body's slug differs from the path's.",
+                               errors={"slug": ["Must match the slug in the path."]})
+    return agent_create(actor=actor, **{**data, "slug": ref}), True
 
 
 @transaction.atomic
