@@ -245,6 +245,8 @@ class TestStatusAndDuplicate:
         assert data["tags"] == ["t"]
         copy_ = Agent.objects.get(pk=data["id"])
         assert copy_.config["env"]["K"] == agent.config["env"]["K"]
+        entry = AuditLogEntry.objects.get(agent=copy_, action="agent.duplicated")
+        assert entry.changes == {"source": {"old": None, "new": str(agent.pk)}} and entry.actor == user
 
     def test_duplicate_with_name(self, api, user, make_agent):
         agent = make_agent(user, name="Orig")

@@ -73,3 +73,12 @@ def test_schema_and_docs_are_served_with_local_assets():
     assert "cdn" not in html.lower()
     asset = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert asset.status_code == 200
+
+
+def test_error_responses_are_problem_details(schema):
+    assert set(schema["components"]["schemas"]["Problem"]["required"]) == {
+        "type", "title", "status", "detail", "instance", "code", "errors"}
+    put = _path(schema, "/api/v1/agents/{agent}")["put"]["responses"]
+    assert {"400", "401", "403", "404", "412", "428"} <= set(put)
+    assert put["412"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert "404" not in _path(schema, "/api/v1/agents")["get"]["responses"]
