@@ -13,6 +13,7 @@ from http import HTTPStatus
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.views import csrf, defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -180,25 +181,41 @@ def problem_exception_handler(exc, context):
 
 
 # --- Django-level handlers (router 404, 500 outside DRF, CSRF) ---------------
+# The API always answers problem+json; a browser asking for HTML on a page
+# outside the API (the admin, later the web UI) gets Django's HTML pages.
+
+def _wants_html(request) -> bool:
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
 
 def page_not_found(request, exception=None):
+    if _wants_html(request):
+        return defaults.page_not_found(request, exception)
     return problem_json_response(request, status=404, code="not_found", detail="Not found.")
 
 
 def server_error(request):
+    if _wants_html(request):
+        return defaults.server_error(request)
     return problem_json_response(request, status=500, code="server_error",
                                  detail="An unexpected error occurred.")
 
 
 def bad_request(request, exception=None):
+    if _wants_html(request):
+        return defaults.bad_request(request, exception)
     return problem_json_response(request, status=400, code="validation_error", detail="Bad request.")
 
 
 def permission_denied(request, exception=None):
+    if _wants_html(request):
+        return defaults.permission_denied(request, exception)
     return problem_json_response(request, status=403, code="permission_denied",
                                  detail="You do not have permission to perform this action.")
 
 
 def csrf_failure(request, reason=""):
+    if _wants_html(request):
+        return csrf.csrf_failure(request, reason)
     return problem_json_response(request, status=403, code="permission_denied",
                                  detail=f"CSRF verification failed: {reason}")

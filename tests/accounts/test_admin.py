@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import ApiToken, User
-from agents.models import AgentMember, AuditLogEntry
+from agents.models import Agent, AgentMember, AuditLogEntry
 
 CHANGELISTS = [
     "/admin/accounts/user/",
@@ -69,8 +69,34 @@ class TestChangelists:
         member = AgentMember.objects.filter(agent=populated).first()
         for url in [f"/admin/accounts/user/{user.pk}/change/", f"/admin/accounts/apitoken/{token.pk}/change/",
                     f"/admin/agents/agent/{populated.pk}/change/", f"/admin/agents/agentmember/{member.pk}/change/",
-                    "/admin/accounts/user/add/", "/admin/agents/agent/add/"]:
+                    "/admin/accounts/user/add/"]:
             assert admin_web.get(url).status_code == 200, url
+
+    def test_agents_are_not_created_in_the_admin(self, admin_web):
+        # the API creates them, making the owner a member and auditing it
+        assert admin_web.get("/admin/agents/agent/add/").status_code == 403
+
+    def test_status_change_in_admin_goes_through_the_service(self, admin_web, populated):
+        response = admin_web.post(f"/admin/agents/agent/{populated.pk}/change/", {
+            "status": "paused",
+            "members-TOTAL_FORMS": "0", "members-INITIAL_FORMS": "0",
+            "tag_rows-TOTAL_FORMS": "0", "tag_rows-INITIAL_FORMS": "0"})
+        assert response.status_code == 302, response.content[:2000]
+        populated.refresh_from_db()
+        assert populated.status == "paused" and populated.revision == 2
+        entry = AuditLogEntry.objects.get(action="agent.status_changed")
+        assert entry.changes == {"status": {"old": "active", "new": "paused"}}
+
+    def test_delete_in_admin_is_audited(self, admin_web, populated):
+        response = admin_web.post(f"/admin/agents/agent/{populated.pk}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        assert not Agent.objects.filter(pk=populated.pk).exists()
+        assert AuditLogEntry.objects.filter(action="agent.deleted", agent_ref=populated.pk).exists()
+
+    def test_default_agent_cannot_be_deleted_in_admin(self, admin_web, user, make_agent):
+        agent = make_agent(user, name="default")
+        assert admin_web.post(f"/admin/agents/agent/{agent.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert Agent.objects.filter(pk=agent.pk).exists()
 
     def test_token_change_page_never_shows_the_hash(self, admin_web, populated):
         token = ApiToken.objects.get()

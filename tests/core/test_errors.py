@@ -34,6 +34,12 @@ class TestProblemDetails:
     def test_unknown_route_is_404_problem(self, api, user):
         problem(api(user).get("/api/v1/nothing/here"), 404, "not_found")
         problem(Client().get("/no-such-page"), 404, "not_found")
+        problem(Client().get("/api/v1/nothing", HTTP_ACCEPT="text/html"), 404, "not_found")
+
+    def test_browser_outside_the_api_gets_html_404(self):
+        response = Client().get("/no-such-page", HTTP_ACCEPT="text/html,application/xhtml+xml")
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/html")
 
     def test_body_over_limit_is_413_before_parsing(self, api, user, settings):
         settings.AGENTRY_MAX_REQUEST_BYTES = 1000
