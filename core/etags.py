@@ -33,3 +33,13 @@ def check_if_match(tags: list[str] | None, current_etag: str, *, required: bool 
     if "*" in tags or current_etag in tags:
         return
     raise PreconditionFailed("If-Match does not match the current ETag: the resource has changed.")
+
+
+def not_modified(request, current_etag: str) -> bool:
+    """Whether ``If-None-Match`` already names the current tag, so a GET can
+    answer 304.  Uses the weak comparison RFC 9110 prescribes for it."""
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or current_etag in tags

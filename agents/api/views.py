@@ -34,13 +34,15 @@ from agents.api.serializers import (
 from agents.models import Agent, AgentMember, AgentStatus, AuditLogEntry
 from core.envelope import data_response, enveloped
 from core.errors import NotFound, ValidationFailed
-from core.etags import if_match_values
+from core.etags import if_match_values, not_modified
 
 AGENT_PATH = OpenApiParameter("agent", OpenApiTypes.STR, OpenApiParameter.PATH,
                               description="The agent's UUID or slug.")
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                             description="Strong ETag from a previous response; 412 if the agent has changed.")
 ETAG_NOTE = "The agent; the ETag header carries its strong entity tag for If-Match."
+IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                                 description="ETag you hold; 304 with no body while it is current.")
 NO_CONTENT = OpenApiResponse(description="Deleted; no body.")
 
 
@@ -79,8 +81,9 @@ def _agent_response(request, agent, *, status=http.HTTP_200_OK):
     list=extend_schema(summary="List agents you can access", responses=AgentSerializer(many=True)),
     create=extend_schema(summary="Create an agent (you become its owner)", request=AgentWriteSerializer,
                          responses={201: OpenApiResponse(enveloped(AgentSerializer), description=ETAG_NOTE)}),
-    retrieve=extend_schema(summary="Get an agent", parameters=[AGENT_PATH],
-                           responses=OpenApiResponse(enveloped(AgentSerializer), description=ETAG_NOTE)),
+    retrieve=extend_schema(summary="Get an agent", parameters=[AGENT_PATH, IF_NONE_MATCH],
+                           responses={200: OpenApiResponse(enveloped(AgentSerializer), description=ETAG_NOTE),
+                                      304: OpenApiResponse(description="Not modified; no body.")}),
     partial_update=extend_schema(summary="Change some of an agent's fields (config is merge-patched)",
                                  parameters=[AGENT_PATH, IF_MATCH], request=AgentWriteSerializer,
                                  responses=enveloped(AgentSerializer)),
@@ -128,7 +131,10 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request, agent=None):
         agent = self.get_agent()
-        return data_response(AgentSerializer(agent).data, headers={"ETag": services.agent_etag(agent)})
+        etag = services.agent_etag(agent)
+        if not_modified(request, etag):
+            return Response(status=http.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return data_response(AgentSerializer(agent).data, headers={"ETag": etag})
 
     def partial_update(self, request, agent=None):
         agent = services.agent_update(agent=self.get_agent(), actor=self.actor(),

@@ -17,6 +17,15 @@ class TestEtags:
         assert patched["ETag"] != first
         assert client.get(f"/api/v1/agents/{agent.pk}")["ETag"] == patched["ETag"]
 
+    def test_if_none_match_answers_304_until_the_agent_changes(self, api, user, make_agent):
+        agent = make_agent(user)
+        client = api(user)
+        etag = client.get(f"/api/v1/agents/{agent.pk}")["ETag"]
+        cached = client.get(f"/api/v1/agents/{agent.pk}", HTTP_IF_NONE_MATCH=etag)
+        assert cached.status_code == 304 and cached.content == b"" and cached["ETag"] == etag
+        client.patch(f"/api/v1/agents/{agent.pk}", {"description": "x"})
+        assert client.get(f"/api/v1/agents/{agent.pk}", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
     def test_patch_with_matching_if_match_succeeds(self, api, user, make_agent):
         agent = make_agent(user)
         client = api(user)
