@@ -66,7 +66,19 @@ def validate_provider(value: str) -> str:
     return value
 
 
-class FilledSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know, so a typo (``"temprature"``) is a 400
+    rather than a setting silently ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class FilledSerializer(StrictSerializer):
     """DRF hands back a nested serializer's default as-is, unvalidated; this
     runs absent nested objects through their serializer so every stored key
     carries its default."""
@@ -81,7 +93,7 @@ class FilledSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ModelParamsSerializer(serializers.Serializer):
+class ModelParamsSerializer(StrictSerializer):
     temperature = serializers.FloatField(min_value=0, max_value=2, default=0.7)
     max_tokens = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1024)
     top_p = serializers.FloatField(min_value=0, max_value=1, default=1)
@@ -89,7 +101,7 @@ class ModelParamsSerializer(serializers.Serializer):
     seed = serializers.IntegerField(allow_null=True, default=None)
 
 
-class ModelRefSerializer(serializers.Serializer):
+class ModelRefSerializer(StrictSerializer):
     provider = serializers.CharField(max_length=100, validators=[validate_provider])
     model = serializers.CharField(max_length=200)
 
@@ -98,14 +110,14 @@ class ModelSerializer(FilledSerializer, ModelRefSerializer):
     params = ModelParamsSerializer(default=dict)
 
 
-class ToolSerializer(serializers.Serializer):
+class ToolSerializer(StrictSerializer):
     id = serializers.RegexField(IDENT, error_messages={"invalid": "Letters, digits, _ . - (at most 64)."})
     type = serializers.ChoiceField(choices=TOOL_TYPES)
     description = serializers.CharField(max_length=1000, allow_blank=True, default="")
     config = serializers.DictField(default=dict)
 
 
-class McpSerializer(serializers.Serializer):
+class McpSerializer(StrictSerializer):
     id = serializers.RegexField(IDENT, error_messages={"invalid": "Letters, digits, _ . - (at most 64)."})
     transport = serializers.ChoiceField(choices=MCP_TRANSPORTS)
     command = serializers.CharField(max_length=500, allow_blank=True, default="")
@@ -122,26 +134,26 @@ class McpSerializer(serializers.Serializer):
         return attrs
 
 
-class ActionSerializer(serializers.Serializer):
+class ActionSerializer(StrictSerializer):
     id = serializers.RegexField(IDENT, error_messages={"invalid": "Letters, digits, _ . - (at most 64)."})
     prompt = serializers.CharField(max_length=20_000)
     input = serializers.JSONField(default=dict, validators=[validate_json_schema])
     output = serializers.JSONField(default=dict, validators=[validate_json_schema])
 
 
-class MemorySerializer(serializers.Serializer):
+class MemorySerializer(StrictSerializer):
     enabled = serializers.BooleanField(default=True)
     types = serializers.ListField(child=serializers.ChoiceField(choices=MEMORY_TYPES),
                                   default=lambda: ["conversation"])
 
 
-class ContextPolicySerializer(serializers.Serializer):
+class ContextPolicySerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=("window", "summarise"), default="window")
     token_budget = serializers.IntegerField(min_value=256, max_value=2_000_000, default=8000)
     keep_recent = serializers.IntegerField(min_value=1, max_value=1000, default=12)
 
 
-class SessionPolicySerializer(serializers.Serializer):
+class SessionPolicySerializer(StrictSerializer):
     idle_timeout_seconds = serializers.IntegerField(min_value=60, max_value=30 * 86400, default=1800)
     max_session_duration_seconds = serializers.IntegerField(min_value=60, max_value=365 * 86400, default=14400)
     max_concurrent_sessions_per_user = serializers.IntegerField(min_value=1, max_value=1000, default=3)
@@ -149,7 +161,7 @@ class SessionPolicySerializer(serializers.Serializer):
     allow_per_session_model_override = serializers.BooleanField(default=False)
 
 
-class HeartbeatSerializer(serializers.Serializer):
+class HeartbeatSerializer(StrictSerializer):
     enabled = serializers.BooleanField(default=False)
     cron = serializers.CharField(max_length=100, default="0 9 * * *", validators=[validate_cron])
     timezone = serializers.CharField(max_length=64, default="UTC", validators=[validate_timezone])

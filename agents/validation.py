@@ -41,6 +41,14 @@ def name_problem(name) -> str | None:
     return None
 
 
+def description_problem(description) -> str | None:
+    if not isinstance(description, str):
+        return "Must be a string."
+    if len(description) > DESCRIPTION_MAX:
+        return f"Ensure this field has no more than {DESCRIPTION_MAX} characters."
+    return None
+
+
 def tags_problem(tags) -> str | None:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         return "Must be a list of strings."

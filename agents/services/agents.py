@@ -15,9 +15,9 @@ from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
 from agents.pipeline import validate_pipeline
 from agents.services.audit import agent_snapshot, audit_record, diff
 from agents.validation import (
-    DESCRIPTION_MAX,
     UNDELETABLE_NAME,
     UUID_LIKE_RE,
+    description_problem,
     name_problem,
     normalize_tags,
     slug_base,
@@ -44,17 +44,12 @@ def _validate_fields(fields: dict, *, previous_config: dict | None = None) -> di
     reported together."""
     errors: dict[str, list[str]] = {}
     clean = dict(fields)
-    checks = {"name": name_problem, "slug": slug_problem, "tags": tags_problem}
+    checks = {"name": name_problem, "slug": slug_problem, "tags": tags_problem, "description": description_problem}
     for field, problem_of in checks.items():
         if field in fields:
             problem = problem_of(fields[field])
             if problem:
                 errors[field] = [problem]
-    if "description" in fields:
-        if not isinstance(fields["description"], str):
-            errors["description"] = ["Must be a string."]
-        elif len(fields["description"]) > DESCRIPTION_MAX:
-            errors["description"] = [f"Ensure this field has no more than {DESCRIPTION_MAX} characters."]
     if "status" in fields and fields["status"] not in AgentStatus.values:
         errors["status"] = [f"Must be one of {', '.join(AgentStatus.values)}."]
     if "config" in fields:
@@ -111,6 +106,10 @@ def _set_tags(agent: Agent, tags: list[str]) -> None:
     AgentTag.objects.bulk_create([AgentTag(agent=agent, name=t, position=i) for i, t in enumerate(tags)])
 
 
+class _RetrySlug(Exception):
+    """A derived slug was taken between choosing and inserting it."""
+
+
 def _save_unique(agent: Agent, *, create: bool, slug_explicit: bool) -> None:
     """Insert or update, turning a lost race on a unique field into 409."""
     try:
@@ -125,10 +124,6 @@ def _save_unique(agent: Agent, *, create: bool, slug_explicit: bool) -> None:
                 raise _RetrySlug
             raise NameTaken(f"The slug {agent.slug!r} is taken.", errors={"slug": ["Already in use."]})
         raise NameTaken(f"You already have an agent named {agent.name!r}.", errors={"name": ["Already in use."]})
-
-
-class _RetrySlug(Exception):
-    pass
 
 
 @transaction.atomic

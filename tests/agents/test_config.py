@@ -29,6 +29,8 @@ def test_defaults_fill_every_key():
     ({"env": {"1BAD": "x"}}, "config.env.1BAD"),
     ({"env": {"K": {"secret": True}}}, "config.env.K"),
     ({"env": {"K": 5}}, "config.env.K"),
+    ({"modle": {}}, "config.modle"),
+    ({"model": {"provider": "echo", "model": "m", "params": {"temprature": 1}}}, "config.model.params.temprature"),
 ])
 def test_invalid_configs(raw, path):
     with pytest.raises(ValidationFailed) as exc:
