@@ -1,0 +1,45 @@
+"""The README's API walkthrough runs as written against a live server."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from accounts.services import token_create
+from agents.models import Agent, AgentMember
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _walkthrough() -> str:
+    text = README.read_text()
+    section = text.split("## The API in five lines", 1)[1]
+    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_readme_curl_lines_work(live_server, make_user):
+    # given the demo-like state the README assumes: a user with a token, and ops@example.com
+    demo = make_user("demo")
+    make_user("ops", email="ops@example.com")
+    _token, raw = token_create(user=demo, name="demo", scopes=["agents:read", "agents:write", "agents:run"])
+    script = _walkthrough().replace("http://127.0.0.1:8000", live_server.url)
+    script = re.sub(r"^TOKEN=.*$", "", script, flags=re.M)
+
+    # when the lines run one after another, each printing its answer on a line of its own
+    script = script.replace("curl -s ", "curl -s -w '\\n' ")
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env={"TOKEN": raw, "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=60)
+
+    # then every answer is a success body and the database shows the effects
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(answers) == 5
+    assert all("data" in answer for answer in answers), answers
+    assert answers[0]["data"]["scopes"] == ["agents:read", "agents:run"] and answers[0]["data"]["token"]
+    agent = Agent.objects.get(slug="triage-bot")
+    assert agent.config["instructions"] == "Label each ticket bug, question or request."
+    assert AgentMember.objects.get(agent=agent, user__email="ops@example.com").role == "admin"
