@@ -9,7 +9,7 @@ from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet,
 
 from accounts.roles import Role
 from agents.models import Agent, AgentMember, AgentTag, AuditLogEntry
-from agents.validation import name_problem
+from agents.validation import SLUG_RE, name_problem
 from core.errors import NotFound
 
 
@@ -37,10 +37,12 @@ def agent_list_for_user(*, user) -> QuerySet[Agent]:
 
 
 def _ref_filter(ref: str) -> Q:
+    """Match by id when ``ref`` is a UUID, else by slug.  A ref that can be
+    neither matches nothing, without a query the database might reject."""
     try:
         return Q(pk=uuid.UUID(str(ref)))
     except ValueError:
-        return Q(slug=ref)
+        return Q(slug=ref) if SLUG_RE.match(ref) else Q(pk__in=[])
 
 
 def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:

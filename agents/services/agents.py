@@ -212,9 +212,12 @@ def agent_update(*, agent: Agent, actor: Actor, changes: dict, if_match: list[st
     before = agent_snapshot(agent)
     fields = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if "config" in fields:
-        if not isinstance(fields["config"], dict):
+        if fields["config"] is None:  # merge-patch null: back to the defaults
+            fields["config"] = {}
+        elif not isinstance(fields["config"], dict):
             raise ValidationFailed("config must be an object.", errors={"config": ["Must be an object."]})
-        fields["config"] = merge_patch(public_config(agent.config), fields["config"])
+        else:
+            fields["config"] = merge_patch(public_config(agent.config), fields["config"])
     clean = _validate_fields(fields, previous_config=agent.config)
     if "name" in clean:
         _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)

@@ -173,6 +173,11 @@ class TestUpdate:
         response = api(user).patch(f"/api/v1/agents/{agent.pk}", {"config": {"max_iterations": None}})
         assert response.json()["data"]["config"]["max_iterations"] == 10
 
+    def test_patch_config_null_resets_every_key(self, api, user, make_agent):
+        agent = make_agent(user, config={"instructions": "custom", "max_iterations": 3})
+        data = api(user).patch(f"/api/v1/agents/{agent.pk}", {"config": None}).json()["data"]
+        assert data["config"]["instructions"] == "" and data["config"]["max_iterations"] == 10
+
     def test_patch_keeps_secret_sent_back_masked(self, api, user, make_agent):
         agent = make_agent(user, config={"env": {"K": {"value": "s3cret", "secret": True}}})
         ciphertext = agent.config["env"]["K"]["ciphertext"]

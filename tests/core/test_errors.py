@@ -23,6 +23,17 @@ class TestProblemDetails:
         assert body["instance"] == "/api/v1/agents"
         assert not Agent.objects.exists()
 
+    @pytest.mark.parametrize("raw", ['{"name": "a\\u0000b"}', '{"name": "a", "config": {"env": {"K": "\\u0000"}}}',
+                                     '{"name": "a", "config": {"max_iterations": NaN}}'])
+    def test_values_no_database_can_store_are_400(self, api, user, raw):
+        response = api(user).post("/api/v1/agents", data=raw, content_type="application/json")
+        problem(response, 400, "validation_error")
+        assert not Agent.objects.exists()
+
+    def test_unusable_agent_refs_are_404_not_500(self, api, user):
+        for ref in ("%00", "a%00b", "%E2%98%83", "x" * 300):
+            problem(api(user).get(f"/api/v1/agents/{ref}"), 404, "not_found")
+
     def test_method_not_allowed(self, api, user):
         body = problem(api(user).delete("/api/v1/agents"), 405, "method_not_allowed")
         assert body["title"] == "Method Not Allowed"
