@@ -135,16 +135,22 @@ def _validate_edges(raw, nodes, path, errs) -> list[dict]:
             continue
         edge_id = edge.get("id") or f"e{index + 1}"
         source, target, condition = edge.get("source"), edge.get("target"), edge.get("condition")
+        if condition is not None and not isinstance(condition, str):
+            errs.add(f"{here}.condition", 'Must be "true" or "false".')
+            condition = None
         if not isinstance(edge_id, str):
             errs.add(f"{here}.id", "Must be a string.")
         elif edge_id in seen:
             errs.add(f"{here}.id", f"Duplicate edge id {edge_id!r}.")
-        seen.add(edge_id)
+        else:
+            seen.add(edge_id)
         for key, ref in (("source", source), ("target", target)):
-            if ref not in node_types:
+            if not isinstance(ref, str) or ref not in node_types:
                 errs.add(f"{here}.{key}", f"No node with id {ref!r}.")
         if source == target and source is not None:
             errs.add(here, "An edge cannot connect a node to itself.")
+        if not all(isinstance(x, str) for x in (source, target)):
+            continue
         if (source, target, condition) in pairs:
             errs.add(here, f"Duplicate edge from {source!r} to {target!r}.")
         pairs.add((source, target, condition))

@@ -41,7 +41,12 @@ def _error_statuses(path: str, method: str, operation: dict) -> list[int]:
 
 
 def add_problem_responses(result, generator, request, public):
-    """drf-spectacular ``POSTPROCESSING_HOOKS`` entry."""
+    """drf-spectacular ``POSTPROCESSING_HOOKS`` entry.  Also writes API paths
+    the way API.md does, without the trailing slash the routes tolerate."""
+    result["paths"] = {
+        (path.rstrip("/") if path.startswith("/api/v1/") else path): operations
+        for path, operations in result.get("paths", {}).items()
+    }
     result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in result.get("paths", {}).items():

@@ -75,6 +75,13 @@ def test_diamond_is_valid():
                 node("out", "output")], "edges": [edge("in", "h"), edge("h", "out")]},
      "pipeline.nodes[1].data.method", "one of"),
     ({"nodes": "nope", "edges": []}, "pipeline.nodes", "list"),
+    ({"nodes": [node("in", "input"), node("out", "output")],
+      "edges": [{"id": "e", "source": "in", "target": "out", "condition": {}}]}, "pipeline.edges[0].condition", "Must be"),
+    ({"nodes": [node("in", "input"), node("out", "output")],
+      "edges": [{"id": "e", "source": ["in"], "target": {"x": 1}}]}, "pipeline.edges[0].source", "No node"),
+    ({"nodes": [node("in", "input"), node("out", "output")],
+      "edges": [{"id": {"a": 1}, "source": "in", "target": "out"}]}, "pipeline.edges[0].id", "string"),
+    ({"nodes": [{"id": {"a": 1}, "type": ["input"], "data": []}], "edges": []}, "pipeline.nodes[0].id", "string"),
     ("nope", "pipeline", "object"),
     ({"nodes": [], "edges": [], "extra": 1}, "pipeline.extra", "Unknown key"),
 ])
