@@ -36,6 +36,17 @@ class AgentTagInline(ReadOnlyInline):
     fields = ("name", "position")
 
 
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def _actor(request) -> Actor:
     return Actor(user=request.user, ip=request.META.get("REMOTE_ADDR"),
                  user_agent=request.headers.get("User-Agent", "")[:300])
@@ -79,7 +90,7 @@ class AgentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgentMember)
-class AgentMemberAdmin(admin.ModelAdmin):
+class AgentMemberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: roles change through the API, which enforces who may grant what."""
 
     list_display = ("agent", "user", "role", "created_at")
@@ -87,18 +98,9 @@ class AgentMemberAdmin(admin.ModelAdmin):
     search_fields = ("agent__name", "agent__slug", "user__email")
     list_select_related = ("agent", "user")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the audit log is written by the services alone."""
 
     list_display = ("created_at", "action", "agent_slug", "actor_email", "token_name", "ip")
@@ -108,12 +110,3 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

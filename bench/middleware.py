@@ -2,9 +2,10 @@
 
 from contextvars import ContextVar
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
+
+from core.middleware import BeforeAfterMiddleware
 
 # The running request's counter.  Context variables follow a request into the
 # thread its sync view runs in (asgiref copies the context), so this counts
@@ -26,33 +27,13 @@ def _install_counter(sender, connection, **kwargs):
         connection.execute_wrappers.append(_count)
 
 
-class QueryCountMiddleware:
-    sync_capable = True
-    async_capable = True
+class QueryCountMiddleware(BeforeAfterMiddleware):
+    def before(self, request):
+        request._query_counter = [0]
+        request._query_counter_token = _counter.set(request._query_counter)
+        return None
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(self.get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        counter = [0]
-        token = _counter.set(counter)
-        try:
-            response = self.get_response(request)
-        finally:
-            _counter.reset(token)
-        response["X-Query-Count"] = str(counter[0])
-        return response
-
-    async def __acall__(self, request):
-        counter = [0]
-        token = _counter.set(counter)
-        try:
-            response = await self.get_response(request)
-        finally:
-            _counter.reset(token)
-        response["X-Query-Count"] = str(counter[0])
+    def after(self, request, response):
+        _counter.reset(request._query_counter_token)
+        response["X-Query-Count"] = str(request._query_counter[0])
         return response

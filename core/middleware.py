@@ -6,12 +6,10 @@ from django.conf import settings
 from core.errors import problem_json_response
 
 
-class RequestSizeLimitMiddleware:
-    """Refuse bodies larger than ``AGENTRY_MAX_REQUEST_BYTES`` with 413 before
-    anything reads them (Django's own limit only fires once a view parses).
-
-    Sync and async capable, so under ASGI it adds no thread hop of its own.
-    """
+class BeforeAfterMiddleware:
+    """Base for middleware whose work needs no I/O: ``before`` may answer
+    early, ``after`` may adjust the response.  Sync and async capable, so
+    under ASGI it adds no thread hop of its own."""
 
     sync_capable = True
     async_capable = True
@@ -24,13 +22,25 @@ class RequestSizeLimitMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        return self._refusal(request) or self.get_response(request)
+        early = self.before(request)
+        return early if early is not None else self.after(request, self.get_response(request))
 
     async def __acall__(self, request):
-        return self._refusal(request) or await self.get_response(request)
+        early = self.before(request)
+        return early if early is not None else self.after(request, await self.get_response(request))
 
-    @staticmethod
-    def _refusal(request):
+    def before(self, request):
+        return None
+
+    def after(self, request, response):
+        return response
+
+
+class RequestSizeLimitMiddleware(BeforeAfterMiddleware):
+    """Refuse bodies larger than ``AGENTRY_MAX_REQUEST_BYTES`` with 413 before
+    anything reads them (Django's own limit only fires once a view parses)."""
+
+    def before(self, request):
         limit = settings.AGENTRY_MAX_REQUEST_BYTES
         length = request.META.get("CONTENT_LENGTH") or "0"
         try:
