@@ -3,6 +3,8 @@ schema (schemathesis): whatever a client sends, the answer is never a 500."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -11,6 +13,18 @@ from tests.conftest import ALL_SCOPES
 
 # Loading the schema needs no database: it is generated from the code.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction():
+    """Calling the WSGI app directly fires request_started/finished, whose
+    close_old_connections would close the test's connection mid-transaction
+    (PostgreSQL); Django's own test client mutes them the same way."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture
