@@ -29,6 +29,8 @@ class Agent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=100)
+    # The name case-folded, so sorting by name is the same on every database.
+    name_key = models.CharField(max_length=100, editable=False, default="")
     description = models.CharField(max_length=500, blank=True, default="")
     status = models.CharField(max_length=16, choices=AgentStatus.choices, default=AgentStatus.ACTIVE)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_agents")
@@ -48,7 +50,7 @@ class Agent(models.Model):
             models.UniqueConstraint(fields=["owner", "name"], name="agent_name_unique_per_owner"),
         ]
         indexes = [
-            models.Index(fields=["name", "id"], name="agent_name_id"),
+            models.Index(fields=["name_key", "id"], name="agent_name_key_id"),
             models.Index(fields=["created_at", "id"], name="agent_created_id"),
         ]
 

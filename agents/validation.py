@@ -70,3 +70,8 @@ def slug_base(name: str) -> str:
     if base in RESERVED_SLUGS or UUID_LIKE_RE.match(base):
         base = f"{base[: SLUG_MAX - 6]}-agent"
     return base
+
+
+def name_key(name: str) -> str:
+    """What agents sort by when sorted by name."""
+    return name.casefold()[:NAME_MAX]

@@ -101,14 +101,16 @@ def populate(n_agents: int) -> tuple[str, str]:
     from accounts.services import token_create
     from agents.config import default_config
     from agents.models import Agent, AgentMember, AgentTag
+    from agents.validation import name_key
 
     config, start = default_config(), timezone.now() - timedelta(days=1)
     with transaction.atomic():
         user = get_user_model().objects.create_user(username="bench", email="bench@example.com",
                                                     password="bench-password-not-secret")
         agents = Agent.objects.bulk_create([
-            Agent(owner=user, name=f"Bench agent {i:05d}", slug=f"bench-agent-{i:05d}",
-                  description="Benchmark agent.", config=config, pipeline={"nodes": [], "edges": []},
+            Agent(owner=user, name=f"Bench agent {i:05d}", name_key=name_key(f"Bench agent {i:05d}"),
+                  slug=f"bench-agent-{i:05d}", description="Benchmark agent.", config=config,
+                  pipeline={"nodes": [], "edges": []},
                   created_at=start + timedelta(milliseconds=i), updated_at=start, last_activity=start)
             for i in range(n_agents)
         ], batch_size=500)

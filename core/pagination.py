@@ -5,7 +5,9 @@ next_cursor, prev_cursor}}``.  Cursors are keyset positions over the list's
 sort key plus ``id`` as tie-breaker, so a page costs the same at any depth and
 rows inserted between requests never shift or repeat what a client sees.
 
-Views declare ``sort_fields`` (allowed names) and ``default_sort``.
+Views declare ``sort_fields`` (allowed names) and ``default_sort``; a view's
+``sort_keys`` may map a public name to the model field that orders it (say
+``{"name": "name_key"}``, a case-folded copy, so every database sorts alike).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class AgentryPagination(BasePagination):
         self.limit = _parse_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
         self.offset = 0
         self.sort = resolve_sort(request, view)
-        self.field = self.sort.lstrip("-")
+        self.field = getattr(view, "sort_keys", {}).get(self.sort.lstrip("-"), self.sort.lstrip("-"))
         self.descending = self.sort.startswith("-")
         self.model_field = queryset.model._meta.get_field(self.field)
         if self.model_field.null:

@@ -99,6 +99,7 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     lookup_url_kwarg = "agent"
     lookup_value_regex = "[^/]+"
     sort_fields = ("name", "created_at", "updated_at", "last_activity")
+    sort_keys = {"name": "name_key"}
     default_sort = "-created_at"
     rules = {
         "list": READ,
@@ -301,10 +302,11 @@ class AccessibleAgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     serializer_class = AccessibleAgentSerializer
     queryset = Agent.objects.none()  # for the schema
     sort_fields = ("name", "created_at")
+    sort_keys = {"name": "name_key"}
     default_sort = "name"
     rules = {"list": READ}
 
     def list(self, request):
-        agents = selectors.agents_visible_to(request.user).only("id", "slug", "name", "created_at")
+        agents = selectors.agents_visible_to(request.user).only("id", "slug", "name", "name_key", "created_at")
         page = self.paginate_queryset(agents)
         return self.get_paginated_response(AccessibleAgentSerializer(page, many=True).data)

@@ -18,6 +18,7 @@ from agents.validation import (
     UNDELETABLE_NAME,
     UUID_LIKE_RE,
     description_problem,
+    name_key,
     name_problem,
     normalize_tags,
     slug_base,
@@ -147,7 +148,8 @@ def agent_create(*, actor: Actor, name=None, slug=None, description: str = "", t
     now = timezone.now()
     for _attempt in range(5):
         agent = Agent(
-            owner=owner, name=clean["name"], slug=clean.get("slug") or derive_slug(clean["name"]),
+            owner=owner, name=clean["name"], name_key=name_key(clean["name"]),
+            slug=clean.get("slug") or derive_slug(clean["name"]),
             description=clean["description"], status=clean["status"], config=clean["config"],
             pipeline=clean["pipeline"], created_at=now, updated_at=now, last_activity=now,
         )
@@ -190,6 +192,7 @@ def _apply(agent: Agent, clean: dict, *, actor: Actor, action: str, before: dict
     for field in ("name", "slug", "description", "status", "config", "pipeline"):
         if field in clean:
             setattr(agent, field, clean[field])
+    agent.name_key = name_key(agent.name)
     if "tags" in clean:
         _set_tags(agent, clean["tags"])
     after = agent_snapshot(agent, clean.get("tags", before["tags"]))

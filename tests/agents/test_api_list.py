@@ -205,3 +205,17 @@ class TestQueryCounts:
             assert len(client.get(f"/api/v1/agents/{agent.pk}/admins", {"limit": 100}).json()["data"]) == 31
         with django_assert_max_num_queries(5):
             assert len(client.get(f"/api/v1/agents/{agent.pk}/audit-log", {"limit": 100}).json()["data"]) == 31
+
+
+@pytest.mark.django_db
+def test_name_sort_ignores_case_on_every_database(api, user, make_agent):
+    for name in ("beta", "Alpha", "gamma", "Delta"):
+        make_agent(user, name=name)
+    client = api(user)
+    assert _names(client.get("/api/v1/agents", {"sort": "name"})) == ["Alpha", "beta", "Delta", "gamma"]
+    first = client.get("/api/v1/agents", {"sort": "name", "limit": 2}).json()
+    rest = client.get("/api/v1/agents", {"sort": "name", "limit": 2, "cursor": first["meta"]["next_cursor"]})
+    assert _names(rest) == ["Delta", "gamma"]
+    renamed = client.get("/api/v1/agents", {"sort": "name"}).json()["data"][0]["id"]
+    client.patch(f"/api/v1/agents/{renamed}", {"name": "zeta"})
+    assert _names(client.get("/api/v1/agents", {"sort": "-name"}))[0] == "zeta"
