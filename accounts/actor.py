@@ -3,9 +3,30 @@ Services take an ``Actor`` so the audit log can say who changed what."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from accounts.models import ApiToken, Scope
+
+
+def client_ip(request) -> str | None:
+    """The caller's address.  Behind ``AGENTRY_TRUSTED_PROXY_HOPS`` proxies
+    (load balancers that append to ``X-Forwarded-For``), it is the entry that
+    many hops from the right; entries further left are the client's own claims
+    and are never trusted."""
+    candidate = request.META.get("REMOTE_ADDR")
+    hops = settings.AGENTRY_TRUSTED_PROXY_HOPS
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if hops > 0 and forwarded:
+        entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
+        if entries:
+            candidate = entries[-hops] if len(entries) >= hops else entries[0]
+    try:
+        return str(ipaddress.ip_address(candidate)) if candidate else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -21,7 +42,7 @@ class Actor:
         return cls(
             user=request.user,
             token=token,
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", "")[:300],
         )
 

@@ -7,7 +7,7 @@ pipeline and members are changed through the API, which validates them.
 
 from django.contrib import admin, messages
 
-from accounts.actor import Actor
+from accounts.actor import Actor, client_ip
 from agents.models import Agent, AgentMember, AgentTag, AuditLogEntry
 from agents.services import agent_delete, agent_set_status
 from agents.validation import UNDELETABLE_NAME
@@ -48,8 +48,7 @@ class ReadOnlyAdminMixin:
 
 
 def _actor(request) -> Actor:
-    return Actor(user=request.user, ip=request.META.get("REMOTE_ADDR"),
-                 user_agent=request.headers.get("User-Agent", "")[:300])
+    return Actor(user=request.user, ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")[:300])
 
 
 @admin.register(Agent)

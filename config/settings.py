@@ -155,6 +155,9 @@ AGENTRY_ALLOWED_PRIVATE_HOSTS = env_list("AGENTRY_ALLOWED_PRIVATE_HOSTS")
 # Don't write last_used_at more often than this, so a busy token costs no
 # write per request.
 AGENTRY_TOKEN_TOUCH_SECONDS = int(os.environ.get("AGENTRY_TOKEN_TOUCH_SECONDS", "60"))
+# How many proxies in front of the app append to X-Forwarded-For (0: none,
+# REMOTE_ADDR is the client).  Used for the audit log's IP.
+AGENTRY_TRUSTED_PROXY_HOPS = int(os.environ.get("AGENTRY_TRUSTED_PROXY_HOPS", "0"))
 PORT = int(os.environ.get("PORT", "8000"))
 
 # --- REST framework and OpenAPI ----------------------------------------------

@@ -55,3 +55,16 @@ def test_audit_log_is_paginated_with_cursor(api, user, make_agent):
     ids = [e["id"] for e in first["data"] + second["data"]]
     assert len(ids) == len(set(ids)) == 8
     assert second["meta"]["has_more"] is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hops,forwarded,expected", [
+    (0, "198.51.100.7", "10.0.0.2"),  # no proxy trusted: the header is the client's claim
+    (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # one load balancer appended the real address
+    (2, "198.51.100.7, 10.0.0.9", "198.51.100.7"),
+    (1, "not-an-ip", None),
+])
+def test_audit_ip_behind_trusted_proxies(api, user, settings, hops, forwarded, expected):
+    settings.AGENTRY_TRUSTED_PROXY_HOPS = hops
+    api(user).post("/api/v1/agents", {"name": "Bot"}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert AuditLogEntry.objects.get(action="agent.created").ip == expected
