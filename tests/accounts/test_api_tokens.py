@@ -328,3 +328,12 @@ class TestDelete:
         token, _raw = new_token(user)
         problem(api().delete(f"{TOKENS}/{token.pk}"), 401, "not_authenticated")
         assert ApiToken.objects.filter(pk=token.pk).exists()
+
+
+@pytest.mark.django_db
+def test_token_list_queries_do_not_grow_with_the_number_of_tokens(user, django_assert_max_num_queries):
+    for i in range(40):
+        token_create(user=user, name=f"t{i}", scopes=ALL_SCOPES)
+    client = session(user)
+    with django_assert_max_num_queries(4):  # session, user, count, page
+        assert len(client.get(TOKENS, {"limit": 500}).json()["data"]) == 40
