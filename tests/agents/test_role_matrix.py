@@ -103,3 +103,43 @@ def test_anonymous_and_bad_tokens_get_401_everywhere(api, setup, form):
         else:
             client.credentials(HTTP_AUTHORIZATION=f"{'Token' if form == 'token' else 'Bearer'} agt_wrong")
         problem(_call(client, method, path, body), 401, "not_authenticated")
+
+
+UNSCOPED = [
+    ("get", "/api/v1/agents", None),
+    ("post", "/api/v1/agents", {"name": "x"}),
+    ("get", "/api/v1/agents/check-name?name=x", None),
+    ("put", "/api/v1/agents/new-one", {"name": "x"}),
+    ("get", "/api/v1/auth/agents", None),
+    ("get", "/api/v1/auth/tokens", None),
+    ("post", "/api/v1/auth/tokens", {"name": "x", "scopes": ["agents:read"]}),
+    ("get", "/api/v1/auth/me", None),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("form", ["none", "bearer", "token", "x-api-key"])
+@pytest.mark.parametrize("method,path,body", UNSCOPED, ids=[f"{m} {p}" for m, p, _ in UNSCOPED])
+def test_endpoints_outside_one_agent_need_credentials(api, form, method, path, body):
+    client = api()
+    if form == "x-api-key":
+        client.credentials(HTTP_X_API_KEY="agt_wrong")
+    elif form != "none":
+        client.credentials(HTTP_AUTHORIZATION=f"{'Token' if form == 'token' else 'Bearer'} agt_wrong")
+    problem(_call(client, method, path, body), 401, "not_authenticated")
+    assert not Agent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method,path,body,scope", [
+    ("get", "/api/v1/agents", None, "agents:read"),
+    ("post", "/api/v1/agents", {"name": "x"}, "agents:write"),
+    ("get", "/api/v1/agents/check-name?name=x", None, "agents:read"),
+    ("put", "/api/v1/agents/new-one", {"name": "x"}, "agents:write"),
+    ("get", "/api/v1/auth/agents", None, "agents:read"),
+])
+def test_endpoints_outside_one_agent_need_their_scope(api, user, method, path, body, scope):
+    others = [s for s in ("agents:read", "agents:write", "agents:run") if s != scope]
+    body_ = problem(_call(api(user, scopes=others), method, path, body), 403, "permission_denied")
+    assert scope in body_["detail"]
+    assert not Agent.objects.exists()
