@@ -7,6 +7,7 @@ from accounts.models import ApiToken
 
 
 def token_list_for_user(*, user) -> QuerySet[ApiToken]:
+    """``user``'s tokens, newest first."""
     return ApiToken.objects.filter(user=user)
 
 

@@ -17,6 +17,7 @@ TOKEN_PREFIX = "agt_"
 
 
 def hash_token(raw: str) -> str:
+    """The stored form of a raw token."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -78,6 +79,7 @@ def token_authenticate(*, raw: str) -> ApiToken | None:
 
 
 def token_delete(*, user, token_id) -> None:
+    """Revoke one of ``user``'s tokens; another user's is a 404."""
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
     if not deleted:
         raise NotFound("No such token.")

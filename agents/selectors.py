@@ -33,6 +33,7 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
 
 
 def agent_list_for_user(*, user) -> QuerySet[Agent]:
+    """Agents ``user`` may see, ready for the list representation."""
     return with_representation(agents_visible_to(user))
 
 
@@ -55,10 +56,6 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
     if agent is None:
         raise NotFound("Agent not found.")
     return agent
-
-
-def agent_exists(ref: str) -> bool:
-    return Agent.objects.filter(_ref_filter(ref)).exists()
 
 
 def agent_stats(agent: Agent) -> dict:
@@ -86,8 +83,10 @@ def agent_name_check(*, user, name: str, ignore_id=None) -> dict:
 
 
 def member_list(*, agent: Agent) -> QuerySet[AgentMember]:
+    """The agent's members, owner included, with their users."""
     return AgentMember.objects.filter(agent=agent).select_related("user", "added_by")
 
 
 def audit_log_for_agent(*, agent: Agent) -> QuerySet[AuditLogEntry]:
+    """The agent's audit entries, newest first."""
     return AuditLogEntry.objects.filter(agent_ref=agent.pk).select_related("actor")

@@ -37,6 +37,7 @@ EDITABLE_FIELDS = ("name", "slug", "description", "tags", "status", "config", "p
 
 
 def agent_etag(agent: Agent) -> str:
+    """The strong ETag of the agent's current revision."""
     return strong_etag(agent.pk, agent.revision)
 
 
@@ -271,6 +272,7 @@ def agent_put(*, actor: Actor, ref: str, existing: Agent | None, data: dict,
 
 @transaction.atomic
 def agent_set_status(*, agent: Agent, actor: Actor, status: str) -> Agent:
+    """Set ``active``, ``paused`` or ``disabled``, audited."""
     agent = _locked(agent, None, required=False)
     before = agent_snapshot(agent)
     return _apply(agent, {"status": status}, actor=actor, action=AuditAction.AGENT_STATUS_CHANGED, before=before)

@@ -37,6 +37,7 @@ def diff(before: dict, after: dict, prefix: str = "") -> dict:
 
 
 def audit_record(*, agent: Agent, actor: Actor, action: str, changes: dict | None = None) -> AuditLogEntry:
+    """Write one audit log entry for ``action`` by ``actor`` on ``agent``."""
     user = actor.user if getattr(actor.user, "is_authenticated", False) else None
     return AuditLogEntry.objects.create(
         agent=agent,

@@ -33,6 +33,7 @@ def _touch(agent: Agent) -> None:
 
 @transaction.atomic
 def member_add(*, agent: Agent, actor: Actor, actor_role: Role, user, role: str) -> AgentMember:
+    """Give ``user`` a role on the agent; who may grant which role follows API.md §2."""
     role = _member_role(role)
     require_role(actor_role, role_needed_to_manage(role))
     if AgentMember.objects.filter(agent=agent, user=user).exists():
@@ -55,6 +56,7 @@ def _member_of(agent: Agent, user_id) -> AgentMember:
 
 @transaction.atomic
 def member_change_role(*, agent: Agent, actor: Actor, actor_role: Role, user_id, role: str) -> AgentMember:
+    """Change a member's role; the actor must be allowed to manage both the old and the new role."""
     role = _member_role(role)
     member = _member_of(agent, user_id)
     require_role(actor_role, role_needed_to_manage(member.role))
