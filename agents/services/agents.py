@@ -273,6 +273,7 @@ def agent_put(*, actor: Actor, ref: str, existing: Agent | None, data: dict,
 @transaction.atomic
 def agent_set_status(*, agent: Agent, actor: Actor, status: str) -> Agent:
     """Set ``active``, ``paused`` or ``disabled``, audited."""
+    _validate_fields({"status": status})
     agent = _locked(agent, None, required=False)
     before = agent_snapshot(agent)
     return _apply(agent, {"status": status}, actor=actor, action=AuditAction.AGENT_STATUS_CHANGED, before=before)
