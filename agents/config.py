@@ -11,12 +11,11 @@ import re
 import zoneinfo
 
 from celery.schedules import crontab
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from agents.providers import known_providers, provider_is_known
+from agents.validation import json_schema_problem
 from core import crypto
 from core.errors import ValidationFailed, flatten_errors
 
@@ -50,12 +49,9 @@ def validate_timezone(name: str) -> str:
 
 
 def validate_json_schema(value):
-    if not isinstance(value, dict):
-        raise serializers.ValidationError("Must be a JSON Schema object.")
-    try:
-        Draft202012Validator.check_schema(value)
-    except SchemaError as exc:
-        raise serializers.ValidationError(f"Not a valid JSON Schema: {exc.message}")
+    problem = json_schema_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
     return value
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from agents.validation import json_schema_problem
 
 NODE_TYPES = (
     "input", "output", "llm_call", "agent", "condition", "template",
@@ -100,14 +99,9 @@ def _validate_node_data(node_type: str, data: dict, path: str, errs) -> None:
         if not isinstance(data.get(key), kind) or not data.get(key):
             errs.add(f"{path}.{key}", f"Required for a {node_type} node.")
     if node_type == "input" and "schema" in data:
-        schema = data["schema"]
-        if not isinstance(schema, dict):
-            errs.add(f"{path}.schema", "Must be a JSON Schema object.")
-        else:
-            try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as exc:
-                errs.add(f"{path}.schema", f"Not a valid JSON Schema: {exc.message}")
+        problem = json_schema_problem(data["schema"])
+        if problem:
+            errs.add(f"{path}.schema", problem)
     if node_type == "http_request":
         method = str(data.get("method", "GET")).upper()
         if method not in HTTP_METHODS:

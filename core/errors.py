@@ -188,30 +188,23 @@ def _wants_html(request) -> bool:
     return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
 
 
-def page_not_found(request, exception=None):
-    if _wants_html(request):
-        return defaults.page_not_found(request, exception)
-    return problem_json_response(request, status=404, code="not_found", detail="Not found.")
+def _handler(html_view, *, status: int, code: str, detail: str):
+    """A Django error handler: problem+json, or ``html_view`` for a browser."""
+
+    def handle(request, exception=None):
+        if _wants_html(request):
+            return html_view(request) if html_view is defaults.server_error else html_view(request, exception)
+        return problem_json_response(request, status=status, code=code, detail=detail)
+
+    return handle
 
 
-def server_error(request):
-    if _wants_html(request):
-        return defaults.server_error(request)
-    return problem_json_response(request, status=500, code="server_error",
-                                 detail="An unexpected error occurred.")
-
-
-def bad_request(request, exception=None):
-    if _wants_html(request):
-        return defaults.bad_request(request, exception)
-    return problem_json_response(request, status=400, code="validation_error", detail="Bad request.")
-
-
-def permission_denied(request, exception=None):
-    if _wants_html(request):
-        return defaults.permission_denied(request, exception)
-    return problem_json_response(request, status=403, code="permission_denied",
-                                 detail="You do not have permission to perform this action.")
+page_not_found = _handler(defaults.page_not_found, status=404, code="not_found", detail="Not found.")
+server_error = _handler(defaults.server_error, status=500, code="server_error",
+                        detail="An unexpected error occurred.")
+bad_request = _handler(defaults.bad_request, status=400, code="validation_error", detail="Bad request.")
+permission_denied = _handler(defaults.permission_denied, status=403, code="permission_denied",
+                             detail="You do not have permission to perform this action.")
 
 
 def csrf_failure(request, reason=""):
