@@ -1,0 +1,3 @@
+"""Routes for runs and executions."""
+
+urlpatterns = []

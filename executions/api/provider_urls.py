@@ -1,0 +1,3 @@
+"""Routes for /providers."""
+
+urlpatterns = []

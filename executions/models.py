@@ -1,0 +1,198 @@
+"""Providers (LLM credentials), executions, their steps (the trace) and their
+events (the stream a client follows, resumable by id)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ProviderKind(models.TextChoices):
+    OPENAI = "openai", "OpenAI-compatible"
+    ANTHROPIC = "anthropic", "Anthropic"
+    ECHO = "echo", "Echo (offline)"
+
+
+class Provider(models.Model):
+    """Credentials for one LLM endpoint, shared by the whole installation.
+
+    ``models`` is a list of ``{"name", "input_per_million",
+    "output_per_million"}``: prices in USD per million tokens, which turn
+    provider-reported usage into cost.  The API key is stored encrypted
+    (``core.crypto``) and never leaves the server.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=ProviderKind.choices)
+    base_url = models.CharField(max_length=500, blank=True, default="")
+    api_key_ciphertext = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Last: the field's name shadows the ``models`` module in the class body.
+    models = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="provider_created_id")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_ciphertext)
+
+
+class ExecutionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    TIMED_OUT = "timed_out", "Timed out"
+
+
+FINISHED_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED,
+                     ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT)
+
+
+class Trigger(models.TextChoices):
+    MANUAL = "manual", "Manual (web)"
+    API = "api", "API"
+    WEBHOOK = "webhook", "Webhook"
+    SCHEDULE = "schedule", "Schedule"
+    HEARTBEAT = "heartbeat", "Heartbeat"
+    CHAT = "chat", "Chat"
+
+
+class Execution(models.Model):
+    """One run of an agent's pipeline.
+
+    ``heartbeat_at`` is refreshed by whichever process runs it; a running
+    execution whose heartbeat goes stale belonged to a process that died, and
+    the reaper (``executions.tasks.reap_stale_executions``) fails it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="executions")
+    status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.API)
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="Version index run; null = draft.")
+    input = models.JSONField(default=dict)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    options = models.JSONField(default=dict)
+    timeout_ms = models.PositiveIntegerField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    token = models.ForeignKey("accounts.ApiToken", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    correlation_id = models.CharField(max_length=200, blank=True, default="")
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    tokens_prompt = models.PositiveIntegerField(default=0)
+    tokens_completion = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=16, decimal_places=8, default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, default="")
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "requested_by", "idempotency_key"],
+                                    condition=~Q(idempotency_key=""), name="execution_idempotency_key_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["agent", "created_at", "id"], name="execution_agent_created_id"),
+            models.Index(fields=["status", "heartbeat_at"], name="execution_status_heartbeat"),
+        ]
+
+    def __str__(self):
+        return f"{self.agent_id}:{self.id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def tokens_used(self) -> int:
+        return self.tokens_prompt + self.tokens_completion
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ExecutionStep(models.Model):
+    """One node's run inside an execution: a line of the trace.
+
+    ``attempts`` lists every provider call the node made (retries and
+    fallbacks included) with its outcome.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="steps")
+    sequence = models.PositiveIntegerField()
+    node_id = models.CharField(max_length=100)
+    node_type = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.RUNNING)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    attempts = models.JSONField(default=list)
+    provider = models.CharField(max_length=100, blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    tokens_prompt = models.PositiveIntegerField(default=0)
+    tokens_completion = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=16, decimal_places=8, default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["execution", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "sequence"], name="step_sequence_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.execution_id}#{self.sequence}:{self.node_id}"
+
+    @property
+    def tokens_used(self) -> int:
+        return self.tokens_prompt + self.tokens_completion
+
+
+class ExecutionEvent(models.Model):
+    """Something that happened during an execution, in order.
+
+    The auto-increment id is the SSE event id: it only grows, so a client
+    that reconnects with ``Last-Event-ID`` gets exactly what it missed.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["execution", "id"], name="event_execution_id")]
+
+    def __str__(self):
+        return f"{self.execution_id}@{self.id}:{self.kind}"
