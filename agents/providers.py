@@ -1,15 +1,19 @@
-"""Which LLM providers an agent's config may name.
-
-The built-in kinds are always known; configured provider records join them
-when the execution engine brings the provider registry.
-"""
+"""Which LLM providers an agent's config may name: the built-in kinds, and
+the provider records configured on the installation (by id or name)."""
 
 BUILTIN_PROVIDERS = ("echo", "openai", "anthropic")
 
 
 def provider_is_known(ref: str) -> bool:
-    return ref in BUILTIN_PROVIDERS
+    if ref in BUILTIN_PROVIDERS:
+        return True
+    # Imported here: the executions app builds on agents, not the other way round.
+    from executions.selectors import provider_row_exists
+
+    return provider_row_exists(ref)
 
 
 def known_providers() -> list[str]:
-    return list(BUILTIN_PROVIDERS)
+    from executions.selectors import provider_names
+
+    return [*BUILTIN_PROVIDERS, *provider_names()]

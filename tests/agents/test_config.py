@@ -32,6 +32,7 @@ def test_defaults_fill_every_key():
     ({"modle": {}}, "config.modle"),
     ({"model": {"provider": "echo", "model": "m", "params": {"temprature": 1}}}, "config.model.params.temprature"),
 ])
+@pytest.mark.django_db  # provider names are looked up among the provider rows
 def test_invalid_configs(raw, path):
     with pytest.raises(ValidationFailed) as exc:
         normalize_config(raw)

@@ -1,0 +1,111 @@
+"""Providers API views: installation-wide LLM credentials.  Anyone with
+``agents:read`` may read them; writes and tests need ``agents:write`` and a
+staff user.  The API key is write-only."""
+
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status as http
+from rest_framework import viewsets
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.actor import Actor
+from accounts.permissions import READ, WRITE, ActionRulePermission
+from core.envelope import data_response, enveloped
+from executions import selectors, services
+from executions.api.provider_serializers import (
+    ProviderSerializer,
+    ProviderTestResultSerializer,
+    ProviderTestSerializer,
+    ProviderWriteSerializer,
+    raw_provider_fields,
+)
+from executions.models import Provider, ProviderKind
+
+PROVIDER_PATH = OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                 description="The provider's UUID or name.")
+NO_CONTENT = OpenApiResponse(description="Deleted; no body.")
+PROVIDER_FAILED = OpenApiResponse(description="The provider failed or could not be reached: problem+json with "
+                                              "code provider_error and the provider's HTTP status in detail.")
+
+
+class ProviderFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=ProviderKind.choices)
+
+    class Meta:
+        model = Provider
+        fields = ["kind"]
+
+
+class StaffForWrites(BasePermission):
+    """Reads are for every authenticated caller; anything else needs staff."""
+
+    def has_permission(self, request, view):
+        if view.action not in view.read_actions:
+            services.require_staff(request.user)
+        return True
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List LLM providers (never their API keys)", responses=ProviderSerializer(many=True)),
+    create=extend_schema(summary="Add an LLM provider (staff)", request=ProviderWriteSerializer,
+                         responses={201: enveloped(ProviderSerializer)}),
+    retrieve=extend_schema(summary="Get an LLM provider", parameters=[PROVIDER_PATH],
+                           responses=enveloped(ProviderSerializer)),
+    partial_update=extend_schema(summary="Change some of a provider's fields (staff)", parameters=[PROVIDER_PATH],
+                                 request=ProviderWriteSerializer, responses=enveloped(ProviderSerializer)),
+    destroy=extend_schema(summary="Delete an LLM provider (staff)", parameters=[PROVIDER_PATH],
+                          responses={204: NO_CONTENT}),
+)
+class ProviderViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, ActionRulePermission, StaffForWrites]
+    serializer_class = ProviderSerializer
+    filterset_class = ProviderFilter
+    queryset = Provider.objects.none()  # for the schema; requests use get_queryset
+    lookup_url_kwarg = "provider"
+    sort_fields = ("name", "created_at")
+    default_sort = "name"
+    read_actions = ("list", "retrieve", "metadata")
+    rules = {"list": READ, "retrieve": READ, "create": WRITE, "partial_update": WRITE, "destroy": WRITE,
+             "test": WRITE}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.provider_list()
+
+    def get_object(self):
+        return selectors.provider_get(self.kwargs[self.lookup_url_kwarg])
+
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ProviderSerializer(page, many=True).data)
+
+    def create(self, request):
+        provider = services.provider_create(actor=self.actor(), **raw_provider_fields(request.data))
+        return data_response(ProviderSerializer(provider).data, status=http.HTTP_201_CREATED)
+
+    def retrieve(self, request, provider=None):
+        return data_response(ProviderSerializer(self.get_object()).data)
+
+    def partial_update(self, request, provider=None):
+        updated = services.provider_update(actor=self.actor(), provider=self.get_object(),
+                                           **raw_provider_fields(request.data))
+        return data_response(ProviderSerializer(updated).data)
+
+    def destroy(self, request, provider=None):
+        services.provider_delete(actor=self.actor(), provider=self.get_object())
+        return Response(status=http.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Send a one-line prompt through the provider (staff)", parameters=[PROVIDER_PATH],
+                   request=ProviderTestSerializer,
+                   responses={200: enveloped(ProviderTestResultSerializer), 502: PROVIDER_FAILED})
+    def test(self, request, provider=None):
+        body = ProviderTestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.provider_test(provider=self.get_object(), model=body.validated_data.get("model"))
+        return data_response(ProviderTestResultSerializer(result).data)
