@@ -38,7 +38,9 @@ class Actor:
 
     @classmethod
     def from_request(cls, request) -> "Actor":
-        token = request.auth if isinstance(request.auth, ApiToken) else None
+        """From a DRF request (its token, if any) or a plain Django one (the admin)."""
+        auth = getattr(request, "auth", None)
+        token = auth if isinstance(auth, ApiToken) else None
         return cls(
             user=request.user,
             token=token,

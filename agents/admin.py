@@ -7,7 +7,7 @@ pipeline and members are changed through the API, which validates them.
 
 from django.contrib import admin, messages
 
-from accounts.actor import Actor, client_ip
+from accounts.actor import Actor
 from agents.models import Agent, AgentMember, AgentTag, AuditLogEntry
 from agents.services import agent_delete, agent_set_status
 from agents.validation import UNDELETABLE_NAME
@@ -47,10 +47,6 @@ class ReadOnlyAdminMixin:
         return False
 
 
-def _actor(request) -> Actor:
-    return Actor(user=request.user, ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")[:300])
-
-
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "owner", "status", "runtime_state", "updated_at")
@@ -79,11 +75,11 @@ class AgentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "status" in form.changed_data:
-            agent_set_status(agent=obj, actor=_actor(request), status=form.cleaned_data["status"])
+            agent_set_status(agent=obj, actor=Actor.from_request(request), status=form.cleaned_data["status"])
 
     def delete_model(self, request, obj):
         try:
-            agent_delete(agent=obj, actor=_actor(request))
+            agent_delete(agent=obj, actor=Actor.from_request(request))
         except ApiError as exc:
             self.message_user(request, exc.detail, level=messages.ERROR)
 

@@ -16,8 +16,9 @@ SUPPORT_PIPELINE = {
     "nodes": [
         {"id": "input_1", "type": "input", "data": {"schema": {
             "type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}}},
+        # No provider or model here: the node uses the agent's config.model,
+        # so pointing the agent at another provider changes what answers.
         {"id": "llm_1", "type": "llm_call", "data": {
-            "provider": "echo", "model": "echo",
             "system_prompt_template": "You are a friendly support agent for Acme.",
             "user_prompt_template": "{{input.message}}"}},
         {"id": "output_1", "type": "output", "data": {"mapping": "{{nodes.llm_1.output}}"}},
@@ -33,7 +34,8 @@ DEMO_AGENTS = [
      "tags": ["general"], "config": {"instructions": "You are a helpful assistant."}},
     {"name": "Support Bot", "slug": "support-bot", "description": "Answers customer questions.",
      "tags": ["support"], "pipeline": SUPPORT_PIPELINE,
-     "config": {"instructions": "Answer politely and briefly.", "personality": "friendly"}},
+     "config": {"instructions": "Answer politely and briefly.", "personality": "friendly",
+                "model": {"provider": "echo", "model": "echo"}}},
     {"name": "Summarizer", "slug": "summarizer", "description": "Summarises text it is given.",
      "tags": ["writing"], "config": {"instructions": "Summarise the user's text in three bullet points."}},
 ]

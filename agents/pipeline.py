@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 from agents.validation import json_schema_problem
+from executions.engine.templating import check_expression, check_template
 
 NODE_TYPES = (
     "input", "output", "llm_call", "agent", "condition", "template",
@@ -18,6 +19,17 @@ NODE_TYPES = (
 )
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 MAX_NODES = 200
+
+# Keys of ``data`` that hold templates (or objects of templates), per node type.
+TEMPLATE_KEYS = {
+    "llm_call": ("system_prompt_template", "user_prompt_template"),
+    "agent": ("instructions", "prompt"),
+    "template": ("template",),
+    "output": ("mapping",),
+    "http_request": ("url", "headers", "body"),
+    "knowledge_search": ("query",),
+    "subagent": ("input",),
+}
 
 # Keys each node type needs in ``data``, with the type they must have.
 REQUIRED_DATA = {
@@ -114,6 +126,27 @@ def _validate_node_data(node_type: str, data: dict, path: str, errs) -> None:
         for key in ("system_prompt_template", "user_prompt_template", "instructions"):
             if key in data and not isinstance(data[key], str):
                 errs.add(f"{path}.{key}", "Must be a string.")
+    for key in TEMPLATE_KEYS.get(node_type, ()):
+        if key in data:
+            _check_templates(data[key], f"{path}.{key}", errs)
+    if node_type == "condition" and isinstance(data.get("expression"), str):
+        problem = check_expression(data["expression"])
+        if problem:
+            errs.add(f"{path}.expression", problem)
+
+
+def _check_templates(value, path: str, errs) -> None:
+    """Template syntax is checked on save, so a typo is a 400 now, not a failed run later."""
+    if isinstance(value, str):
+        problem = check_template(value)
+        if problem:
+            errs.add(path, problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_templates(item, f"{path}.{key}", errs)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_templates(item, f"{path}[{index}]", errs)
 
 
 def _validate_edges(raw, nodes, path, errs) -> list[dict]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
 from agents.models import Agent, AgentMember, AgentTag, AuditLogEntry
@@ -26,10 +27,16 @@ def agents_visible_to(user) -> QuerySet[Agent]:
 
 
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
-    """What the agent representation reads, fetched up front (no N+1)."""
+    """What the agent representation reads, fetched up front (no N+1).  The
+    execution count is a correlated subquery, evaluated only for the rows of
+    the page."""
+    from executions.models import Execution
+
+    executions = (Execution.objects.filter(agent=OuterRef("pk")).order_by().values("agent")
+                  .annotate(n=Count("pk")).values("n"))
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
-    )
+    ).annotate(execution_count=Coalesce(Subquery(executions, output_field=IntegerField()), 0))
 
 
 def agent_list_for_user(*, user) -> QuerySet[Agent]:
@@ -59,10 +66,13 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
 
 
 def agent_stats(agent: Agent) -> dict:
-    """Counts of what belongs to the agent.  Versions, executions, threads,
-    schedules, artifacts and knowledge arrive with their own apps; until then
-    an agent has none of them."""
-    return {"versions": 0, "executions": 0, "threads": 0, "messages": 0,
+    """Counts of what belongs to the agent.  Versions, threads, schedules,
+    artifacts and knowledge arrive with their own apps; until then an agent
+    has none of them."""
+    executions = getattr(agent, "execution_count", None)
+    if executions is None:
+        executions = agent.executions.count()
+    return {"versions": 0, "executions": executions, "threads": 0, "messages": 0,
             "schedules": 0, "artifacts": 0, "knowledge_documents": 0}
 
 

@@ -108,23 +108,29 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+_SQLITE_OPTIONS = {
+    # WAL lets readers run beside the one writer; IMMEDIATE transactions plus
+    # a busy timeout queue writers instead of failing with "database is locked".
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "agentry.sqlite3",
-            "OPTIONS": {
-                # WAL lets readers run beside the one writer; IMMEDIATE
-                # transactions plus a busy timeout queue writers instead of
-                # failing with "database is locked".
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(_SQLITE_OPTIONS),
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The test database is a file, not memory, so the Celery worker a test
+    # starts in another process sees the same rows; one per test process.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-agentry-{os.getpid()}.sqlite3")}
 
 # --- Auth, i18n, static -------------------------------------------------------
 
@@ -159,6 +165,20 @@ AGENTRY_TOKEN_TOUCH_SECONDS = int(os.environ.get("AGENTRY_TOKEN_TOUCH_SECONDS", 
 # REMOTE_ADDR is the client).  Used for the audit log's IP.
 AGENTRY_TRUSTED_PROXY_HOPS = int(os.environ.get("AGENTRY_TRUSTED_PROXY_HOPS", "0"))
 PORT = int(os.environ.get("PORT", "8000"))
+
+# Executions: timeouts in seconds.  A run may ask for less than the maximum
+# (options.timeout); the heartbeat lets the reaper fail runs whose process died.
+AGENTRY_EXECUTION_DEFAULT_TIMEOUT = float(os.environ.get("AGENTRY_EXECUTION_DEFAULT_TIMEOUT", "120"))
+AGENTRY_EXECUTION_MAX_TIMEOUT = float(os.environ.get("AGENTRY_EXECUTION_MAX_TIMEOUT", "600"))
+AGENTRY_EXECUTION_HEARTBEAT_SECONDS = float(os.environ.get("AGENTRY_EXECUTION_HEARTBEAT_SECONDS", "5"))
+AGENTRY_EXECUTION_STALE_SECONDS = float(os.environ.get("AGENTRY_EXECUTION_STALE_SECONDS", "60"))
+AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 0.5
+# LLM calls: retries per model on 429/5xx/connection errors before the next
+# fallback model, and the base of the exponential backoff between them.
+AGENTRY_LLM_RETRIES = int(os.environ.get("AGENTRY_LLM_RETRIES", "2"))
+AGENTRY_LLM_BACKOFF_BASE = float(os.environ.get("AGENTRY_LLM_BACKOFF_BASE", "0.5"))
+# How often an SSE stream re-reads the events table when nothing woke it (runs in other processes).
+AGENTRY_SSE_POLL_SECONDS = float(os.environ.get("AGENTRY_SSE_POLL_SECONDS", "0.25"))
 
 # --- REST framework and OpenAPI ----------------------------------------------
 
@@ -198,6 +218,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "accounts.roles.Role.choices",
         "MemberRoleEnum": "accounts.roles.MEMBER_ROLE_CHOICES",
+        "AgentStatusEnum": "agents.models.AgentStatus.choices",
+        "ExecutionStatusEnum": "executions.models.ExecutionStatus.choices",
+        "ProviderKindEnum": "executions.models.ProviderKind.choices",
     },
 }
 
@@ -212,13 +235,18 @@ if REDIS_URL:
     }
 else:
     _broker_dir = DATA_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("queue", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    # Messages are files in one folder that senders write and workers read;
+    # the exchange tables go beside it, not in the working directory.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "data_folder_processed": str(_broker_dir / "processed"),
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        # kombu polls the folder once a second by default, which caps a worker
+        # at one execution a second; a tenth of that costs little.
+        "polling_interval": 0.1,
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -229,6 +257,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-executions": {"task": "executions.reap_stale", "schedule": 30.0},
+}
 
 # --- Logging ------------------------------------------------------------------
 
@@ -238,7 +270,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("AGENTRY_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # One line per HTTP request the SDKs make is noise, not news.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
+        "anthropic": {"level": "WARNING"},
+    },
 }
 
 CSRF_FAILURE_VIEW = "core.errors.csrf_failure"

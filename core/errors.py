@@ -29,8 +29,9 @@ class ApiError(Exception):
     code = "validation_error"
 
     def __init__(self, detail: str, *, code: str | None = None, status: int | None = None,
-                 errors: dict | None = None, headers: dict | None = None):
+                 errors: dict | None = None, headers: dict | None = None, instance: str = ""):
         super().__init__(detail)
+        self.instance = instance  # the occurrence's own URI (a failed execution's), else the request path
         self.detail = detail
         if code is not None:
             self.code = code
@@ -66,6 +67,18 @@ class PreconditionRequired(ApiError):
 
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
+
+
+class UnprocessableContent(ApiError):
+    status, code = 422, "validation_error"
+
+
+class BadGateway(ApiError):
+    status, code = 502, "provider_error"
+
+
+class GatewayTimeout(ApiError):
+    status, code = 504, "timeout"
 
 
 def problem_body(*, status: int, code: str, detail: str, instance: str = "",
@@ -145,6 +158,7 @@ def problem_exception_handler(exc, context):
 
     if isinstance(exc, ApiError):
         status, code, detail, errors = exc.status, exc.code, exc.detail, exc.errors
+        instance = exc.instance or instance
         headers.update(exc.headers)
     elif isinstance(exc, drf.ValidationError):
         errors = flatten_errors(exc.detail)

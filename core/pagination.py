@@ -25,6 +25,9 @@ from core.errors import ApiError, ValidationFailed
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Databases take 64-bit offsets; far below that, a deeper page is a client bug
+# (and cursors serve deep walks at constant cost).
+MAX_OFFSET = 1_000_000_000
 
 
 class InvalidCursor(ApiError):
@@ -75,7 +78,7 @@ class AgentryPagination(BasePagination):
             direction, value, pk = self._decode(cursor)
             rows = self._keyset_page(queryset, direction, value, pk)
         else:
-            self.offset = _parse_int(request, "offset", 0, minimum=0)
+            self.offset = _parse_int(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
             rows = list(queryset.order_by(*self._ordering(reverse=False))[self.offset:self.offset + self.limit + 1])
             self.has_next = len(rows) > self.limit
             rows = rows[: self.limit]
@@ -172,7 +175,8 @@ class AgentryPagination(BasePagination):
         return [
             param("limit", f"Page size, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
                   {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
-            param("offset", "Rows to skip (ignored when cursor is given).", {"type": "integer", "minimum": 0}),
+            param("offset", "Rows to skip (ignored when cursor is given).",
+                  {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
             param("cursor", "Opaque cursor from meta.next_cursor or meta.prev_cursor.", {"type": "string"}),
             param("sort", f"Sort field, prefix '-' for descending: {', '.join(sort_fields)}.",
                   {"type": "string", "default": getattr(view, "default_sort", "-created_at")}),

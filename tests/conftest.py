@@ -14,6 +14,8 @@ from accounts.services import token_create
 from agents.models import AgentMember
 from agents.services import agent_create
 
+pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.worker"]
+
 ALL_SCOPES = list(Scope.values)
 META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}
 _seq = itertools.count(1)

@@ -43,3 +43,44 @@ def test_readme_curl_lines_work(live_server, make_user):
     agent = Agent.objects.get(slug="triage-bot")
     assert agent.config["instructions"] == "Label each ticket bug, question or request."
     assert AgentMember.objects.get(agent=agent, user__email="ops@example.com").role == "admin"
+
+
+def _section_blocks(heading: str) -> list[str]:
+    section = README.read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", section, re.S)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_readme_run_lines_work(live_server, celery_worker, fake_llm, settings):
+    from agents.demo import seed_demo
+
+    # given make run's state: the demo user, its token and agents, a worker running
+    settings.AGENTRY_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    _user, raw = seed_demo(password="demo-password")
+    run_block, provider_block = _section_blocks("## Run an agent")
+    env = {"TOKEN": raw, "PATH": "/usr/bin:/bin"}
+
+    def run(script):
+        script = re.sub(r"^TOKEN=.*$", "", script.replace("http://127.0.0.1:8000", live_server.url), flags=re.M)
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("curl -s ", "curl -s -w '\\n' ")],
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    # when the run lines run: invoke, queue + follow events, stream
+    out = run(run_block)
+
+    # then the echo provider answered each, and both streams ended with done
+    invoked = json.loads(out.splitlines()[0])["data"]
+    assert invoked["output"] == "Where is my order?" and invoked["status"] == "succeeded"
+    assert [step["node_id"] for step in invoked["trace"]] == ["input_1", "llm_1", "output_1"]
+    assert out.count("event: done") == 2
+    assert '"output":"Hello"' in out and '"output":"Hi there"' in out
+
+    # and pointing a provider at an OpenAI-compatible server moves the same agent onto it
+    provider_block = provider_block.replace("http://localhost:11434", fake_llm.url)
+    answers = [json.loads(line) for line in run(provider_block).splitlines() if line.strip()]
+    assert answers[0]["data"]["name"] == "ollama" and answers[1]["data"]["config"]["model"]["provider"] == "ollama"
+    again = json.loads(run(run_block.split("\n# 2.")[0]).splitlines()[0])["data"]
+    assert again["output"] == "echo: Where is my order?"
+    assert fake_llm.requests[-1].body["model"] == "llama3.2"

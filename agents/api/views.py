@@ -56,10 +56,14 @@ class AgentScopedViewMixin:
 
     permission_classes = [IsAuthenticated, ActionRulePermission]
     agent_url_kwarg = "agent"
+    # Whether get_agent() also fetches what the agent representation shows
+    # (owner, tags, counts); views that never render the agent skip it.
+    agent_representation = True
 
     def get_agent(self):
         if not hasattr(self, "_agent"):
-            self._agent = selectors.agent_get_for_user(user=self.request.user, ref=self.kwargs[self.agent_url_kwarg])
+            self._agent = selectors.agent_get_for_user(user=self.request.user, ref=self.kwargs[self.agent_url_kwarg],
+                                                       representation=self.agent_representation)
         return self._agent
 
     @property

@@ -51,6 +51,7 @@ class TestOffset:
         assert [a["name"] for a in second["data"]] == [f"a{i:02d}" for i in range(14, 4, -1)]
 
     @pytest.mark.parametrize("params", [{"limit": 501}, {"limit": 0}, {"limit": "ten"}, {"offset": -1},
+                                        {"offset": 9223372036854775808}, {"offset": 1_000_000_001},
                                         {"sort": "owner"}, {"status": "sleeping"}])
     def test_bad_parameters_are_400(self, api, user, params):
         body = problem(api(user).get("/api/v1/agents", params), 400, "validation_error")

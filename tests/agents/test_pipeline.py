@@ -99,3 +99,26 @@ def test_condition_branches_are_valid():
         "edges": [edge("in", "c"), edge("c", "yes", condition="true"), edge("c", "no", condition="false")],
     }
     assert errors_of(pipeline) == {}
+
+
+@pytest.mark.parametrize("node, path", [
+    ({"id": "t", "type": "template", "data": {"template": "{{ unclosed"}}, "pipeline.nodes[1].data.template"),
+    ({"id": "t", "type": "llm_call", "data": {"user_prompt_template": "{% if %}"}},
+     "pipeline.nodes[1].data.user_prompt_template"),
+    ({"id": "t", "type": "http_request", "data": {"url": "http://x", "headers": {"A": "{{ 1 + }}"}}},
+     "pipeline.nodes[1].data.headers.A"),
+])
+def test_template_syntax_is_checked_on_save(node, path):
+    graph = {"nodes": [{"id": "in", "type": "input", "data": {}}, node, {"id": "out", "type": "output", "data": {}}],
+             "edges": [{"source": "in", "target": "t"}, {"source": "t", "target": "out"}]}
+    _, errors = validate_pipeline(graph)
+    assert path in errors and "error" in errors[path][0].lower()
+
+
+def test_condition_expression_syntax_is_checked_on_save():
+    graph = {"nodes": [{"id": "in", "type": "input", "data": {}},
+                       {"id": "c", "type": "condition", "data": {"expression": "input.x =="}},
+                       {"id": "out", "type": "output", "data": {}}],
+             "edges": [{"source": "in", "target": "c"}, {"source": "c", "target": "out", "condition": "true"}]}
+    _, errors = validate_pipeline(graph)
+    assert "pipeline.nodes[1].data.expression" in errors

@@ -21,6 +21,19 @@ EXPECTED_PATHS = {
     "/api/v1/auth/tokens/{token}": {"delete"},
     "/api/v1/auth/me": {"get"},
     "/api/v1/auth/agents": {"get"},
+    "/api/v1/providers": {"get", "post"},
+    "/api/v1/providers/{provider}": {"get", "patch", "delete"},
+    "/api/v1/providers/{provider}/test": {"post"},
+    "/api/v1/agents/{agent}/invoke": {"post"},
+    "/api/v1/agents/{agent}/executions": {"get", "post"},
+    "/api/v1/agents/{agent}/executions/async": {"post"},
+    "/api/v1/agents/{agent}/executions/{id}": {"get"},
+    "/api/v1/agents/{agent}/run": {"post"},
+    "/api/v1/agents/{agent}/run/stream": {"post"},
+    "/api/v1/agents/{agent}/cost-estimate": {"get"},
+    "/api/v1/executions/{id}": {"get"},
+    "/api/v1/executions/{id}/events": {"get"},
+    "/api/v1/executions/{id}/cancel": {"post"},
 }
 
 

@@ -1,0 +1,142 @@
+"""Server-Sent Events for executions.
+
+A stream reads the execution's stored events after the client's last id,
+then waits: a wake-up from the live hub (runs in this process) or the next
+poll of the table (runs in a worker) brings the next ones.  It ends after the
+``done`` event.  Token deltas are live only: they carry no id, because a
+resumed stream replays stored events, not tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+from rest_framework.renderers import BaseRenderer
+
+from core.errors import ValidationFailed
+from executions.live import hub
+from executions.selectors import events_after
+
+KEEPALIVE_SECONDS = 15
+STREAM_GRACE_SECONDS = 60
+RETRY = b"retry: 1000\n\n"  # how long a disconnected EventSource waits before reconnecting (ms)
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets clients send ``Accept: text/event-stream``; errors still render as JSON."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if data is not None else b""
+
+
+def parse_last_event_id(request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id") or "0"
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValidationFailed("Last-Event-ID must be a non-negative event id.",
+                               errors={"Last-Event-ID": ["Must be a non-negative integer."]})
+    return value
+
+
+def format_event(kind: str, data, event_id: int | None = None) -> bytes:
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append(f"event: {kind}")
+    lines.append(f"data: {json.dumps(data, separators=(',', ':'), default=str)}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+class _Cursor:
+    """Where a stream is: turns newly read events into SSE bytes and knows
+    when the stream is over.  Shared by the async and the sync stream."""
+
+    def __init__(self, last_id: int, kinds: tuple[str, ...] | None):
+        self.last_id, self.kinds, self.done = last_id, kinds, False
+        self.last_sent = time.monotonic()
+        # No run outlives the longest timeout; a stream never outlives that by much.
+        self.deadline = self.last_sent + settings.AGENTRY_EXECUTION_MAX_TIMEOUT + STREAM_GRACE_SECONDS
+
+    def take(self, events, finished: bool) -> list[bytes]:
+        chunks = []
+        for event in events:
+            self.last_id = event.id
+            if self.kinds is None or event.kind in self.kinds:
+                chunks.append(format_event(event.kind, event.data, event.id))
+            if event.kind == "done":
+                self.done = True
+                break
+        if (finished and not events) or time.monotonic() > self.deadline:
+            self.done = True
+        return self.sent(chunks)
+
+    def sent(self, chunks: list[bytes]) -> list[bytes]:
+        if chunks:
+            self.last_sent = time.monotonic()
+        elif time.monotonic() - self.last_sent > KEEPALIVE_SECONDS:
+            chunks, self.last_sent = [b": keep-alive\n\n"], time.monotonic()
+        return chunks
+
+
+async def event_stream(execution_id, last_id: int, *, kinds: tuple[str, ...] | None = None, deltas: bool = False):
+    """Yield the execution's events after ``last_id`` as SSE, until ``done``
+    (ASGI: woken by the live hub, deltas included)."""
+    subscription = hub.subscribe(execution_id)
+    cursor, poll = _Cursor(last_id, kinds), settings.AGENTRY_SSE_POLL_SECONDS
+    try:
+        yield RETRY
+        while True:
+            for chunk in cursor.take(*await sync_to_async(events_after)(execution_id, cursor.last_id)):
+                yield chunk
+            if cursor.done:
+                return
+            message, chunks = await subscription.get(timeout=poll), []
+            while message is not None and message["type"] == "delta":
+                if deltas:
+                    chunks.append(format_event("delta", {"node_id": message["node_id"],
+                                                         "content": message["content"]}))
+                message = subscription.queue.get_nowait() if not subscription.queue.empty() else None
+            for chunk in cursor.sent(chunks):
+                yield chunk
+    finally:
+        subscription.close()
+
+
+def event_stream_sync(execution_id, last_id: int, *, kinds: tuple[str, ...] | None = None):
+    """The same stream for a WSGI server (stored events only, found by polling)."""
+    cursor, poll = _Cursor(last_id, kinds), settings.AGENTRY_SSE_POLL_SECONDS
+    yield RETRY
+    while True:
+        yield from cursor.take(*events_after(execution_id, cursor.last_id))
+        if cursor.done:
+            return
+        time.sleep(poll)
+        yield from cursor.sent([])
+
+
+def stream_response(request, execution_id, last_id: int = 0, *, kinds: tuple[str, ...] | None = None,
+                    headers: dict | None = None) -> StreamingHttpResponse:
+    """An SSE response that streams as the server allows: asynchronously under
+    ASGI (daphne), from a plain generator under WSGI."""
+    if isinstance(request._request, ASGIRequest):
+        content = event_stream(execution_id, last_id, kinds=kinds, deltas=True)
+    else:
+        content = event_stream_sync(execution_id, last_id, kinds=kinds)
+    response = StreamingHttpResponse(content, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events through as they come
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response

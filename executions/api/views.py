@@ -1,0 +1,296 @@
+"""Runs and executions (API.md §4): check permission, parse, call a service,
+serialize.  Streams are Server-Sent Events built in ``executions.api.sse``."""
+
+import logging
+import threading
+import uuid
+
+from django.db import close_old_connections, connections
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status as http
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+
+from accounts.actor import Actor
+from accounts.models import Scope
+from accounts.permissions import ActionRulePermission, Rule
+from accounts.roles import Role
+from agents.api.views import AGENT_PATH, AgentScopedViewMixin
+from core.envelope import data_response, enveloped
+from core.errors import ApiError, BadGateway, Conflict, GatewayTimeout, UnprocessableContent, ValidationFailed
+from executions import selectors
+from executions.api.filters import ExecutionFilter
+from executions.api.serializers import (
+    CostEstimateSerializer,
+    CostQuerySerializer,
+    ExecutionDetailSerializer,
+    ExecutionSerializer,
+    QueuedRunSerializer,
+    RunRequestSerializer,
+    RunResultSerializer,
+)
+from executions.api.sse import EventStreamRenderer, parse_last_event_id, stream_response
+from executions.costs import cost_estimate
+from executions.models import Execution, ExecutionStatus, Trigger
+from executions.services import runs
+from executions.tasks import enqueue
+
+logger = logging.getLogger("agentry.executions")
+
+READ_RULE = Rule(Scope.AGENTS_READ, Role.VIEWER)
+RUN_RULE = Rule(Scope.AGENTS_RUN, Role.OPERATOR)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Also X-Idempotency-Key. The same key and body within 24 h returns the first execution; "
+                "another body → 422; while the first is still running → 409.")
+CORRELATION_ID = OpenApiParameter(
+    "X-Correlation-ID", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Stored with the execution and echoed in the response (one is generated when absent).")
+EXECUTION_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Execution id.")
+LAST_EVENT_ID = OpenApiParameter(
+    "Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER, required=False,
+    description="Resume after this event id (also accepted as the last_event_id query parameter).")
+SSE_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.STR,
+    description="text/event-stream: `id: <event id>`, `event: <kind>`, `data: <JSON>` per event; ends after "
+                "`event: done`, whose data is the run's result.")
+RUN_ERRORS = "A failed run answers 502 provider_error, 504 timeout or 422 pipeline_error; the problem's " \
+             "`instance` is the execution's URL and the execution keeps its partial trace."
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "server_error"
+
+
+# How a finished run that did not succeed answers a synchronous caller.
+_FAILURES = {
+    "provider_error": BadGateway,
+    "timeout": GatewayTimeout,
+    "validation_error": UnprocessableContent,
+}
+
+
+def _headers(request) -> tuple[str, str]:
+    key = (request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key") or "").strip()
+    if len(key) > 255:
+        raise ValidationFailed("Idempotency-Key is at most 255 characters.",
+                               errors={"Idempotency-Key": ["At most 255 characters."]})
+    correlation = (request.headers.get("X-Correlation-ID") or "").strip()[:200] or str(uuid.uuid4())
+    return key, correlation
+
+
+def _trigger(request) -> str:
+    return Trigger.API if request.auth is not None else Trigger.MANUAL
+
+
+def _trace(execution: Execution) -> list:
+    from executions.api.serializers import TraceStepSerializer
+
+    return TraceStepSerializer(selectors.execution_trace(execution), many=True).data
+
+
+def _execution_url(request, execution: Execution) -> str:
+    return request.build_absolute_uri(f"/api/v1/executions/{execution.pk}")
+
+
+def sync_result_response(request, execution: Execution, *, correlation: str, created: bool, compozy: bool = False):
+    """200 with the result, or the run's problem (the execution is kept either way)."""
+    headers = {"X-Correlation-ID": execution.correlation_id or correlation, "X-Execution-ID": str(execution.pk)}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    if execution.status != ExecutionStatus.SUCCEEDED:
+        error = execution.error or {}
+        instance = f"/api/v1/executions/{execution.pk}"
+        if execution.status == ExecutionStatus.CANCELLED:
+            raise Conflict("The execution was cancelled.", instance=instance, headers=headers)
+        if execution.status == ExecutionStatus.TIMED_OUT:
+            raise GatewayTimeout(error.get("message", "The execution timed out."), instance=instance, headers=headers)
+        problem = _FAILURES.get(error.get("code"))
+        if problem is None:
+            raise UnprocessableContent(error.get("message", "The execution failed."), code="pipeline_error",
+                                       instance=instance, headers=headers)
+        raise problem(error.get("message", "The execution failed."), instance=instance, headers=headers,
+                      errors=error.get("errors"))
+    trace = _trace(execution) if execution.options.get("trace") else None
+    result = runs.execution_result(execution, trace=trace)
+    if compozy:
+        result["exec_id"] = result["execution_id"]
+    return data_response(result, headers=headers)
+
+
+@extend_schema_view(
+    create=extend_schema(summary="Run the agent and wait (Compozy-style body; timeout in seconds)",
+                         request=RunRequestSerializer, parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],
+                         responses={200: OpenApiResponse(enveloped(RunResultSerializer), description=RUN_ERRORS)}),
+    list=extend_schema(summary="List the agent's executions", parameters=[AGENT_PATH],
+                       responses=ExecutionSerializer(many=True)),
+    retrieve=extend_schema(summary="Get one of the agent's executions with its trace",
+                           parameters=[AGENT_PATH, EXECUTION_PATH], responses=enveloped(ExecutionDetailSerializer)),
+)
+class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
+    """``/agents/{agent}/invoke``, ``/run``, ``/run/stream`` and ``/executions``."""
+
+    serializer_class = ExecutionSerializer
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    agent_representation = False
+    filterset_class = ExecutionFilter
+    queryset = Execution.objects.none()
+    sort_fields = ("created_at",)
+    default_sort = "-created_at"
+    rules = {"invoke": RUN_RULE, "create": RUN_RULE, "start_async": RUN_RULE, "run": RUN_RULE,
+             "stream": RUN_RULE, "list": READ_RULE, "retrieve": READ_RULE}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.execution_list_for_agent(agent=self.get_agent())
+
+    def _start(self, request, *, queued: bool, allow_idempotency: bool = True):
+        body = RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agent = self.get_agent()
+        key, correlation = _headers(request)
+        run_request = runs.run_request(agent, **body.run_fields())
+        execution, created = runs.execution_start(
+            agent=agent, actor=Actor.from_request(request), request=run_request, trigger=_trigger(request),
+            queued=queued, idempotency_key=key if allow_idempotency else "", correlation_id=correlation)
+        return execution, created, correlation
+
+    def _sync(self, request, *, compozy: bool):
+        execution, created, correlation = self._start(request, queued=False)
+        if created:
+            execution = runs.run_inline(execution)
+        return sync_result_response(request, execution, correlation=correlation, created=created, compozy=compozy)
+
+    @extend_schema(summary="Run the agent and wait for its result", request=RunRequestSerializer,
+                   parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],
+                   responses={200: OpenApiResponse(enveloped(RunResultSerializer), description=RUN_ERRORS)})
+    def invoke(self, request, agent=None):
+        return self._sync(request, compozy=False)
+
+    def create(self, request, agent=None):
+        return self._sync(request, compozy=True)
+
+    def _async(self, request):
+        execution, created, correlation = self._start(request, queued=True)
+        if created:
+            enqueue(execution)
+            execution.refresh_from_db(fields=["status"])
+            if execution.status == ExecutionStatus.FAILED:
+                raise ServiceUnavailable("The task queue is unavailable; try again shortly.",
+                                         instance=f"/api/v1/executions/{execution.pk}", headers={"Retry-After": "5"})
+        headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": _execution_url(
+            request, execution)}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return data_response({"exec_id": str(execution.pk), "exec_url": _execution_url(request, execution),
+                              "status": execution.status}, status=http.HTTP_202_ACCEPTED, headers=headers)
+
+    @extend_schema(summary="Queue a run for a worker", request=RunRequestSerializer,
+                   parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],
+                   responses={202: enveloped(QueuedRunSerializer)})
+    def start_async(self, request, agent=None):
+        return self._async(request)
+
+    @extend_schema(summary="Queue a run for a worker (same as executions/async)", request=RunRequestSerializer,
+                   parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],
+                   responses={202: enveloped(QueuedRunSerializer)})
+    def run(self, request, agent=None):
+        return self._async(request)
+
+    @extend_schema(summary="Run the agent and stream its steps as Server-Sent Events",
+                   request=RunRequestSerializer, parameters=[AGENT_PATH, CORRELATION_ID],
+                   responses={(200, "text/event-stream"): SSE_RESPONSE})
+    def stream(self, request, agent=None):
+        execution, _created, correlation = self._start(request, queued=True, allow_idempotency=False)
+        thread = threading.Thread(target=_run_in_thread, args=(execution.pk,), daemon=True,
+                                  name=f"execution-{execution.pk}")
+        thread.start()
+        return stream_response(request, execution.pk, kinds=("step", "done"),
+                               headers={"X-Correlation-ID": correlation, "X-Execution-ID": str(execution.pk)})
+
+    def list(self, request, agent=None):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
+
+    def retrieve(self, request, agent=None, id=None):
+        execution = selectors.execution_get_for_user(user=request.user, execution_id=id, agent=self.get_agent())
+        execution.trace_steps = selectors.execution_trace(execution)
+        return data_response(ExecutionDetailSerializer(execution).data)
+
+
+def _run_in_thread(execution_id) -> None:
+    """A streamed run executes beside the response, in its own thread and
+    database connection, so a client that disconnects does not stop it."""
+    close_old_connections()
+    try:
+        runs.execution_run(execution_id, stream_deltas=True)
+    except Exception:  # the engine settles its own failures; this is the database or worse
+        logger.exception("Streamed execution %s could not run", execution_id)
+        runs.execution_abandon(execution_id, reason="The execution could not be started.")
+    finally:
+        connections.close_all()
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="Get an execution with its trace", parameters=[EXECUTION_PATH],
+                           responses=enveloped(ExecutionDetailSerializer)),
+    cancel=extend_schema(summary="Cancel a queued or running execution", request=None, parameters=[EXECUTION_PATH],
+                         responses=enveloped(ExecutionSerializer)),
+    events=extend_schema(summary="Follow an execution's events (SSE, resumable with Last-Event-ID)",
+                         parameters=[EXECUTION_PATH, LAST_EVENT_ID],
+                         responses={(200, "text/event-stream"): SSE_RESPONSE}),
+)
+class ExecutionViewSet(viewsets.GenericViewSet):
+    """``/executions/{id}``, ``/executions/{id}/events`` and ``/executions/{id}/cancel``."""
+
+    permission_classes = [IsAuthenticated, ActionRulePermission]
+    serializer_class = ExecutionSerializer
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    queryset = Execution.objects.none()
+    rules = {"retrieve": READ_RULE, "events": READ_RULE, "cancel": RUN_RULE}
+
+    def get_agent(self):
+        return self.get_execution().agent
+
+    @property
+    def agent_role(self) -> Role:
+        return Role(self.get_agent().role)
+
+    def get_execution(self) -> Execution:
+        if not hasattr(self, "_execution"):
+            self._execution = selectors.execution_get_for_user(user=self.request.user, execution_id=self.kwargs["id"])
+        return self._execution
+
+    def retrieve(self, request, id=None):
+        execution = self.get_execution()
+        execution.trace_steps = selectors.execution_trace(execution)
+        return data_response(ExecutionDetailSerializer(execution).data)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, id=None):
+        execution = runs.execution_cancel(execution=self.get_execution())
+        return data_response(ExecutionSerializer(execution).data)
+
+    @action(detail=True, methods=["get"])
+    def events(self, request, id=None):
+        execution = self.get_execution()
+        return stream_response(request, execution.pk, parse_last_event_id(request))
+
+
+class CostEstimateViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
+    """``/agents/{agent}/cost-estimate``."""
+
+    rules = {"retrieve": READ_RULE}
+    agent_representation = False
+    queryset = Execution.objects.none()
+
+    @extend_schema(summary="Estimated tokens and cost per run: static and from history",
+                   parameters=[AGENT_PATH, CostQuerySerializer], responses=enveloped(CostEstimateSerializer))
+    def retrieve(self, request, agent=None):
+        query = CostQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return data_response(cost_estimate(self.get_agent(), sample_size=query.validated_data["sample_size"]))

@@ -1,0 +1,112 @@
+"""What a running pipeline carries around: the agent's definition, the input,
+the outputs so far, and the recorder that writes the trace."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+class NodeFailure(Exception):
+    """A node could not finish; ``code`` is the problem code the run answers with."""
+
+    code = "pipeline_error"
+
+    def __init__(self, message: str, *, node_id: str | None = None, details: dict | None = None,
+                 outcome: StepOutcome | None = None):
+        super().__init__(message)
+        self.message = message
+        self.node_id = node_id
+        self.details = details or {}
+        self.outcome = outcome  # usage spent before the failure, kept on the failed step
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "node_id": self.node_id, **self.details}
+
+
+class NodeTimeout(NodeFailure):
+    """A node ran past its own ``data.timeout``."""
+
+    code = "timeout"
+
+
+class ProviderFailure(NodeFailure):
+    """Every provider and fallback failed (or an upstream HTTP call did)."""
+
+    code = "provider_error"
+
+
+class InputInvalid(NodeFailure):
+    """The input does not match the pipeline's input schema."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str, *, errors: dict[str, list[str]], node_id: str | None = None):
+        super().__init__(message, node_id=node_id, details={"errors": errors})
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class AgentDefinition:
+    """The agent as it runs: a snapshot, so edits during a run change nothing."""
+
+    id: uuid.UUID
+    slug: str
+    owner_id: uuid.UUID
+    config: dict
+    pipeline: dict
+    version: int | None = None
+
+
+@dataclass
+class StepOutcome:
+    """What a node hands back: its output, and for LLM nodes what it cost."""
+
+    output: Any
+    branch: bool | None = None  # a condition node's verdict
+    provider: str = ""
+    model: str = ""
+    tokens_prompt: int = 0
+    tokens_completion: int = 0
+    cost_usd: Decimal = Decimal(0)
+    attempts: list[dict] = field(default_factory=list)
+
+    def add_usage(self, other: StepOutcome) -> None:
+        self.tokens_prompt += other.tokens_prompt
+        self.tokens_completion += other.tokens_completion
+        self.cost_usd += other.cost_usd
+        self.attempts.extend(other.attempts)
+
+
+class Recorder(Protocol):
+    """Writes the trace and the event stream (``executions.services.recording``)."""
+
+    async def step_started(self, node_id: str, node_type: str, step_input: Any) -> Any: ...
+
+    async def step_finished(self, step: Any, *, status: str, outcome: StepOutcome | None,
+                            error: dict | None) -> None: ...
+
+    async def event(self, kind: str, data: dict) -> None: ...
+
+    async def delta(self, node_id: str, text: str) -> None: ...
+
+
+@dataclass
+class RunContext:
+    execution_id: uuid.UUID
+    agent: AgentDefinition
+    input: dict
+    env: dict[str, str]
+    recorder: Recorder
+    user_id: uuid.UUID | None = None  # who asked for the run; subagents are checked against them
+    memory: Any = ""
+    stream_deltas: bool = False
+    depth: int = 0
+    node_prefix: str = ""
+    outputs: dict[str, dict] = field(default_factory=dict)
+    llm_clients: dict = field(default_factory=dict)  # one client per provider for the run; closed at the end
+
+    def template_context(self) -> dict:
+        return {"input": self.input, "nodes": self.outputs, "env": self.env, "memory": self.memory}

@@ -1,0 +1,46 @@
+"""Checking a run's input against the pipeline's JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator
+
+MAX_ERRORS = 20
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
+
+
+def input_errors(schema: dict, value, prefix: str = "input") -> dict[str, list[str]]:
+    """Map of error paths (``input.items[0].name``) to messages; empty when valid."""
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    errors: dict[str, list[str]] = {}
+    for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+        path = prefix
+        for part in error.absolute_path:
+            path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            if missing:
+                path, message = f"{path}.{missing}", "This field is required."
+            else:
+                message = error.message
+        else:
+            message = error.message
+        errors.setdefault(path, []).append(message)
+        if len(errors) >= MAX_ERRORS:
+            break
+    return errors
+
+
+def input_schema(pipeline: dict) -> dict | None:
+    """The input node's schema, if the pipeline has one."""
+    for node in (pipeline or {}).get("nodes", []):
+        if node.get("type") == "input":
+            schema = node.get("data", {}).get("schema")
+            return schema if isinstance(schema, dict) and schema else None
+    return None

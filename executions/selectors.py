@@ -1,0 +1,170 @@
+"""Reads for the executions app.
+
+Providers: lists and lookups for the API, and the resolver the engine uses
+to turn an agent's ``provider`` reference into what an LLM client needs.
+Executions: every lookup goes through the agents the caller may see."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from accounts.roles import Role
+from agents.models import AgentStatus
+from agents.providers import BUILTIN_PROVIDERS
+from agents.selectors import agent_get_for_user, agents_visible_to
+from core import crypto
+from core.errors import NotFound
+from executions.engine.context import AgentDefinition
+from executions.llm.base import ProviderSettings
+from executions.models import Execution, ExecutionEvent, ExecutionStep, Provider, ProviderKind
+
+PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Built-in providers read their endpoint and key from the environment at call
+# time, so an operator's change needs no migration: (base URL, API key).
+_BUILTIN_ENV = {
+    ProviderKind.ECHO.value: (None, None),
+    ProviderKind.OPENAI.value: ("OPENAI_BASE_URL", "OPENAI_API_KEY"),
+    ProviderKind.ANTHROPIC.value: ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY"),
+}
+
+
+class UnknownProvider(LookupError):
+    """No provider row and no built-in provider has this id or name."""
+
+
+def _ref_filter(ref) -> Q:
+    """By id when ``ref`` is a UUID, else by name; a ref that can be neither
+    matches nothing, without a query the database might reject."""
+    try:
+        return Q(pk=uuid.UUID(str(ref)))
+    except ValueError:
+        return Q(name=ref) if isinstance(ref, str) and PROVIDER_NAME_RE.match(ref) else Q(pk__in=[])
+
+
+def provider_list() -> QuerySet[Provider]:
+    """Every configured provider (they are installation-wide)."""
+    return Provider.objects.all()
+
+
+def provider_find(ref: str) -> Provider | None:
+    """The provider row with id or name ``ref``, or ``None``."""
+    return Provider.objects.filter(_ref_filter(ref)).first()
+
+
+def provider_get(ref: str) -> Provider:
+    """The provider row with id or name ``ref``; 404 otherwise."""
+    provider = provider_find(ref)
+    if provider is None:
+        raise NotFound("Provider not found.")
+    return provider
+
+
+def provider_row_exists(ref: str) -> bool:
+    """Whether a provider row has id or name ``ref``."""
+    return Provider.objects.filter(_ref_filter(ref)).exists()
+
+
+def provider_names() -> list[str]:
+    """The names of the configured provider rows, sorted."""
+    return list(Provider.objects.order_by("name").values_list("name", flat=True))
+
+
+def provider_settings(provider: Provider) -> ProviderSettings:
+    """What a client needs to reach ``provider``, its API key decrypted.
+    Raises ``ValueError`` when the key cannot be decrypted (the encryption
+    key changed since it was stored)."""
+    api_key = crypto.decrypt(provider.api_key_ciphertext) if provider.api_key_ciphertext else ""
+    prices = {m["name"]: (float(m.get("input_per_million", 0)), float(m.get("output_per_million", 0)))
+              for m in provider.models or []}
+    return ProviderSettings(name=provider.name, kind=provider.kind, base_url=provider.base_url,
+                            api_key=api_key, prices=prices)
+
+
+def _builtin_settings(name: str) -> ProviderSettings:
+    url_var, key_var = _BUILTIN_ENV[name]
+    return ProviderSettings(name=name, kind=name,
+                            base_url=os.environ.get(url_var, "") if url_var else "",
+                            api_key=os.environ.get(key_var, "") if key_var else "")
+
+
+def resolve_provider(ref: str) -> ProviderSettings:
+    """The settings for an agent's ``provider`` reference: a provider row by
+    id or name, else a built-in (``echo``, ``openai``, ``anthropic``, keyed
+    from the environment).  Raises ``UnknownProvider``."""
+    provider = provider_find(ref)
+    if provider is not None:
+        return provider_settings(provider)
+    if ref in BUILTIN_PROVIDERS:
+        return _builtin_settings(ref)
+    raise UnknownProvider(f"Unknown provider {ref!r}.")
+
+
+# --- executions ---------------------------------------------------------------
+
+def execution_list_for_agent(*, agent) -> QuerySet[Execution]:
+    """The agent's executions, newest first."""
+    return Execution.objects.filter(agent=agent).select_related("agent")
+
+
+def execution_get_for_user(*, user, execution_id, agent=None) -> Execution:
+    """The execution if ``user`` may see its agent (``role`` annotated on
+    ``execution.agent``); 404 otherwise."""
+    try:
+        pk = uuid.UUID(str(execution_id))
+    except ValueError:
+        raise NotFound("Execution not found.") from None
+    if agent is not None:
+        execution = Execution.objects.filter(pk=pk, agent=agent).first()
+        if execution is not None:
+            execution.agent = agent
+    else:
+        execution = Execution.objects.filter(pk=pk).first()
+        if execution is not None:
+            visible = agents_visible_to(user).filter(pk=execution.agent_id).first()
+            execution = None if visible is None else execution
+            if execution is not None:
+                execution.agent = visible
+    if execution is None:
+        raise NotFound("Execution not found.")
+    return execution
+
+
+def execution_trace(execution: Execution) -> list[ExecutionStep]:
+    return list(execution.steps.order_by("sequence"))
+
+
+def events_after(execution_id, last_id: int, *, limit: int = 500) -> tuple[list[ExecutionEvent], bool]:
+    """Events with ids above ``last_id`` and whether the execution has finished.
+    Both come from one read, so "finished with nothing new" is never premature."""
+    events = list(ExecutionEvent.objects.filter(execution_id=execution_id, id__gt=last_id).order_by("id")[:limit])
+    finished = not Execution.objects.filter(pk=execution_id, status__in=("queued", "running")).exists()
+    if finished and len(events) < limit:
+        # Anything committed together with the final status is visible now too.
+        events += list(ExecutionEvent.objects.filter(
+            execution_id=execution_id, id__gt=events[-1].id if events else last_id).order_by("id")[:limit])
+    return events, finished
+
+
+def runnable_agent_definition(ref: str, user_id) -> AgentDefinition:
+    """Another agent a pipeline calls as a subagent: the caller must be able to
+    run it (operator or more) and it must be active.  ``LookupError`` says why not."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    if user is None:
+        raise LookupError("Subagents need a user behind the run.")
+    try:
+        agent = agent_get_for_user(user=user, ref=ref, representation=False)
+    except NotFound:
+        raise LookupError(f"Subagent {ref!r} not found.") from None
+    if not Role(agent.role).at_least(Role.OPERATOR):
+        raise LookupError(f"You may not run subagent {ref!r} (it needs the operator role).")
+    if agent.status != AgentStatus.ACTIVE:
+        raise LookupError(f"Subagent {ref!r} is {agent.status}.")
+    return AgentDefinition(id=agent.id, slug=agent.slug, owner_id=agent.owner_id,
+                           config=agent.config, pipeline=agent.pipeline)

@@ -1,0 +1,379 @@
+"""Starting, running, cancelling and reaping executions (API.md §4, DESIGN.md
+"How a run flows").
+
+``execution_start`` checks the request and writes the execution row (with
+idempotency); ``execution_run`` claims a queued execution and runs it (a
+Celery task, or a thread serving a stream); ``run_inline`` runs a freshly
+started one in the calling thread (synchronous invoke).  All three end in
+``_execute``, the one async path through the engine, which never leaves an
+execution ``running``: whatever happens, it finishes the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.actor import Actor
+from agents.models import Agent, AgentStatus
+from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
+from executions.engine.context import InputInvalid, NodeFailure, RunContext
+from executions.engine.inputs import input_errors, input_schema
+from executions.engine.runner import effective_pipeline, run_pipeline
+from executions.engine.templating import TemplateProblem, render_value
+from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
+from executions.services.definitions import DRAFT, definition_for, parse_version, template_env
+from executions.services.recording import DatabaseRecorder, event_record
+
+logger = logging.getLogger("agentry.executions")
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+class AgentNotActive(ApiError):
+    status, code = 409, "agent_not_active"
+
+
+class IdempotencyConflict(ApiError):
+    status, code = 409, "idempotency_conflict"
+
+
+class IdempotencyKeyReused(UnprocessableContent):
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run request after parsing: the input the pipeline gets, and options."""
+
+    input: dict
+    timeout_ms: int
+    trace: bool = False
+    version: str | int = DRAFT
+    action: str | None = None
+
+    def fingerprint(self) -> str:
+        """Same request, same fingerprint: what an idempotency key is checked against."""
+        canonical = json.dumps({"input": self.input, "timeout_ms": self.timeout_ms, "trace": self.trace,
+                                "version": self.version, "action": self.action},
+                               sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def run_request(agent: Agent, *, input=None, prompt=None, action=None, with_=None, timeout_ms=None,
+                trace=False, version=None) -> RunRequest:
+    """Build a ``RunRequest`` from the three body shapes of API.md §4:
+    ``input``, ``prompt`` (becomes ``input.message``) or ``action`` + ``with``."""
+    given = [name for name, value in (("input", input), ("prompt", prompt), ("action", action)) if value is not None]
+    if len(given) > 1:
+        raise ValidationFailed(f"Send one of input, prompt or action, not {' and '.join(given)}.",
+                               errors={given[1]: [f"Cannot be combined with {given[0]}."]})
+    if action is not None:
+        run_input = _action_input(agent, action, with_ or {})
+    elif prompt is not None:
+        run_input = {**(with_ or {}), "message": prompt}
+    else:
+        run_input = input if input is not None else (with_ or {})
+    default_ms = settings.AGENTRY_EXECUTION_DEFAULT_TIMEOUT * 1000
+    return RunRequest(input=run_input, timeout_ms=int(timeout_ms or default_ms), trace=bool(trace),
+                      version=parse_version(version), action=action)
+
+
+def _action_input(agent: Agent, action_id: str, with_: dict) -> dict:
+    action = next((a for a in agent.config.get("actions", []) if a["id"] == action_id), None)
+    if action is None:
+        known = ", ".join(a["id"] for a in agent.config.get("actions", [])) or "none"
+        raise ValidationFailed(f"Unknown action {action_id!r}; this agent's actions: {known}.",
+                               errors={"action": [f"Unknown action {action_id!r}."]})
+    if action.get("input"):
+        errors = input_errors(action["input"], with_, prefix="with")
+        if errors:
+            raise ValidationFailed(_first(errors), errors=errors)
+    try:
+        message = render_value(action["prompt"], {"input": with_, "nodes": {}, "env": {}, "memory": ""})
+    except TemplateProblem as exc:
+        raise UnprocessableContent(f"Action {action_id!r}: {exc}", code="pipeline_error") from exc
+    return {**with_, "message": message if isinstance(message, str) else json.dumps(message)}
+
+
+def _first(errors: dict[str, list[str]]) -> str:
+    path, messages = next(iter(errors.items()))
+    return f"{path}: {messages[0]}"
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger: str = Trigger.API,
+                    queued: bool = False, idempotency_key: str = "", correlation_id: str = "",
+                    ) -> tuple[Execution, bool]:
+    """Check the request and write the execution; returns ``(execution, created)``.
+
+    A repeated ``idempotency_key`` (same caller, same agent, within 24 h)
+    returns the first execution with ``created=False`` when the request is the
+    same and it has finished; 422 when the request differs; 409 while the
+    first is still queued or running.
+    """
+    if agent.status != AgentStatus.ACTIVE:
+        raise AgentNotActive(f"Agent {agent.slug!r} is {agent.status}; activate it to run it.")
+    definition = definition_for(agent, request.version)
+    schema = input_schema(effective_pipeline(definition.pipeline))
+    if not isinstance(request.input, dict):
+        raise ValidationFailed("input must be an object.", errors={"input": ["Must be an object."]})
+    if schema:
+        errors = input_errors(schema, request.input)
+        if errors:
+            raise ValidationFailed(_first(errors), errors=errors)
+    fingerprint = request.fingerprint() if idempotency_key else ""
+    if idempotency_key:
+        existing = _replay(agent, actor, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+    now = timezone.now()
+    fields = dict(
+        agent=agent, trigger=trigger, input=request.input, version=definition.version,
+        options={"trace": request.trace, "version": request.version}, timeout_ms=request.timeout_ms,
+        requested_by=actor.user if getattr(actor.user, "is_authenticated", False) else None, token=actor.token,
+        correlation_id=correlation_id[:200], idempotency_key=idempotency_key, request_hash=fingerprint,
+        status=ExecutionStatus.QUEUED if queued else ExecutionStatus.RUNNING, created_at=now,
+        started_at=None if queued else now, heartbeat_at=None if queued else now,
+        worker="" if queued else _worker_name(),
+    )
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(**fields)
+            event_record(execution.id, "status", {"status": execution.status})
+    except IntegrityError:
+        # Another request with this key won the race: answer as its replay.
+        existing = _replay(agent, actor, idempotency_key, fingerprint)
+        if existing is None:
+            raise
+        return existing, False
+    Agent.objects.filter(pk=agent.pk).update(last_activity=now)
+    return execution, True
+
+
+def _replay(agent, actor, key: str, fingerprint: str) -> Execution | None:
+    user = actor.user if getattr(actor.user, "is_authenticated", False) else None
+    first = Execution.objects.filter(agent=agent, requested_by=user, idempotency_key=key).first()
+    if first is None:
+        return None
+    if first.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
+        # Expired: the key is free again.
+        Execution.objects.filter(pk=first.pk).update(idempotency_key="")
+        return None
+    if first.request_hash != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body in the last 24 h.")
+    if first.status not in FINISHED_STATUSES:
+        raise IdempotencyConflict("The first request with this Idempotency-Key is still running; retry later.",
+                                  headers={"Retry-After": "1"})
+    return first
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- running ------------------------------------------------------------------------------------
+
+def run_inline(execution: Execution, *, definition=None) -> Execution:
+    """Run an execution ``execution_start`` created as running, in this thread."""
+    async_to_sync(_execute)(execution.id, definition=definition)
+    execution.refresh_from_db()
+    return execution
+
+
+def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = "") -> Execution | None:
+    """Claim a queued execution and run it here; ``None`` if someone else has
+    it (or it was cancelled) already.  The claim is one conditional UPDATE, so
+    a redelivered task never runs an execution twice."""
+    now = timezone.now()
+    claimed = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
+        status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name())
+    if not claimed:
+        return None
+    event_record(execution_id, "status", {"status": ExecutionStatus.RUNNING})
+    async_to_sync(_execute)(execution_id, stream_deltas=stream_deltas)
+    return Execution.objects.get(pk=execution_id)
+
+
+async def _execute(execution_id, *, definition=None, stream_deltas: bool = False) -> None:
+    execution = await Execution.objects.select_related("agent").aget(pk=execution_id)
+    if definition is None:
+        try:
+            definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
+        except ApiError as exc:
+            await sync_to_async(_finish)(execution, ExecutionStatus.FAILED,
+                                         error={"code": exc.code, "message": exc.detail, "node_id": None})
+            return
+    ctx = RunContext(
+        execution_id=execution.id, agent=definition, input=execution.input,
+        env=await sync_to_async(template_env)(definition.config), recorder=DatabaseRecorder(execution.id),
+        user_id=execution.requested_by_id, stream_deltas=stream_deltas)
+    run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
+    watchdog = asyncio.ensure_future(_watch(execution.id, run))
+    status, output, error = ExecutionStatus.FAILED, None, None
+    try:
+        async with asyncio.timeout(execution.timeout_ms / 1000):
+            output = await run
+        status = ExecutionStatus.SUCCEEDED
+    except TimeoutError:
+        status = ExecutionStatus.TIMED_OUT
+        error = {"code": "timeout", "message": f"The execution took longer than {execution.timeout_ms} ms.",
+                 "node_id": None}
+    except asyncio.CancelledError:
+        if not watchdog.done() or not watchdog.result():
+            raise  # we were cancelled from outside (shutdown), not by a cancel request
+        status = ExecutionStatus.CANCELLED
+        error = {"code": "cancelled", "message": "Cancelled on request.", "node_id": None}
+    except InputInvalid as failure:
+        error = failure.to_dict()
+    except NodeFailure as failure:
+        error = failure.to_dict()
+    except Exception:  # an engine bug must still finish the execution
+        logger.exception("Execution %s crashed", execution.id)
+        error = {"code": "server_error", "message": "The engine failed unexpectedly.", "node_id": None}
+    finally:
+        watchdog.cancel()
+        await asyncio.gather(watchdog, return_exceptions=True)
+        for client in ctx.llm_clients.values():
+            try:
+                await client.aclose()
+            except Exception:  # closing a pool must not change the outcome
+                logger.warning("Closing an LLM client failed", exc_info=True)
+    await sync_to_async(_finish)(execution, status, output=output, error=error)
+
+
+async def _watch(execution_id, run: asyncio.Future) -> bool:
+    """Beat the heartbeat and watch for a cancel request; ``True`` once it
+    cancelled the run."""
+    beat_every = settings.AGENTRY_EXECUTION_HEARTBEAT_SECONDS
+    last_beat = time.monotonic()
+    while not run.done():
+        await asyncio.sleep(settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS)
+        beat = time.monotonic() - last_beat >= beat_every
+        cancel = await sync_to_async(_poll)(execution_id, beat)
+        if beat:
+            last_beat = time.monotonic()
+        if cancel:
+            run.cancel()
+            return True
+    return False
+
+
+def _poll(execution_id, beat: bool) -> bool:
+    if beat:
+        Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(heartbeat_at=timezone.now())
+    return Execution.objects.filter(pk=execution_id, cancel_requested=True).exists()
+
+
+def _finish(execution: Execution, status: str, *, output=None, error=None) -> None:
+    """Write the outcome, totals from the steps, and the ``done`` event.  Only
+    a still-running execution is finished: the reaper or a cancel may have
+    settled it already."""
+    now = timezone.now()
+    totals = execution.steps.aggregate(prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
+                                       cost=Sum("cost_usd"))
+    started = execution.started_at or execution.created_at
+    with transaction.atomic():  # status and "done" become visible together, for streams
+        updated = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
+            status=status, output=output, error=error, finished_at=now,
+            duration_ms=max(0, int((now - started).total_seconds() * 1000)),
+            tokens_prompt=totals["prompt"] or 0, tokens_completion=totals["completion"] or 0,
+            cost_usd=totals["cost"] or 0)
+        if updated:
+            execution.refresh_from_db()
+            event_record(execution.pk, "done", execution_result(execution))
+    if updated:
+        Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
+
+
+def execution_result(execution: Execution, *, trace: list | None = None) -> dict:
+    """The result body of API.md §4 (``trace`` only when given)."""
+    result = {
+        "execution_id": str(execution.id), "status": execution.status, "output": execution.output,
+        "duration_ms": execution.duration_ms, "tokens_used": execution.tokens_used,
+        "tokens": {"prompt": execution.tokens_prompt, "completion": execution.tokens_completion},
+        "cost_usd": float(execution.cost_usd), "version": execution.version, "error": execution.error,
+    }
+    if trace is not None:
+        result["trace"] = trace
+    return result
+
+
+# --- cancelling and reaping ----------------------------------------------------------------------
+
+def execution_cancel(*, execution: Execution) -> Execution:
+    """Cancel a queued execution at once; ask a running one to stop (its
+    watchdog sees the flag within a poll interval)."""
+    if execution.status in FINISHED_STATUSES:
+        raise Conflict(f"Execution is already {execution.status}.")
+    now = timezone.now()
+    with transaction.atomic():
+        cancelled = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.QUEUED).update(
+            status=ExecutionStatus.CANCELLED, cancel_requested=True, finished_at=now, duration_ms=0,
+            error={"code": "cancelled", "message": "Cancelled before it started.", "node_id": None})
+        if cancelled:
+            execution.refresh_from_db()
+            event_record(execution.pk, "done", execution_result(execution))
+    if not cancelled:
+        Execution.objects.filter(pk=execution.pk).update(cancel_requested=True)
+        execution.refresh_from_db()
+    return execution
+
+
+def execution_abandon(execution_id, *, reason: str) -> None:
+    """Fail an execution that will never run (the broker refused it, its
+    thread could not start): whether it got to ``running`` or not, it must not
+    stay unfinished."""
+    try:
+        with transaction.atomic():
+            failed = Execution.objects.filter(
+                pk=execution_id, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)).update(
+                status=ExecutionStatus.FAILED, finished_at=timezone.now(),
+                error={"code": "server_error", "node_id": None, "message": reason})
+            if failed:
+                event_record(execution_id, "done", execution_result(Execution.objects.get(pk=execution_id)))
+    except Exception:  # the database itself is failing: the reaper settles it later
+        logger.exception("Could not mark execution %s failed", execution_id)
+
+
+def reap_stale_executions(*, stale_after: float | None = None) -> list:
+    """Fail every running execution whose heartbeat stopped: the process
+    running it died (a killed worker, a restarted web server)."""
+    stale_after = stale_after if stale_after is not None else settings.AGENTRY_EXECUTION_STALE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=stale_after)
+    reaped = []
+    for execution in Execution.objects.filter(status=ExecutionStatus.RUNNING, heartbeat_at__lt=cutoff):
+        _finish(execution, ExecutionStatus.FAILED, error={
+            "code": "worker_lost", "node_id": None,
+            "message": f"The process running this execution ({execution.worker or 'unknown'}) stopped "
+                       f"sending heartbeats; it was marked failed."})
+        reaped.append(execution.pk)
+    if reaped:
+        logger.warning("Marked %d stale executions failed: %s", len(reaped), reaped)
+    return reaped
+
+
+def fail_executions_of_worker(worker: str) -> list:
+    """A Celery worker starting up fails what an earlier process under its
+    node name left running (two live workers never share a node name)."""
+    reaped = []
+    for execution in Execution.objects.filter(status=ExecutionStatus.RUNNING, worker=worker):
+        _finish(execution, ExecutionStatus.FAILED, error={
+            "code": "worker_lost", "node_id": None,
+            "message": f"The worker running this execution ({execution.worker}) restarted; it was marked failed."})
+        reaped.append(execution.pk)
+    return reaped

@@ -1,0 +1,117 @@
+"""Async runs in a real Celery worker process: completion, live events, and a
+worker killed mid-run."""
+
+import time
+
+import pytest
+
+from executions.models import Execution
+from executions.services import runs
+from tests.executions.conftest import THREE_NODES, read_sse
+from tests.fakes.llm_server import Reply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def test_async_execution_completes_in_a_worker(api, user, make_agent, llm, celery_worker):
+    llm.script("gpt-main", [Reply(text="done by the worker", usage=(100, 20))])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    client = api(user)
+
+    response = client.post(f"/api/v1/agents/{agent.slug}/run", {"input": {"message": "hi"}}, format="json",
+                           HTTP_X_CORRELATION_ID="async-1")
+
+    assert response.status_code == 202, response.content
+    data = response.json()["data"]
+    assert set(data) == {"exec_id", "exec_url", "status"} and data["status"] == "queued"
+    assert data["exec_url"].endswith(f"/api/v1/executions/{data['exec_id']}")
+    assert response["Location"] == data["exec_url"]
+    assert response["X-Correlation-ID"] == "async-1"
+    execution = wait_for(lambda: Execution.objects.filter(pk=data["exec_id"], status="succeeded").first())
+    assert execution.output == "done by the worker"
+    assert execution.worker == celery_worker.hostname
+    assert execution.tokens_prompt == 100 and execution.correlation_id == "async-1"
+    detail = client.get(data["exec_url"]).json()["data"]
+    assert [step["node_id"] for step in detail["trace"]] == ["input", "llm", "output"]
+
+
+def test_executions_async_endpoint_and_events_stream_of_a_worker_run(api, user, make_agent, llm, celery_worker):
+    llm.script("gpt-main", [Reply(text="slowly", delay=1.0)])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    client = api(user)
+    exec_id = client.post(f"/api/v1/agents/{agent.slug}/executions/async", {"prompt": "hi"},
+                          format="json").json()["data"]["exec_id"]
+
+    # Follow it while it runs in the other process: the stream ends with done.
+    events = read_sse(client.get(f"/api/v1/executions/{exec_id}/events"))
+
+    kinds = [event["event"] for event in events]
+    assert kinds[0] == "status" and kinds[-1] == "done"
+    assert "running" in "".join(event["data"] for event in events if event["event"] == "status")
+    ids = [int(event["id"]) for event in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert '"output":"slowly"' in events[-1]["data"]
+
+
+def test_killed_worker_leaves_no_execution_running(api, user, make_agent, llm, celery_worker):
+    llm.script("gpt-main", [Reply(text="never arrives", delay=60)])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    exec_id = api(user).post(f"/api/v1/agents/{agent.slug}/run", {"prompt": "hi"},
+                             format="json").json()["data"]["exec_id"]
+    wait_for(lambda: llm.requests)
+    assert Execution.objects.get(pk=exec_id).status == "running"
+
+    celery_worker.kill()
+    # The same worker coming back settles what its previous life left running.
+    celery_worker.start()
+
+    execution = wait_for(lambda: Execution.objects.filter(pk=exec_id, status="failed").first(), timeout=30)
+    assert execution.error["code"] == "worker_lost"
+    assert execution.events.last().kind == "done"
+
+
+def test_reaper_fails_runs_whose_heartbeat_stopped(api, user, make_agent, llm, celery_worker):
+    llm.script("gpt-main", [Reply(text="never arrives", delay=60)])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    exec_id = api(user).post(f"/api/v1/agents/{agent.slug}/run", {"prompt": "hi"},
+                             format="json").json()["data"]["exec_id"]
+    wait_for(lambda: llm.requests)
+    time.sleep(1.2)
+    assert runs.reap_stale_executions(stale_after=5) == []  # the live worker keeps beating
+
+    celery_worker.kill()
+    time.sleep(1.5)
+    assert runs.reap_stale_executions(stale_after=1) == [Execution.objects.get(pk=exec_id).pk]
+    execution = Execution.objects.get(pk=exec_id)
+    assert execution.status == "failed" and execution.error["code"] == "worker_lost"
+
+
+def test_unreachable_broker_fails_the_execution_instead_of_leaving_it_queued(api, user, make_agent, llm):
+    from config.celery import app
+    from tests.conftest import problem
+    from tests.fakes.worker import _reset_broker_connections
+
+    agent = make_agent(user, pipeline=THREE_NODES)
+    saved = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    _reset_broker_connections(app)
+    try:
+        response = api(user).post(f"/api/v1/agents/{agent.slug}/run", {"prompt": "hi"}, format="json")
+    finally:
+        app.conf.broker_url = saved
+        _reset_broker_connections(app)
+
+    body = problem(response, 503, "server_error")
+    execution = Execution.objects.get()
+    assert body["instance"] == f"/api/v1/executions/{execution.pk}"
+    assert execution.status == "failed" and "queue" in execution.error["message"]
