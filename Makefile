@@ -7,7 +7,7 @@ export AGENTRY_DATA_DIR ?= $(CURDIR)/var
 export AGENTRY_ALLOWED_PRIVATE_HOSTS ?= 127.0.0.1,localhost,::1
 export PORT ?= 8000
 
-.PHONY: install run test test-postgres lint bench schema clean
+.PHONY: install run test test-postgres test-redis lint bench bench-engine schema clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,21 @@ test: install
 test-postgres: install
 	scripts/with-postgres.sh $(PY) -m pytest -q -p no:cacheprovider
 
+## The suite with Redis as Celery broker and channel layer (redis-server on loopback).
+test-redis: install
+	scripts/with-redis.sh $(PY) -m pytest -q -p no:cacheprovider
+
 lint: install
 	$(VENV)/bin/ruff check .
 
+## Both benchmarks: the agents API next to a bare endpoint, then the execution engine.
 bench: install
 	$(PY) bench/api_bench.py
+	$(PY) bench/engine_bench.py
+
+## What invoke adds to a direct LLM call, and one worker's executions/s (fake LLM server).
+bench-engine: install
+	$(PY) bench/engine_bench.py
 
 schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml

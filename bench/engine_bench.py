@@ -1,0 +1,478 @@
+"""What does the execution engine add to an LLM call, and how fast does one worker drain a queue?
+
+Starts a fake LLM server that speaks the OpenAI chat completions wire format
+and answers at once (``tests/fakes/llm_server.py``, in its own process), the
+real web server (daphne, ``config.asgi:application``) and, for the last part,
+one Celery worker, all on a throwaway SQLite data dir holding one staff user,
+a provider ``fake`` pointing at the fake server, and one agent running the
+3-node demo pipeline (input → llm_call → output) on ``fake``/``bench-model``.
+Then it measures:
+
+* **direct SDK**: ``openai.OpenAI(...).chat.completions.create`` against the
+  fake, ``--requests`` times on one keep-alive connection: the baseline, what
+  an LLM call costs with no platform in between;
+* **invoke**: ``POST /api/v1/agents/{slug}/invoke`` (Bearer token), the same
+  count on one keep-alive connection; every answer must be 200 with the echoed
+  output, the rest are counted as failures.  With ``--concurrency`` above 1 it
+  runs again over that many connections, for requests/s;
+* **async**: one Celery worker on the same data dir (``--pool prefork`` with
+  one child, as ``scripts/run.sh`` starts it, or ``--pool solo``).  After one
+  run proves it ready, a few runs queued one at a time (each once the last
+  finished: the latency of a lone run), then ``--runs`` runs posted to
+  ``POST /api/v1/agents/{slug}/run`` as fast as ``--concurrency`` connections
+  allow: executions/s from the first submission until the last one finished,
+  and queue → finish latencies from the rows (``created_at`` →
+  ``finished_at``), polled from the database every 0.2 s.
+
+The table gives p50/p95 latencies, what invoke adds to the direct call (the
+difference in ms, and the ratio) and the worker's executions/s.  The client,
+the fake server, daphne and the worker share the machine's cores, so absolute
+numbers depend on it; the differences are the figures to watch.
+
+Run from the project root::
+
+    make bench-engine              # = .venv/bin/python bench/engine_bench.py
+    .venv/bin/python bench/engine_bench.py --requests 1000 --runs 200 --pool solo
+
+Everything lives in a temporary data dir that is deleted afterwards, and every
+process started is stopped, on Ctrl-C too.  ``DATABASE_URL`` and ``REDIS_URL``
+are ignored (the broker is the filesystem one in the data dir), so a run never
+touches a real database or queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script, only bench/ is on the path
+    sys.path.insert(0, str(ROOT))
+
+from bench.api_bench import (  # noqa: E402
+    HOST,
+    Result,
+    configure_environment,
+    free_port,
+    migrate,
+    start_server,
+    stop_server,
+    wait_until_ready,
+)
+
+PROVIDER, MODEL, API_KEY = "fake", "bench-model", "sk-bench"
+AGENT_SLUG = "engine-bench"
+SYSTEM_PROMPT = "You are a friendly support agent for Acme."  # the demo pipeline's
+ASYNC_IDLE_RUNS = 5  # runs queued one at a time, each after the previous finished
+POLL_SECONDS = 0.2  # how often the database is read while runs are queued
+
+
+# --- Environment and data ---------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="measured requests for direct SDK and invoke")
+    parser.add_argument("--runs", type=int, default=50, help="runs queued at once for the worker")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="connections for the concurrent invoke pass and for queueing runs (1: no extra pass)")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests before each measured pass")
+    parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork",
+                        help="the worker's pool; prefork runs one child, as scripts/run.sh does")
+    parser.add_argument("--async-timeout", type=float, default=None,
+                        help="seconds to wait for the queued runs to finish (default: 5 per run, at least 120)")
+    args = parser.parse_args()
+    if (args.requests < max(2, args.concurrency) or args.runs < args.concurrency or args.concurrency < 1
+            or args.warmup < 0):
+        parser.error("need --requests >= 2, --requests and --runs >= --concurrency >= 1, and --warmup >= 0")
+    if args.async_timeout is None:
+        args.async_timeout = max(120.0, 5.0 * args.runs)
+    return args
+
+
+def populate(fake_url: str) -> str:
+    """A staff user, the ``fake`` provider, the bench agent; return a raw API
+    token.  Through the services, as the API would do it; connections are
+    closed after so the server and the worker own the database."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+
+    from accounts.actor import Actor
+    from accounts.services import token_create
+    from agents.demo import SUPPORT_PIPELINE
+    from agents.services import agent_create
+    from executions.services.providers import provider_create
+
+    user = get_user_model().objects.create_user(username="bench", email="bench@example.com",
+                                                password="bench-password-not-secret", is_staff=True)
+    actor = Actor(user=user, user_agent="engine_bench")
+    provider_create(actor=actor, name=PROVIDER, kind="openai", base_url=fake_url + "/v1", api_key=API_KEY,
+                    models=[{"name": MODEL, "input_per_million": 1, "output_per_million": 2}])
+    pipeline = copy.deepcopy(SUPPORT_PIPELINE)
+    llm = next(node for node in pipeline["nodes"] if node["type"] == "llm_call")
+    llm["data"].update(provider=PROVIDER, model=MODEL)
+    assert llm["data"]["system_prompt_template"] == SYSTEM_PROMPT, "the demo pipeline changed"
+    agent_create(actor=actor, name="Engine bench", slug=AGENT_SLUG, pipeline=pipeline)
+    _, raw_token = token_create(user=user, name="bench", scopes=["agents:read", "agents:run"])
+    connections.close_all()
+    return raw_token
+
+
+# --- Processes ----------------------------------------------------------------
+
+
+def start_fake_llm(log_path: Path) -> tuple[subprocess.Popen, str]:
+    """The fake LLM server in its own process (so it shares no GIL with the
+    client threads); returns it and the URL it printed."""
+    with open(log_path, "wb") as log:
+        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.llm_server", "--host", HOST, "--port", "0"],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=log)
+    url = fake.stdout.readline().decode().strip()  # the server prints its URL once it listens
+    if not url.startswith("http://"):
+        stop_server(fake)
+        raise RuntimeError(f"the fake LLM server did not start (printed {url!r}); see {log_path.name}")
+    return fake, url
+
+
+def start_worker(pool: str, log_path: Path) -> subprocess.Popen:
+    celery = Path(sys.executable).with_name("celery")
+    with open(log_path, "wb") as log:
+        return subprocess.Popen([str(celery), "-A", "config", "worker", "--loglevel=WARNING", f"--pool={pool}",
+                                 "--concurrency=1", "--hostname=bench-worker@%h"],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def print_logs(data_dir: Path) -> None:
+    for name in ("server.log", "worker.log", "fake-llm.log"):
+        path = data_dir / name
+        if path.exists() and path.stat().st_size:
+            tail = path.read_text(errors="replace").splitlines()[-30:]
+            print(f"--- {name} (last lines) ---", *tail, sep="\n", file=sys.stderr)
+
+
+# --- Load generation ----------------------------------------------------------
+
+
+@dataclass
+class Pass(Result):
+    """One measured pass; ``wall_start`` is the first timed request's ``time.time()``."""
+
+    connections: int = 1
+    wall_start: float = 0.0
+
+
+def _connection(open_client, call, warmup, first, count, barrier, result, lock, spans) -> None:
+    """One keep-alive connection: warm up, wait for the others, then time each
+    call.  ``call(client, i)`` returns an error message or ``None``, and the
+    query count when the server reported one."""
+    latencies, query_counts, failures = [], Counter(), []
+    try:
+        with open_client() as client:
+            for i in range(warmup):
+                call(client, -1 - i)
+            barrier.wait()
+            wall, start = time.time(), time.perf_counter()
+            for i in range(first, first + count):
+                sent = time.perf_counter()
+                problem, queries = call(client, i)
+                latencies.append(time.perf_counter() - sent)
+                if problem:
+                    failures.append(problem)
+                if queries is not None:
+                    query_counts[queries] += 1
+            end = time.perf_counter()
+    except Exception as exc:
+        with lock:
+            result.failures.append(f"client error: {exc!r}")
+        barrier.abort()  # after recording, so the first client error is the cause
+        return
+    with lock:
+        result.latencies += latencies
+        result.query_counts += query_counts
+        result.failures += failures
+        spans.append((wall, start, end))
+
+
+def measure(label: str, shown: str, open_client, call, *, count: int, warmup: int, connections: int) -> Pass:
+    """Spread ``count`` calls over ``connections`` threads, each with its own
+    client; the throughput window runs from the first timed call to the last
+    answer.  Failed calls are counted, not fatal; a broken client is."""
+    result, lock, spans = Pass(label, shown, connections=connections), threading.Lock(), []
+    barrier = threading.Barrier(connections)
+    shares = [count // connections + (i < count % connections) for i in range(connections)]
+    warmups = [warmup // connections + (i < warmup % connections) for i in range(connections)]
+    firsts = [sum(shares[:i]) for i in range(connections)]
+    threads = [threading.Thread(target=_connection, args=(open_client, call, w, first, n, barrier, result, lock,
+                                                          spans), daemon=True)  # Ctrl-C must not wait for them
+               for w, first, n in zip(warmups, firsts, shares)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if len(spans) < connections:
+        raise RuntimeError(f"{label}: {next(f for f in result.failures if f.startswith('client error'))}")
+    result.wall_start = min(wall for wall, _, _ in spans)
+    result.elapsed = max(end for _, _, end in spans) - min(start for _, start, _ in spans)
+    return result
+
+
+def message(i: int) -> str:
+    return f"bench message {i}"
+
+
+def direct_sdk(fake_url: str, args) -> Pass:
+    import openai
+
+    def open_client():
+        return openai.OpenAI(base_url=fake_url + "/v1", api_key=API_KEY, max_retries=0, timeout=30.0,
+                             http_client=openai.DefaultHttpxClient(trust_env=False))
+
+    def call(client, i):
+        completion = client.chat.completions.create(model=MODEL, messages=[
+            {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": message(i)}])
+        text = completion.choices[0].message.content
+        return (None if text == f"echo: {message(i)}" else f"unexpected answer {text!r}"), None
+
+    return measure("direct SDK", "chat.completions.create", open_client, call,
+                   count=args.requests, warmup=args.warmup, connections=1)
+
+
+def http_client(base_url: str, token: str):
+    return lambda: httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, trust_env=False,
+                                timeout=60.0)
+
+
+def _problem(response: httpx.Response, expected_status: int) -> str | None:
+    if response.status_code != expected_status:
+        return f"{response.status_code}: {response.text[:200]}"
+    return None
+
+
+def invoke(base_url: str, token: str, args, connections: int) -> Pass:
+    path = f"/api/v1/agents/{AGENT_SLUG}/invoke"
+
+    def call(client, i):
+        response = client.post(path, json={"input": {"message": message(i)}})
+        problem = _problem(response, 200)
+        if problem is None:
+            data = response.json()["data"]
+            if data["status"] != "succeeded" or data["output"] != f"echo: {message(i)}":
+                problem = f"unexpected result: status {data['status']}, output {data['output']!r}"
+        return problem, int(response.headers.get("X-Query-Count", -1))
+
+    return measure("invoke", "POST .../invoke", open_client=http_client(base_url, token), call=call,
+                   count=args.requests, warmup=args.warmup, connections=connections)
+
+
+def submit_runs(base_url: str, token: str, count: int, connections: int, exec_ids: list) -> Pass:
+    path = f"/api/v1/agents/{AGENT_SLUG}/run"
+
+    def call(client, i):
+        response = client.post(path, json={"input": {"message": message(i)}})
+        problem = _problem(response, 202)
+        if problem is None:
+            exec_ids.append((i, response.json()["data"]["exec_id"]))  # list.append is atomic
+        return problem, int(response.headers.get("X-Query-Count", -1))
+
+    return measure("queue run", "POST .../run", open_client=http_client(base_url, token), call=call,
+                   count=count, warmup=0, connections=connections)
+
+
+@dataclass
+class AsyncResult:
+    submit: Pass
+    runs: int
+    succeeded: int
+    unfinished: int
+    failures: list[str]
+    elapsed: float  # first submission → last finished_at, seconds
+    queue_to_finish: list[float]  # seconds, per finished run of the batch
+    queue_wait: list[float]  # created_at → started_at
+    run_time: list[float]  # started_at → finished_at
+    idle_queue_to_finish: list[float]  # runs queued one at a time on an idle worker
+
+    @property
+    def per_second(self) -> float:
+        return self.succeeded / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def wait_for_executions(exec_ids: list[str], timeout: float, worker: subprocess.Popen) -> list:
+    """Poll the database (read-only, every ``POLL_SECONDS``) until every
+    execution finished or ``timeout`` passed; return the rows as
+    ``(id, status, created_at, started_at, finished_at, output, error)``."""
+    from django.db import connections
+
+    from executions.models import FINISHED_STATUSES, Execution
+
+    deadline = time.monotonic() + timeout
+    rows = Execution.objects.filter(pk__in=exec_ids)
+    try:
+        while time.monotonic() < deadline:
+            if rows.filter(status__in=FINISHED_STATUSES).count() == len(exec_ids):
+                break
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited with code {worker.returncode}")
+            time.sleep(POLL_SECONDS)
+        return list(rows.values_list("id", "status", "created_at", "started_at", "finished_at", "output", "error"))
+    finally:
+        connections.close_all()
+
+
+def _queue_one(base_url: str, token: str, worker: subprocess.Popen, timeout: float) -> float:
+    """Queue one run, wait for it; its queue → finish seconds."""
+    exec_ids: list = []
+    submit = submit_runs(base_url, token, 1, 1, exec_ids)
+    if submit.failures:
+        raise RuntimeError(f"queueing a run failed: {submit.failures[0]}")
+    [(_, status, created, _, finished, output, error)] = wait_for_executions([exec_ids[0][1]], timeout, worker)
+    if status != "succeeded" or output != f"echo: {message(0)}":
+        raise RuntimeError(f"a queued run ended {status}: output {output!r}, error {error!r}")
+    return (finished - created).total_seconds()
+
+
+def run_async(base_url: str, token: str, args, worker: subprocess.Popen) -> AsyncResult:
+    _queue_one(base_url, token, worker, 120.0)  # the worker is ready once one run went through
+    idle = [_queue_one(base_url, token, worker, 60.0) for _ in range(ASYNC_IDLE_RUNS)]
+
+    exec_ids: list = []
+    submit = submit_runs(base_url, token, args.runs, args.concurrency, exec_ids)
+    expected = {exec_id: f"echo: {message(i)}" for i, exec_id in exec_ids}
+    rows = wait_for_executions(list(expected), args.async_timeout, worker)
+    failures = list(submit.failures)
+    succeeded, unfinished, ends = 0, 0, []
+    queue_to_finish, queue_wait, run_time = [], [], []
+    for exec_id, status, created, started, finished, output, error in rows:
+        if finished is None:
+            unfinished += 1
+            continue
+        ends.append(finished.timestamp())
+        queue_to_finish.append((finished - created).total_seconds())
+        if started is not None:
+            queue_wait.append((started - created).total_seconds())
+            run_time.append((finished - started).total_seconds())
+        if status == "succeeded" and output == expected[str(exec_id)]:
+            succeeded += 1
+        else:
+            failures.append(f"{exec_id}: {status}, output {output!r}, error {error!r}")
+    return AsyncResult(submit=submit, runs=args.runs, succeeded=succeeded, unfinished=unfinished,
+                       failures=failures, elapsed=(max(ends) - submit.wall_start) if ends else 0.0,
+                       queue_to_finish=queue_to_finish, queue_wait=queue_wait, run_time=run_time,
+                       idle_queue_to_finish=idle)
+
+
+# --- Report ---------------------------------------------------------------
+
+
+def pct_ms(values: list[float], p: int) -> float:
+    if len(values) < 2:
+        return values[0] * 1000 if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000
+
+
+def print_report(direct: Pass, invokes: list[Pass], a: AsyncResult, args, setup_seconds: float) -> None:
+    print(f"\n{args.requests} measured requests per pass after {args.warmup} warm-up; {args.runs} queued runs "
+          f"for one worker (--pool={args.pool} --concurrency=1); setup took {setup_seconds:.1f}s; "
+          f"{os.cpu_count()} CPUs shared by client, fake LLM, server and worker.\n")
+    header = (f"{'measurement':<20} {'request':<26} {'conns':>5} {'count':>5} {'fail':>4} {'req/s':>7} "
+              f"{'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in [direct, *invokes, a.submit]:
+        print(f"{r.label:<20} {r.shown_path:<26} {r.connections:>5} {len(r.latencies):>5} {len(r.failures):>4} "
+              f"{r.rps:>7.1f} {r.percentile_ms(50):>8.2f} {r.percentile_ms(95):>8.2f} "
+              f"{r.queries() if r.query_counts else '-':>8}")
+    rows = [("async, idle worker", "one at a time", a.idle_queue_to_finish, 0, ""),
+            ("async, batch", "all queued at once", a.queue_to_finish, len(a.failures) + a.unfinished,
+             f"{a.per_second:.1f}")]
+    for label, what, values, failures, rate in rows:
+        print(f"{label:<20} {what:<26} {'':>5} {len(values):>5} {failures:>4} {rate:>7} "
+              f"{pct_ms(values, 50):>8.1f} {pct_ms(values, 95):>8.1f} {'-':>8}")
+    print("(async rows: queued → finished per run, from the rows' created_at and finished_at; "
+          "req/s: executions/s)")
+
+    one = invokes[0]
+    d50, d95, i50, i95 = (direct.percentile_ms(50), direct.percentile_ms(95),
+                          one.percentile_ms(50), one.percentile_ms(95))
+    print("\nInvoke (one connection) next to the direct SDK call:")
+    print(f"  overhead  p50 +{i50 - d50:.2f} ms, p95 +{i95 - d95:.2f} ms")
+    print(f"  ratio     p50 {i50 / d50:.1f}x, p95 {i95 / d95:.1f}x latency; {one.rps / direct.rps:.2f}x throughput")
+    for r in invokes[1:]:
+        print(f"  {r.connections} connections: {r.rps:.1f} invokes/s, {r.rps / one.rps:.2f}x one connection")
+    print(f"\nAsync, one worker: {a.per_second:.1f} executions/s; {a.succeeded}/{a.runs} succeeded from the "
+          f"first submission until the last finished ({a.elapsed:.2f}s; queueing all {a.runs} took "
+          f"{a.submit.elapsed:.2f}s over {a.submit.connections} connections)")
+    print(f"  per run of the batch: waiting in the queue p50 {pct_ms(a.queue_wait, 50):.0f} ms; "
+          f"running (started → finished) p50 {pct_ms(a.run_time, 50):.1f} ms, p95 {pct_ms(a.run_time, 95):.1f} ms")
+    for name, failures in (("invoke", [f for r in invokes for f in r.failures]), ("async", a.failures)):
+        if failures:
+            print(f"\n{len(failures)} {name} failures; the first: {failures[0]}")
+    if a.unfinished:
+        print(f"\n{a.unfinished} queued runs had not finished after {args.async_timeout:.0f}s")
+
+
+# --- Main ---------------------------------------------------------------------
+
+
+def run(args, data_dir: Path) -> None:
+    started = time.monotonic()
+    configure_environment(data_dir)
+    os.environ["AGENTRY_ALLOWED_PRIVATE_HOSTS"] = HOST  # the fake LLM listens on loopback
+    processes: list[subprocess.Popen] = []
+    try:
+        fake, fake_url = start_fake_llm(data_dir / "fake-llm.log")
+        processes.append(fake)
+        migrate()
+        token = populate(fake_url)
+        port = free_port()
+        base_url = f"http://{HOST}:{port}"
+        server = start_server(port, data_dir / "server.log")
+        processes.append(server)
+        wait_until_ready(base_url, server)
+        setup_seconds = time.monotonic() - started
+
+        direct = direct_sdk(fake_url, args)
+        invokes = [invoke(base_url, token, args, 1)]
+        if args.concurrency > 1:
+            invokes.append(invoke(base_url, token, args, args.concurrency))
+        worker = start_worker(args.pool, data_dir / "worker.log")
+        processes.append(worker)
+        async_result = run_async(base_url, token, args, worker)
+    except BaseException:
+        print_logs(data_dir)
+        raise
+    finally:
+        for process in reversed(processes):
+            stop_server(process)
+    print_report(direct, invokes, async_result, args, setup_seconds)
+
+
+def main() -> None:
+    args = parse_args()
+    # A plain kill should clean up too: turn SIGTERM into an exit that runs the finally blocks.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    data_dir = Path(tempfile.mkdtemp(prefix="agentry-engine-bench-"))
+    try:
+        run(args, data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
