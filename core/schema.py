@@ -21,6 +21,22 @@ PROBLEM = {
 }
 
 
+# Runs (API.md §4) answer more: 409 agent_not_active / idempotency_conflict,
+# 422 idempotency_key_reused / pipeline_error; a synchronous run's failure
+# is 502 provider_error or 504 timeout; a queued one's 503 when the task
+# queue is down.
+SYNC_RUNS = ("/invoke", "/{agent}/executions")
+QUEUED_RUNS = ("/executions/async", "/run")
+
+
+def _run_statuses(path: str, method: str) -> list[int]:
+    if method != "post" or not path.endswith((*SYNC_RUNS, *QUEUED_RUNS, "/run/stream")):
+        return []
+    if path.endswith(SYNC_RUNS):
+        return [409, 422, 502, 504]
+    return [409, 422, 503] if path.endswith(QUEUED_RUNS) else [409]
+
+
 def _error_statuses(path: str, method: str, operation: dict) -> list[int]:
     statuses = [401, 403, 500]
     has_body = method in ("post", "put", "patch")
@@ -37,6 +53,7 @@ def _error_statuses(path: str, method: str, operation: dict) -> list[int]:
             statuses.append(428)
         if method == "delete":
             statuses.append(409)
+    statuses += _run_statuses(path, method)
     return sorted(set(statuses))
 
 

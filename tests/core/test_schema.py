@@ -95,3 +95,12 @@ def test_error_responses_are_problem_details(schema):
     assert {"400", "401", "403", "404", "412", "428"} <= set(put)
     assert put["412"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert "404" not in _path(schema, "/api/v1/agents")["get"]["responses"]
+
+
+def test_run_endpoints_document_their_failures(schema):
+    invoke = set(_path(schema, "/api/v1/agents/{agent}/invoke")["post"]["responses"])
+    assert {"200", "400", "404", "409", "422", "502", "504"} <= invoke
+    queued = set(_path(schema, "/api/v1/agents/{agent}/run")["post"]["responses"])
+    assert {"202", "409", "422", "503"} <= queued and "504" not in queued
+    events = _path(schema, "/api/v1/executions/{id}/events")["get"]["responses"]
+    assert "text/event-stream" in events["200"]["content"]
