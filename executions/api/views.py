@@ -148,7 +148,7 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
             return self.queryset
         return selectors.execution_list_for_agent(agent=self.get_agent())
 
-    def _start(self, request, *, queued: bool, allow_idempotency: bool = True):
+    def _start(self, request, *, queued: bool):
         body = RunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         agent = self.get_agent()
@@ -156,7 +156,7 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         run_request = runs.run_request(agent, **body.run_fields())
         execution, created = runs.execution_start(
             agent=agent, actor=Actor.from_request(request), request=run_request, trigger=_trigger(request),
-            queued=queued, idempotency_key=key if allow_idempotency else "", correlation_id=correlation)
+            queued=queued, idempotency_key=key, correlation_id=correlation)
         return execution, created, correlation
 
     def _sync(self, request, *, compozy: bool):
@@ -202,15 +202,17 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         return self._async(request)
 
     @extend_schema(summary="Run the agent and stream its steps as Server-Sent Events",
-                   request=RunRequestSerializer, parameters=[AGENT_PATH, CORRELATION_ID],
+                   request=RunRequestSerializer, parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],
                    responses={(200, "text/event-stream"): SSE_RESPONSE})
     def stream(self, request, agent=None):
-        execution, _created, correlation = self._start(request, queued=True, allow_idempotency=False)
-        thread = threading.Thread(target=_run_in_thread, args=(execution.pk,), daemon=True,
-                                  name=f"execution-{execution.pk}")
-        thread.start()
-        return stream_response(request, execution.pk, kinds=("step", "done"),
-                               headers={"X-Correlation-ID": correlation, "X-Execution-ID": str(execution.pk)})
+        execution, created, correlation = self._start(request, queued=True)
+        headers = {"X-Correlation-ID": execution.correlation_id or correlation, "X-Execution-ID": str(execution.pk)}
+        if created:
+            threading.Thread(target=_run_in_thread, args=(execution.pk,), daemon=True,
+                             name=f"execution-{execution.pk}").start()
+        else:
+            headers["Idempotent-Replayed"] = "true"  # the first run's stream, replayed from its stored events
+        return stream_response(request, execution.pk, kinds=("step", "done"), headers=headers)
 
     def list(self, request, agent=None):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -98,3 +98,18 @@ def test_run_stream_checks_input_before_streaming(api, user, make_agent, llm):
     problem(api(user).post(f"/api/v1/agents/{agent.slug}/run/stream", {"input": {}}, format="json"),
             400, "validation_error")
     assert not Execution.objects.exists()
+
+
+def test_run_stream_with_an_idempotency_key_replays_the_first_run(api, user, make_agent, llm):
+    agent = make_agent(user, pipeline=THREE_NODES)
+    client = api(user)
+    path = f"/api/v1/agents/{agent.slug}/run/stream"
+    first = client.post(path, {"prompt": "once"}, format="json", HTTP_IDEMPOTENCY_KEY="s-1")
+    first_events = read_sse(first)
+    again = client.post(path, {"prompt": "once"}, format="json", HTTP_IDEMPOTENCY_KEY="s-1")
+
+    assert again["X-Execution-ID"] == first["X-Execution-ID"] and again["Idempotent-Replayed"] == "true"
+    assert read_sse(again) == first_events
+    assert Execution.objects.count() == 1 and len(llm.requests) == 1
+    problem(client.post(path, {"prompt": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="s-1"),
+            422, "idempotency_key_reused")
