@@ -36,9 +36,15 @@ class RunRequestSerializer(StrictSerializer):
     prompt = serializers.CharField(max_length=MAX_PROMPT_CHARS, required=False, allow_blank=True,
                                    trim_whitespace=False)
     action = serializers.CharField(max_length=64, required=False)
-    # ``with`` is a Python keyword: declared below under its wire name.
+    # ``with`` is a Python keyword, so it joins the fields in get_fields().
     timeout = serializers.IntegerField(min_value=1, required=False, help_text="Seconds (Compozy style).")
     options = RunOptionsSerializer(required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["with"] = serializers.DictField(
+            required=False, help_text="Structured parameters for an action (or extra input beside a prompt).")
+        return fields
 
     def validate(self, attrs):
         options = attrs.get("options", {})
@@ -60,10 +66,6 @@ class RunRequestSerializer(StrictSerializer):
         return {"input": data.get("input"), "prompt": data.get("prompt"), "action": data.get("action"),
                 "with_": data.get("with"), "timeout_ms": timeout_ms, "trace": options.get("trace", False),
                 "version": options.get("version")}
-
-
-RunRequestSerializer._declared_fields["with"] = serializers.DictField(
-    required=False, help_text="Structured parameters for an action (or extra input beside a prompt).")
 
 
 class TokensSerializer(serializers.Serializer):
