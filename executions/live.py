@@ -1,29 +1,57 @@
-"""Live delivery of execution events inside one process.
+"""Live delivery of execution events to the streams that follow them.
 
-Events are stored first (``ExecutionEvent``) and then announced here, so an
-SSE stream in this process wakes at once instead of at its next poll; token
-deltas, which are not stored, travel only this way.  Streams in other
-processes (an execution running in a Celery worker) find new events by
-polling the table, which is the source of truth either way.
+Events are stored first (``ExecutionEvent``) and then announced here, so a
+stream wakes at once instead of at its next poll of the table; token deltas,
+which are not stored, travel only this way.  The table stays the source of
+truth: a stream that misses an announcement still finds the event when it
+next polls.
 
-Publishers may be on any thread or event loop; each subscriber's queue is
-fed on its own loop with ``call_soon_threadsafe``.
+Two transports, chosen by the channel layer in settings:
+
+* a cross-process layer (channels-redis, with ``REDIS_URL``): announcements
+  go to the group ``execution.<id>`` so streams in any web process hear runs
+  in any worker, and WebSocket consumers can join the same group;
+* otherwise an in-process hub: Channels' in-memory layer is bound to one event
+  loop, while runs announce from worker threads and other loops.  Streams of
+  runs in another process then rely on polling.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import defaultdict
+from functools import cache
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+logger = logging.getLogger("agentry.executions")
 
 MAX_QUEUED = 1000
 
 
+def group_name(execution_id) -> str:
+    return f"execution.{execution_id}"
+
+
+@cache
+def _shared_layer():
+    """The channel layer when it reaches other processes, else None."""
+    layer = get_channel_layer()
+    return None if layer is None or isinstance(layer, InMemoryChannelLayer) else layer
+
+
 class Subscription:
-    def __init__(self, hub: "Hub", key: str):
-        self.hub, self.key = hub, key
+    """One stream's inbox: messages for one execution, fed on its own loop."""
+
+    def __init__(self, key: str):
+        self.key = key
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=MAX_QUEUED)
+        self._reader: asyncio.Task | None = None
+        self._channel: str | None = None
 
     def offer(self, message: dict) -> None:
         if not self.queue.full():  # a slow reader loses deltas, never stored events (it re-reads those)
@@ -35,31 +63,50 @@ class Subscription:
         except TimeoutError:
             return None
 
-    def close(self) -> None:
-        self.hub._remove(self)
+    def get_nowait(self) -> dict | None:
+        return None if self.queue.empty() else self.queue.get_nowait()
+
+    async def join(self, layer) -> None:
+        """Also listen on the shared layer's group for this execution."""
+        try:
+            self._channel = await layer.new_channel()
+            await layer.group_add(group_name(self.key), self._channel)
+        except Exception:  # the layer is down: polling still delivers
+            logger.warning("Channel layer unavailable; execution %s is followed by polling", self.key, exc_info=True)
+            self._channel = None
+            return
+
+        async def read():
+            while True:
+                message = dict(await layer.receive(self._channel))
+                message["type"] = message.pop("kind", "event")
+                self.offer(message)
+
+        self._reader = asyncio.ensure_future(read())
+
+    async def leave(self, layer) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._channel is not None:
+            try:
+                await layer.group_discard(group_name(self.key), self._channel)
+            except Exception:  # expiry cleans up what we cannot
+                logger.debug("group_discard failed for %s", self.key, exc_info=True)
 
 
 class Hub:
+    """In-process fan-out, safe to publish to from any thread or loop."""
+
     def __init__(self):
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
 
-    def subscribe(self, execution_id) -> Subscription:
-        subscription = Subscription(self, str(execution_id))
+    def add(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscribers[subscription.key].add(subscription)
-        return subscription
 
-    def publish(self, execution_id, message: dict) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers.get(str(execution_id), ()))
-        for subscription in subscribers:
-            try:
-                subscription.loop.call_soon_threadsafe(subscription.offer, message)
-            except RuntimeError:  # that loop has closed; its stream is gone
-                subscription.close()
-
-    def _remove(self, subscription: Subscription) -> None:
+    def remove(self, subscription: Subscription) -> None:
         with self._lock:
             subscribers = self._subscribers.get(subscription.key)
             if subscribers is not None:
@@ -67,5 +114,68 @@ class Hub:
                 if not subscribers:
                     del self._subscribers[subscription.key]
 
+    def publish(self, key: str, message: dict) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers.get(key, ()))
+        for subscription in subscribers:
+            try:
+                subscription.loop.call_soon_threadsafe(subscription.offer, message)
+            except RuntimeError:  # that loop has closed; its stream is gone
+                self.remove(subscription)
+
 
 hub = Hub()
+
+
+def publish(execution_id, message: dict) -> None:
+    """Announce ``message`` (``{"type": "event", "id"}`` or ``{"type": "delta",
+    "node_id", "content"}``) to every stream following the execution.  Never
+    raises: a lost announcement only delays a stream until its next poll."""
+    layer = _shared_layer()
+    if layer is None:
+        hub.publish(str(execution_id), message)
+        return
+    # Channel-layer messages carry their handler name in "type" (consumers
+    # dispatch on it); ours travels as "kind".
+    payload = {**message, "type": "execution.event", "kind": message["type"]}
+    try:
+        async_to_sync(layer.group_send)(group_name(execution_id), payload)
+    except Exception:
+        logger.warning("Could not announce an event of execution %s", execution_id, exc_info=True)
+
+
+async def apublish(execution_id, message: dict) -> None:
+    """``publish`` from async code (token deltas, many a second)."""
+    layer = _shared_layer()
+    if layer is None:
+        hub.publish(str(execution_id), message)
+        return
+    try:
+        await layer.group_send(group_name(execution_id), {**message, "type": "execution.event",
+                                                          "kind": message["type"]})
+    except Exception:
+        logger.warning("Could not announce a delta of execution %s", execution_id, exc_info=True)
+
+
+class subscribe:
+    """``async with subscribe(execution_id) as inbox:`` — what is announced
+    for the execution, from this process or (with a shared layer) any other."""
+
+    def __init__(self, execution_id):
+        self.key = str(execution_id)
+
+    async def __aenter__(self) -> Subscription:
+        self.subscription = Subscription(self.key)
+        layer = _shared_layer()
+        if layer is None:
+            hub.add(self.subscription)
+        else:
+            await self.subscription.join(layer)
+        return self.subscription
+
+    async def __aexit__(self, *exc_info) -> None:
+        layer = _shared_layer()
+        if layer is None:
+            hub.remove(self.subscription)
+        else:
+            await self.subscription.leave(layer)

@@ -19,7 +19,7 @@ from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
 from core.errors import ValidationFailed
-from executions.live import hub
+from executions import live
 from executions.selectors import events_after
 
 KEEPALIVE_SECONDS = 15
@@ -92,26 +92,23 @@ class _Cursor:
 
 async def event_stream(execution_id, last_id: int, *, kinds: tuple[str, ...] | None = None, deltas: bool = False):
     """Yield the execution's events after ``last_id`` as SSE, until ``done``
-    (ASGI: woken by the live hub, deltas included)."""
-    subscription = hub.subscribe(execution_id)
+    (ASGI: woken by live announcements, deltas included)."""
     cursor, poll = _Cursor(last_id, kinds), settings.AGENTRY_SSE_POLL_SECONDS
-    try:
+    async with live.subscribe(execution_id) as inbox:
         yield RETRY
         while True:
             for chunk in cursor.take(*await sync_to_async(events_after)(execution_id, cursor.last_id)):
                 yield chunk
             if cursor.done:
                 return
-            message, chunks = await subscription.get(timeout=poll), []
+            message, chunks = await inbox.get(timeout=poll), []
             while message is not None and message["type"] == "delta":
                 if deltas:
                     chunks.append(format_event("delta", {"node_id": message["node_id"],
                                                          "content": message["content"]}))
-                message = subscription.queue.get_nowait() if not subscription.queue.empty() else None
+                message = inbox.get_nowait()
             for chunk in cursor.sent(chunks):
                 yield chunk
-    finally:
-        subscription.close()
 
 
 def event_stream_sync(execution_id, last_id: int, *, kinds: tuple[str, ...] | None = None):

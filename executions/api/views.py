@@ -73,6 +73,13 @@ _FAILURES = {
 }
 
 
+def stream_renderers(view):
+    """Streaming actions also accept ``Accept: text/event-stream``; the rest speak JSON only."""
+    if view.action in ("stream", "events"):
+        return [JSONRenderer(), EventStreamRenderer()]
+    return [renderer() for renderer in view.renderer_classes]
+
+
 def _headers(request) -> tuple[str, str]:
     key = (request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key") or "").strip()
     if len(key) > 255:
@@ -134,7 +141,6 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     """``/agents/{agent}/invoke``, ``/run``, ``/run/stream`` and ``/executions``."""
 
     serializer_class = ExecutionSerializer
-    renderer_classes = [JSONRenderer, EventStreamRenderer]
     agent_representation = False
     filterset_class = ExecutionFilter
     queryset = Execution.objects.none()
@@ -142,6 +148,9 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     default_sort = "-created_at"
     rules = {"invoke": RUN_RULE, "create": RUN_RULE, "start_async": RUN_RULE, "run": RUN_RULE,
              "stream": RUN_RULE, "list": READ_RULE, "retrieve": READ_RULE}
+
+    def get_renderers(self):
+        return stream_renderers(self)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -251,9 +260,11 @@ class ExecutionViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsAuthenticated, ActionRulePermission]
     serializer_class = ExecutionSerializer
-    renderer_classes = [JSONRenderer, EventStreamRenderer]
     queryset = Execution.objects.none()
     rules = {"retrieve": READ_RULE, "events": READ_RULE, "cancel": RUN_RULE}
+
+    def get_renderers(self):
+        return stream_renderers(self)
 
     def get_agent(self):
         return self.get_execution().agent

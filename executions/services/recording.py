@@ -7,9 +7,9 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
+from executions import live
 from executions.engine.context import StepOutcome
 from executions.engine.templating import as_text
-from executions.live import hub
 from executions.models import ExecutionEvent, ExecutionStep
 
 MAX_EVENT_CONTENT = 20_000
@@ -21,7 +21,7 @@ NODE_ROLES = {"input": "user", "llm_call": "assistant", "agent": "assistant", "t
 
 def event_record(execution_id, kind: str, data: dict) -> ExecutionEvent:
     event = ExecutionEvent.objects.create(execution_id=execution_id, kind=kind, data=data)
-    transaction.on_commit(lambda: hub.publish(execution_id, {"type": "event", "id": event.id}))
+    transaction.on_commit(lambda: live.publish(execution_id, {"type": "event", "id": event.id}))
     return event
 
 
@@ -74,4 +74,4 @@ class DatabaseRecorder:
         await sync_to_async(event_record)(self.execution_id, kind, data)
 
     async def delta(self, node_id: str, text: str) -> None:
-        hub.publish(self.execution_id, {"type": "delta", "node_id": node_id, "content": text})
+        await live.apublish(self.execution_id, {"type": "delta", "node_id": node_id, "content": text})

@@ -2,6 +2,7 @@
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 
 from accounts.actor import Actor
 from executions.services.providers import provider_create
@@ -62,6 +63,21 @@ def output_node(mapping="{{nodes.llm.output}}", node_id="output"):
 
 
 THREE_NODES = pipeline(input_node(), llm_node(), output_node(), edges=[("input", "llm"), ("llm", "output")])
+
+
+class asgi_client:
+    """Django's ASGI test client, called synchronously: streams are served
+    asynchronously, as under daphne."""
+
+    def __init__(self, token):
+        self.client = AsyncClient()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def post(self, path, data, **kwargs):
+        return async_to_sync(self.client.post)(path, data, headers=self.headers, **kwargs)
+
+    def get(self, path):
+        return async_to_sync(self.client.get)(path, headers=self.headers)
 
 
 def read_sse(response) -> list[dict]:

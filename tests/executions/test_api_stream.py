@@ -4,30 +4,13 @@
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
-from django.test import AsyncClient
 
 from executions.models import Execution, ExecutionEvent
 from tests.conftest import problem
-from tests.executions.conftest import THREE_NODES, read_sse
+from tests.executions.conftest import THREE_NODES, asgi_client, read_sse
 from tests.fakes.llm_server import Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class asgi_client:
-    """Django's ASGI test client, called synchronously: streams are served
-    asynchronously, as under daphne."""
-
-    def __init__(self, token):
-        self.client = AsyncClient()
-        self.headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
-
-    def post(self, path, data, **kwargs):
-        return async_to_sync(self.client.post)(path, data, headers=self.headers, **kwargs)
-
-    def get(self, path):
-        return async_to_sync(self.client.get)(path, headers=self.headers)
 
 
 def test_run_stream_sends_steps_deltas_then_done(user, make_token, make_agent, llm):

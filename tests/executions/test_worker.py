@@ -115,3 +115,25 @@ def test_unreachable_broker_fails_the_execution_instead_of_leaving_it_queued(api
     execution = Execution.objects.get()
     assert body["instance"] == f"/api/v1/executions/{execution.pk}"
     assert execution.status == "failed" and "queue" in execution.error["message"]
+
+
+def test_streams_hear_worker_runs_through_the_channel_layer(user, make_token, make_agent, llm, celery_worker,
+                                                            settings):
+    """With Redis, a stream in this process wakes on events a worker announces,
+    without waiting for its next poll of the table."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs a channel layer shared between processes (REDIS_URL)")
+    from tests.executions.conftest import asgi_client
+
+    settings.AGENTRY_SSE_POLL_SECONDS = 60  # polling alone could not finish in time
+    llm.script("gpt-main", [Reply(text="announced", delay=0.5)])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    client = asgi_client(make_token(user))
+    exec_id = client.post(f"/api/v1/agents/{agent.slug}/run", {"prompt": "hi"},
+                          content_type="application/json").json()["data"]["exec_id"]
+
+    started = time.monotonic()
+    events = read_sse(client.get(f"/api/v1/executions/{exec_id}/events"))
+
+    assert events[-1]["event"] == "done" and '"output":"announced"' in events[-1]["data"]
+    assert time.monotonic() - started < 15
