@@ -9,7 +9,8 @@ if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
   echo "with-postgres: no PostgreSQL binaries found (set PGBIN)" >&2
   exit 2
 fi
-port="${AGENTRY_TEST_PG_PORT:-55432}"
+# A free port unless one is asked for, so two runs on one machine never share a server.
+port="${AGENTRY_TEST_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 dir="$(mktemp -d /tmp/agentry-pg.XXXXXX)"
 chmod 755 "$dir"
 

@@ -16,7 +16,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
-port="${AGENTRY_TEST_REDIS_PORT:-56379}"
+# A free port unless one is asked for, so two runs on one machine never share a server.
+port="${AGENTRY_TEST_REDIS_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 dir="$(mktemp -d /tmp/agentry-redis.XXXXXX)"
 redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save "" --appendonly no \
   --daemonize no --logfile "$dir/redis.log" &
@@ -33,6 +34,10 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null
+if ! kill -0 "$pid" 2>/dev/null; then
+  echo "with-redis: redis-server exited (is port $port taken?); see $dir/redis.log" >&2
+  exit 2
+fi
 
 echo "with-redis: $(redis-server --version | awk '{print $3}') on 127.0.0.1:$port" >&2
 export REDIS_URL="redis://127.0.0.1:${port}/0"
