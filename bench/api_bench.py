@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -308,13 +309,19 @@ def run(args, data_dir: Path) -> None:
     print_report(results, args, setup_seconds)
 
 
-def main() -> None:
-    args = parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="agentry-bench-"))
+def run_in_temp_dir(run, args, prefix: str) -> None:
+    """``run(args, data_dir)`` in a throwaway data dir, removed afterwards even
+    on Ctrl-C or a plain kill (SIGTERM becomes an exit that runs the cleanup)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         run(args, data_dir)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> None:
+    run_in_temp_dir(run, parse_args(), "agentry-bench-")
 
 
 if __name__ == "__main__":

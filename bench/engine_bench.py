@@ -45,12 +45,9 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -69,6 +66,7 @@ from bench.api_bench import (  # noqa: E402
     configure_environment,
     free_port,
     migrate,
+    run_in_temp_dir,
     start_server,
     stop_server,
     wait_until_ready,
@@ -464,14 +462,7 @@ def run(args, data_dir: Path) -> None:
 
 
 def main() -> None:
-    args = parse_args()
-    # A plain kill should clean up too: turn SIGTERM into an exit that runs the finally blocks.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    data_dir = Path(tempfile.mkdtemp(prefix="agentry-engine-bench-"))
-    try:
-        run(args, data_dir)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    run_in_temp_dir(run, parse_args(), "agentry-engine-bench-")
 
 
 if __name__ == "__main__":

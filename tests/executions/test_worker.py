@@ -63,12 +63,18 @@ def test_executions_async_endpoint_and_events_stream_of_a_worker_run(api, user, 
     assert '"output":"slowly"' in events[-1]["data"]
 
 
-def test_killed_worker_leaves_no_execution_running(api, user, make_agent, llm, celery_worker):
+def start_a_run_that_hangs(api, user, make_agent, llm) -> str:
+    """Queue a run whose model never answers; return once the worker is inside it."""
     llm.script("gpt-main", [Reply(text="never arrives", delay=60)])
     agent = make_agent(user, pipeline=THREE_NODES)
     exec_id = api(user).post(f"/api/v1/agents/{agent.slug}/run", {"prompt": "hi"},
                              format="json").json()["data"]["exec_id"]
     wait_for(lambda: llm.requests)
+    return exec_id
+
+
+def test_killed_worker_leaves_no_execution_running(api, user, make_agent, llm, celery_worker):
+    exec_id = start_a_run_that_hangs(api, user, make_agent, llm)
     assert Execution.objects.get(pk=exec_id).status == "running"
 
     celery_worker.kill()
@@ -81,11 +87,7 @@ def test_killed_worker_leaves_no_execution_running(api, user, make_agent, llm, c
 
 
 def test_reaper_fails_runs_whose_heartbeat_stopped(api, user, make_agent, llm, celery_worker):
-    llm.script("gpt-main", [Reply(text="never arrives", delay=60)])
-    agent = make_agent(user, pipeline=THREE_NODES)
-    exec_id = api(user).post(f"/api/v1/agents/{agent.slug}/run", {"prompt": "hi"},
-                             format="json").json()["data"]["exec_id"]
-    wait_for(lambda: llm.requests)
+    exec_id = start_a_run_that_hangs(api, user, make_agent, llm)
     time.sleep(1.2)
     assert runs.reap_stale_executions(stale_after=5) == []  # the live worker keeps beating
 
