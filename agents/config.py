@@ -219,7 +219,7 @@ def normalize_env(raw, previous: dict | None, path: str = "config.env") -> dict:
         else:
             errors[here] = ['Must be a string or {"value": "...", "secret": true}.']
     if errors:
-        raise ValidationFailed(f"{next(iter(errors))}: {next(iter(errors.values()))[0]}", errors=errors)
+        raise ValidationFailed.from_errors(errors)
     return stored
 
 
@@ -236,9 +236,7 @@ def normalize_config(raw, *, previous: dict | None = None) -> dict:
     env = raw.get("env", {})
     serializer = AgentConfigSerializer(data={k: v for k, v in raw.items() if k != "env"})
     if not serializer.is_valid():
-        errors = flatten_errors(serializer.errors, "config")
-        field, messages = next(iter(errors.items()))
-        raise ValidationFailed(f"{field}: {messages[0]}", errors=errors)
+        raise ValidationFailed.from_errors(flatten_errors(serializer.errors, "config"))
     config = _to_plain(serializer.validated_data)
     config["env"] = normalize_env(env, (previous or {}).get("env"))
     return config

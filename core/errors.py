@@ -44,6 +44,11 @@ class ApiError(Exception):
 class ValidationFailed(ApiError):
     status, code = 400, "validation_error"
 
+    @classmethod
+    def from_errors(cls, errors: dict[str, list[str]]) -> "ValidationFailed":
+        """The error for a map of field paths to messages; the detail names the first."""
+        return cls(error_summary(errors), errors=errors)
+
 
 class NotFound(ApiError):
     status, code = 404, "not_found"
@@ -79,6 +84,10 @@ class BadGateway(ApiError):
 
 class GatewayTimeout(ApiError):
     status, code = 504, "timeout"
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "server_error"
 
 
 def problem_body(*, status: int, code: str, detail: str, instance: str = "",
@@ -128,7 +137,8 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def _summary(errors: dict[str, list[str]]) -> str:
+def error_summary(errors: dict[str, list[str]]) -> str:
+    """One line for a problem's ``detail``: the first field and its first message."""
     field, messages = next(iter(errors.items()))
     if field == "non_field_errors":
         return messages[0]
@@ -163,7 +173,7 @@ def problem_exception_handler(exc, context):
     elif isinstance(exc, drf.ValidationError):
         errors = flatten_errors(exc.detail)
         status, code = 400, "validation_error"
-        detail = _summary(errors) if errors else "Invalid input."
+        detail = error_summary(errors) if errors else "Invalid input."
     elif isinstance(exc, drf.APIException):
         status, code = next(
             (value for cls, value in _DRF_CODES.items() if isinstance(exc, cls)),

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count
 
+from executions.engine.nodes import model_choice
 from executions.engine.runner import effective_pipeline
 from executions.llm.base import Usage
 from executions.llm.echo import estimate_tokens
@@ -37,7 +38,8 @@ def static_estimate(agent) -> dict:
         if node["type"] not in MODEL_NODES:
             continue
         data = node.get("data", {})
-        provider_ref, model = _model_of(data, config)
+        primary, _fallbacks = model_choice(data, config)
+        provider_ref, model = primary["provider"], primary["model"]
         if provider_ref not in providers:
             try:
                 providers[provider_ref] = resolve_provider(provider_ref)
@@ -63,15 +65,6 @@ def static_estimate(agent) -> dict:
     return {"tokens": {"prompt": prompt, "completion": completion}, "tokens_used": prompt + completion,
             "cost_usd": round(sum(n["cost_usd"] for n in nodes), 8),
             "max_cost_usd": round(sum(n["cost_usd"] * n["max_calls"] for n in nodes), 8), "nodes": nodes}
-
-
-def _model_of(data: dict, config: dict) -> tuple[str, str]:
-    model = data.get("model")
-    if isinstance(model, dict) and model.get("provider"):
-        return model["provider"], model.get("model") or config["model"]["model"]
-    if data.get("provider"):
-        return data["provider"], model if isinstance(model, str) and model else config["model"]["model"]
-    return config["model"]["provider"], config["model"]["model"]
 
 
 def history_estimate(agent, sample_size: int) -> dict:

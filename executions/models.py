@@ -70,7 +70,22 @@ class Trigger(models.TextChoices):
     CHAT = "chat", "Chat"
 
 
-class Execution(models.Model):
+class Usage(models.Model):
+    """Tokens the provider reported and what they cost, for a step or a whole run."""
+
+    tokens_prompt = models.PositiveIntegerField(default=0)
+    tokens_completion = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=16, decimal_places=8, default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def tokens_used(self) -> int:
+        return self.tokens_prompt + self.tokens_completion
+
+
+class Execution(Usage):
     """One run of an agent's pipeline.
 
     ``heartbeat_at`` is refreshed by whichever process runs it; a running
@@ -95,9 +110,6 @@ class Execution(models.Model):
     correlation_id = models.CharField(max_length=200, blank=True, default="")
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
     request_hash = models.CharField(max_length=64, blank=True, default="")
-    tokens_prompt = models.PositiveIntegerField(default=0)
-    tokens_completion = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=16, decimal_places=8, default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -120,14 +132,6 @@ class Execution(models.Model):
     def __str__(self):
         return f"{self.agent_id}:{self.id}"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
-
-    @property
-    def tokens_used(self) -> int:
-        return self.tokens_prompt + self.tokens_completion
-
 
 class StepStatus(models.TextChoices):
     RUNNING = "running", "Running"
@@ -137,7 +141,7 @@ class StepStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class ExecutionStep(models.Model):
+class ExecutionStep(Usage):
     """One node's run inside an execution: a line of the trace.
 
     ``attempts`` lists every provider call the node made (retries and
@@ -156,9 +160,6 @@ class ExecutionStep(models.Model):
     attempts = models.JSONField(default=list)
     provider = models.CharField(max_length=100, blank=True, default="")
     model = models.CharField(max_length=200, blank=True, default="")
-    tokens_prompt = models.PositiveIntegerField(default=0)
-    tokens_completion = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=16, decimal_places=8, default=0)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -171,10 +172,6 @@ class ExecutionStep(models.Model):
 
     def __str__(self):
         return f"{self.execution_id}#{self.sequence}:{self.node_id}"
-
-    @property
-    def tokens_used(self) -> int:
-        return self.tokens_prompt + self.tokens_completion
 
 
 class ExecutionEvent(models.Model):

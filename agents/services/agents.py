@@ -63,8 +63,7 @@ def _validate_fields(fields: dict, *, previous_config: dict | None = None) -> di
         clean["pipeline"], pipeline_errors = validate_pipeline(fields["pipeline"])
         errors.update(pipeline_errors)
     if errors:
-        field, messages = next(iter(errors.items()))
-        raise ValidationFailed(f"{field}: {messages[0]}", errors=errors)
+        raise ValidationFailed.from_errors(errors)
     if "name" in clean:
         clean["name"] = clean["name"].strip()
     if "tags" in clean:

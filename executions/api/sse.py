@@ -90,7 +90,7 @@ class _Cursor:
         return chunks
 
 
-async def event_stream(execution_id, last_id: int, *, kinds: tuple[str, ...] | None = None, deltas: bool = False):
+async def event_stream(execution_id, last_id: int, *, kinds: tuple[str, ...] | None = None):
     """Yield the execution's events after ``last_id`` as SSE, until ``done``
     (ASGI: woken by live announcements, deltas included)."""
     cursor, poll = _Cursor(last_id, kinds), settings.AGENTRY_SSE_POLL_SECONDS
@@ -103,9 +103,7 @@ async def event_stream(execution_id, last_id: int, *, kinds: tuple[str, ...] | N
                 return
             message, chunks = await inbox.get(timeout=poll), []
             while message is not None and message["type"] == "delta":
-                if deltas:
-                    chunks.append(format_event("delta", {"node_id": message["node_id"],
-                                                         "content": message["content"]}))
+                chunks.append(format_event("delta", {"node_id": message["node_id"], "content": message["content"]}))
                 message = inbox.get_nowait()
             for chunk in cursor.sent(chunks):
                 yield chunk
@@ -128,7 +126,7 @@ def stream_response(request, execution_id, last_id: int = 0, *, kinds: tuple[str
     """An SSE response that streams as the server allows: asynchronously under
     ASGI (daphne), from a plain generator under WSGI."""
     if isinstance(request._request, ASGIRequest):
-        content = event_stream(execution_id, last_id, kinds=kinds, deltas=True)
+        content = event_stream(execution_id, last_id, kinds=kinds)
     else:
         content = event_stream_sync(execution_id, last_id, kinds=kinds)
     response = StreamingHttpResponse(content, content_type="text/event-stream")

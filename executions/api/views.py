@@ -20,7 +20,14 @@ from accounts.permissions import ActionRulePermission, Rule
 from accounts.roles import Role
 from agents.api.views import AGENT_PATH, AgentScopedViewMixin
 from core.envelope import data_response, enveloped
-from core.errors import ApiError, BadGateway, Conflict, GatewayTimeout, UnprocessableContent, ValidationFailed
+from core.errors import (
+    BadGateway,
+    Conflict,
+    GatewayTimeout,
+    ServiceUnavailable,
+    UnprocessableContent,
+    ValidationFailed,
+)
 from executions import selectors
 from executions.api.filters import ExecutionFilter
 from executions.api.serializers import (
@@ -31,6 +38,7 @@ from executions.api.serializers import (
     QueuedRunSerializer,
     RunRequestSerializer,
     RunResultSerializer,
+    TraceStepSerializer,
 )
 from executions.api.sse import EventStreamRenderer, parse_last_event_id, stream_response
 from executions.costs import cost_estimate
@@ -61,10 +69,6 @@ SSE_RESPONSE = OpenApiResponse(
 RUN_ERRORS = "A failed run answers 502 provider_error, 504 timeout or 422 pipeline_error; the problem's " \
              "`instance` is the execution's URL and the execution keeps its partial trace."
 
-class ServiceUnavailable(ApiError):
-    status, code = 503, "server_error"
-
-
 # How a finished run that did not succeed answers a synchronous caller.
 _FAILURES = {
     "provider_error": BadGateway,
@@ -94,8 +98,6 @@ def _trigger(request) -> str:
 
 
 def _trace(execution: Execution) -> list:
-    from executions.api.serializers import TraceStepSerializer
-
     return TraceStepSerializer(selectors.execution_trace(execution), many=True).data
 
 

@@ -11,6 +11,7 @@ import httpx
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from core.errors import error_summary
 from executions.engine.context import (
     AgentDefinition,
     InputInvalid,
@@ -28,6 +29,11 @@ MAX_SUBAGENT_DEPTH = 3
 MAX_HTTP_BODY_BYTES = 1_000_000
 
 
+def _agent_instructions(config: dict) -> str:
+    """The system prompt a node without its own gets: the agent's instructions and personality."""
+    return "\n\n".join(part for part in (config.get("instructions"), config.get("personality")) if part)
+
+
 def _input_message(ctx: RunContext) -> str:
     message = ctx.input.get("message") if isinstance(ctx.input, dict) else None
     return message if isinstance(message, str) else as_text(ctx.input)
@@ -42,8 +48,7 @@ class InputNode:
         if schema:
             errors = input_errors(schema, ctx.input)
             if errors:
-                first = next(iter(errors))
-                raise InputInvalid(f"{first}: {errors[first][0]}", errors=errors)
+                raise InputInvalid(error_summary(errors), errors=errors)
         return StepOutcome(output=ctx.input)
 
     @staticmethod
@@ -78,7 +83,7 @@ class ConditionNode:
 
 # --- models ---------------------------------------------------------------------------------
 
-def _model_choice(data: dict, config: dict) -> tuple[dict, list[dict]]:
+def model_choice(data: dict, config: dict) -> tuple[dict, list[dict]]:
     """The node's model (its own, else the agent's) and the fallbacks to try after it."""
     model = data.get("model")
     if isinstance(model, dict) and model.get("provider"):
@@ -98,7 +103,7 @@ def _model_choice(data: dict, config: dict) -> tuple[dict, list[dict]]:
 async def _candidates(data: dict, config: dict) -> list[Candidate]:
     from executions.selectors import UnknownProvider, resolve_provider
 
-    primary, fallbacks = _model_choice(data, config)
+    primary, fallbacks = model_choice(data, config)
     candidates = []
     for choice in [primary, *fallbacks]:
         try:
@@ -158,8 +163,7 @@ class LlmCallNode:
         data, context = node["data"], ctx.template_context()
         system = data.get("system_prompt_template")
         if system is None:
-            system = "\n\n".join(p for p in (ctx.agent.config.get("instructions"),
-                                             ctx.agent.config.get("personality")) if p)
+            system = _agent_instructions(ctx.agent.config)
         user_template = data.get("user_prompt_template")
         user = render(user_template, context) if user_template is not None else _input_message(ctx)
         messages = [Message("system", render(system, context))] if system else []
@@ -203,7 +207,7 @@ class AgentNode:
         context = ctx.template_context()
         instructions = data.get("instructions")
         if instructions is None:
-            instructions = "\n\n".join(p for p in (config.get("instructions"), config.get("personality")) if p)
+            instructions = _agent_instructions(config)
         prompt = data.get("prompt")
         messages = [Message("system", render(instructions, context))] if instructions else []
         messages.append(Message("user", render(prompt, context) if isinstance(prompt, str) else _input_message(ctx)))
@@ -305,24 +309,14 @@ class HttpRequestNode:
 
 
 class KnowledgeSearchNode:
-    """Searches the agent's knowledge base; empty until documents exist."""
+    """Searches the agent's knowledge base.  Agents have no documents until
+    the knowledge base lands, so the rendered query finds nothing yet."""
 
     @staticmethod
     async def run(node, ctx: RunContext) -> StepOutcome:
         data = node["data"]
         query = render(data["query"], {**ctx.template_context(), "args": data.get("args", {})})
-        top_k = data.get("top_k", 5)
-        search = _knowledge_search()
-        results = await sync_to_async(search)(ctx.agent.id, query, top_k) if search else []
-        return StepOutcome(output={"query": query, "results": results})
-
-
-def _knowledge_search():
-    try:
-        from agents.knowledge import search  # arrives with the knowledge base
-    except ImportError:
-        return None
-    return search
+        return StepOutcome(output={"query": query, "results": []})
 
 
 class SubagentNode:

@@ -26,25 +26,15 @@ def parse_version(value) -> str | int:
 
 
 def definition_for(agent: Agent, version: str | int = DRAFT) -> AgentDefinition:
-    """The agent's draft, or a saved version of it (versions arrive with the
-    agent lifecycle; until then only the draft exists)."""
-    if version == DRAFT:
-        return AgentDefinition(id=agent.id, slug=agent.slug, owner_id=agent.owner_id,
-                               config=agent.config, pipeline=agent.pipeline, version=None)
-    snapshot = _version_snapshot(agent, version)
-    return AgentDefinition(id=agent.id, slug=agent.slug, owner_id=agent.owner_id, config=snapshot["config"],
-                           pipeline=snapshot["pipeline"], version=snapshot["index"])
-
-
-def _version_snapshot(agent: Agent, version: str | int) -> dict:
-    index = agent.deployed_version if version == DEPLOYED else version
-    if index is None:
+    """The agent's draft.  Saved versions arrive with the agent lifecycle;
+    until then ``deployed`` and a version index name nothing that exists."""
+    if version == DEPLOYED and agent.deployed_version is None:
         raise Conflict("This agent has no deployed version; run the draft or deploy a version first.")
-    versions = getattr(agent, "versions", None)
-    row = versions.filter(index=index).first() if versions is not None else None
-    if row is None:
+    if version != DRAFT:
+        index = agent.deployed_version if version == DEPLOYED else version
         raise NotFound(f"This agent has no version {index}.")
-    return {"index": row.index, "config": row.config, "pipeline": row.pipeline}
+    return AgentDefinition(id=agent.id, slug=agent.slug, owner_id=agent.owner_id,
+                           config=agent.config, pipeline=agent.pipeline, version=None)
 
 
 def template_env(config: dict) -> dict[str, str]:

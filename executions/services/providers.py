@@ -22,8 +22,9 @@ from agents.providers import BUILTIN_PROVIDERS
 from agents.services import NameTaken
 from agents.validation import UUID_LIKE_RE
 from core import crypto, netguard
-from core.errors import ApiError, Forbidden, NotFound, ValidationFailed
+from core.errors import ApiError, BadGateway, Forbidden, NotFound, ValidationFailed
 from executions.llm import CompletionRequest, Message, ProviderError, client_for
+from executions.llm.retry import redact
 from executions.models import Provider, ProviderKind
 from executions.selectors import PROVIDER_NAME_RE, provider_settings
 
@@ -36,10 +37,6 @@ MODEL_KEYS = ("name", "input_per_million", "output_per_million")
 TEST_PROMPT = "Reply with: ok"
 TEST_TIMEOUT_SECONDS = 30.0
 OUTPUT_MAX = 1000
-
-
-class ProviderFailed(ApiError):
-    status, code = 502, "provider_error"
 
 
 class NotConfigured(ApiError):
@@ -195,8 +192,7 @@ def provider_validate(*, provider: Provider | None = None, **fields) -> dict:
     if "models" in fields:
         clean["models"] = _clean_models(fields["models"], errors)
     if errors:
-        field, messages = next(iter(errors.items()))
-        raise ValidationFailed(f"{field}: {messages[0]}", errors=errors)
+        raise ValidationFailed.from_errors(errors)
     if "name" in clean:
         _ensure_name_free(clean["name"], exclude_pk=provider.pk if provider else None)
     return clean
@@ -293,10 +289,6 @@ def provider_delete(*, actor: Actor, provider: Provider) -> None:
 # --- test -------------------------------------------------------------------------------
 
 
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "[redacted]") if secret else text
-
-
 def _test_model(provider: Provider, model) -> str:
     if model is None:
         listed = [m["name"] for m in provider.models or []]
@@ -334,12 +326,12 @@ def provider_test(*, provider: Provider, model: str | None = None) -> dict:
     except ProviderError as exc:
         where = f"HTTP {exc.status}" if exc.status else "no response"
         reason = exc.message.removeprefix(f"{provider.name}: ").removeprefix(f"{where}: ")
-        detail = _redact(f"Provider {provider.name!r} failed ({where}): {reason}", settings.api_key)
+        detail = redact(f"Provider {provider.name!r} failed ({where}): {reason}", settings.api_key)
         logger.warning("Provider %s (%s) test with model %s failed: %s", provider.name, provider.pk, model, detail)
-        raise ProviderFailed(detail[:1000])
+        raise BadGateway(detail[:1000])
     latency_ms = round((time.perf_counter() - started) * 1000)
     logger.info("Provider %s (%s) test with model %s answered in %d ms", provider.name, provider.pk, model,
                 latency_ms)
     return {"ok": True, "model": model, "latency_ms": latency_ms,
-            "output": _redact(completion.text, settings.api_key)[:OUTPUT_MAX],
+            "output": redact(completion.text, settings.api_key)[:OUTPUT_MAX],
             "usage": {"prompt": completion.usage.prompt_tokens, "completion": completion.usage.completion_tokens}}

@@ -30,7 +30,7 @@ from django.utils import timezone
 from accounts.actor import Actor
 from agents.models import Agent, AgentStatus
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
-from executions.engine.context import InputInvalid, NodeFailure, RunContext
+from executions.engine.context import NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
 from executions.engine.runner import effective_pipeline, run_pipeline
 from executions.engine.templating import TemplateProblem, render_value
@@ -101,17 +101,12 @@ def _action_input(agent: Agent, action_id: str, with_: dict) -> dict:
     if action.get("input"):
         errors = input_errors(action["input"], with_, prefix="with")
         if errors:
-            raise ValidationFailed(_first(errors), errors=errors)
+            raise ValidationFailed.from_errors(errors)
     try:
         message = render_value(action["prompt"], {"input": with_, "nodes": {}, "env": {}, "memory": ""})
     except TemplateProblem as exc:
         raise UnprocessableContent(f"Action {action_id!r}: {exc}", code="pipeline_error") from exc
     return {**with_, "message": message if isinstance(message, str) else json.dumps(message)}
-
-
-def _first(errors: dict[str, list[str]]) -> str:
-    path, messages = next(iter(errors.items()))
-    return f"{path}: {messages[0]}"
 
 
 # --- starting -----------------------------------------------------------------------------------
@@ -135,7 +130,7 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
     if schema:
         errors = input_errors(schema, request.input)
         if errors:
-            raise ValidationFailed(_first(errors), errors=errors)
+            raise ValidationFailed.from_errors(errors)
     fingerprint = request.fingerprint() if idempotency_key else ""
     if idempotency_key:
         existing = _replay(agent, actor, idempotency_key, fingerprint)
@@ -145,7 +140,7 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
     fields = dict(
         agent=agent, trigger=trigger, input=request.input, version=definition.version,
         options={"trace": request.trace, "version": request.version}, timeout_ms=request.timeout_ms,
-        requested_by=actor.user if getattr(actor.user, "is_authenticated", False) else None, token=actor.token,
+        requested_by=_requester(actor), token=actor.token,
         correlation_id=correlation_id[:200], idempotency_key=idempotency_key, request_hash=fingerprint,
         status=ExecutionStatus.QUEUED if queued else ExecutionStatus.RUNNING, created_at=now,
         started_at=None if queued else now, heartbeat_at=None if queued else now,
@@ -165,9 +160,12 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
     return execution, True
 
 
+def _requester(actor: Actor):
+    return actor.user if getattr(actor.user, "is_authenticated", False) else None
+
+
 def _replay(agent, actor, key: str, fingerprint: str) -> Execution | None:
-    user = actor.user if getattr(actor.user, "is_authenticated", False) else None
-    first = Execution.objects.filter(agent=agent, requested_by=user, idempotency_key=key).first()
+    first = Execution.objects.filter(agent=agent, requested_by=_requester(actor), idempotency_key=key).first()
     if first is None:
         return None
     if first.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
@@ -188,9 +186,9 @@ def _worker_name() -> str:
 
 # --- running ------------------------------------------------------------------------------------
 
-def run_inline(execution: Execution, *, definition=None) -> Execution:
+def run_inline(execution: Execution) -> Execution:
     """Run an execution ``execution_start`` created as running, in this thread."""
-    async_to_sync(_execute)(execution.id, definition=definition)
+    async_to_sync(_execute)(execution.id)
     execution.refresh_from_db()
     return execution
 
@@ -209,15 +207,14 @@ def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = ""
     return Execution.objects.get(pk=execution_id)
 
 
-async def _execute(execution_id, *, definition=None, stream_deltas: bool = False) -> None:
+async def _execute(execution_id, *, stream_deltas: bool = False) -> None:
     execution = await Execution.objects.select_related("agent").aget(pk=execution_id)
-    if definition is None:
-        try:
-            definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
-        except ApiError as exc:
-            await sync_to_async(_finish)(execution, ExecutionStatus.FAILED,
-                                         error={"code": exc.code, "message": exc.detail, "node_id": None})
-            return
+    try:
+        definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
+    except ApiError as exc:
+        await sync_to_async(_finish)(execution, ExecutionStatus.FAILED,
+                                     error={"code": exc.code, "message": exc.detail, "node_id": None})
+        return
     ctx = RunContext(
         execution_id=execution.id, agent=definition, input=execution.input,
         env=await sync_to_async(template_env)(definition.config), recorder=DatabaseRecorder(execution.id),
@@ -238,8 +235,6 @@ async def _execute(execution_id, *, definition=None, stream_deltas: bool = False
             raise  # we were cancelled from outside (shutdown), not by a cancel request
         status = ExecutionStatus.CANCELLED
         error = {"code": "cancelled", "message": "Cancelled on request.", "node_id": None}
-    except InputInvalid as failure:
-        error = failure.to_dict()
     except NodeFailure as failure:
         error = failure.to_dict()
     except Exception:  # an engine bug must still finish the execution
@@ -279,6 +274,19 @@ def _poll(execution_id, beat: bool) -> bool:
     return Execution.objects.filter(pk=execution_id, cancel_requested=True).exists()
 
 
+def _settle(execution_id, from_statuses: tuple[str, ...], **fields) -> Execution | None:
+    """Move an execution that is still in one of ``from_statuses`` to its end,
+    with its ``done`` event; ``None`` if someone settled it first.  The status
+    and the event become visible together, so a stream that sees the end
+    also sees ``done``."""
+    with transaction.atomic():
+        if not Execution.objects.filter(pk=execution_id, status__in=from_statuses).update(**fields):
+            return None
+        execution = Execution.objects.get(pk=execution_id)
+        event_record(execution_id, "done", execution_result(execution))
+    return execution
+
+
 def _finish(execution: Execution, status: str, *, output=None, error=None) -> None:
     """Write the outcome, totals from the steps, and the ``done`` event.  Only
     a still-running execution is finished: the reaper or a cancel may have
@@ -287,16 +295,12 @@ def _finish(execution: Execution, status: str, *, output=None, error=None) -> No
     totals = execution.steps.aggregate(prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
                                        cost=Sum("cost_usd"))
     started = execution.started_at or execution.created_at
-    with transaction.atomic():  # status and "done" become visible together, for streams
-        updated = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
-            status=status, output=output, error=error, finished_at=now,
-            duration_ms=max(0, int((now - started).total_seconds() * 1000)),
-            tokens_prompt=totals["prompt"] or 0, tokens_completion=totals["completion"] or 0,
-            cost_usd=totals["cost"] or 0)
-        if updated:
-            execution.refresh_from_db()
-            event_record(execution.pk, "done", execution_result(execution))
-    if updated:
+    finished = _settle(
+        execution.pk, (ExecutionStatus.RUNNING,), status=status, output=output, error=error, finished_at=now,
+        duration_ms=max(0, int((now - started).total_seconds() * 1000)),
+        tokens_prompt=totals["prompt"] or 0, tokens_completion=totals["completion"] or 0,
+        cost_usd=totals["cost"] or 0)
+    if finished is not None:
         Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
 
 
@@ -320,17 +324,14 @@ def execution_cancel(*, execution: Execution) -> Execution:
     watchdog sees the flag within a poll interval)."""
     if execution.status in FINISHED_STATUSES:
         raise Conflict(f"Execution is already {execution.status}.")
-    now = timezone.now()
-    with transaction.atomic():
-        cancelled = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.QUEUED).update(
-            status=ExecutionStatus.CANCELLED, cancel_requested=True, finished_at=now, duration_ms=0,
-            error={"code": "cancelled", "message": "Cancelled before it started.", "node_id": None})
-        if cancelled:
-            execution.refresh_from_db()
-            event_record(execution.pk, "done", execution_result(execution))
-    if not cancelled:
-        Execution.objects.filter(pk=execution.pk).update(cancel_requested=True)
-        execution.refresh_from_db()
+    cancelled = _settle(
+        execution.pk, (ExecutionStatus.QUEUED,), status=ExecutionStatus.CANCELLED, cancel_requested=True,
+        finished_at=timezone.now(), duration_ms=0,
+        error={"code": "cancelled", "message": "Cancelled before it started.", "node_id": None})
+    if cancelled is not None:
+        return cancelled
+    Execution.objects.filter(pk=execution.pk).update(cancel_requested=True)
+    execution.refresh_from_db()
     return execution
 
 
@@ -339,13 +340,8 @@ def execution_abandon(execution_id, *, reason: str) -> None:
     thread could not start): whether it got to ``running`` or not, it must not
     stay unfinished."""
     try:
-        with transaction.atomic():
-            failed = Execution.objects.filter(
-                pk=execution_id, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)).update(
-                status=ExecutionStatus.FAILED, finished_at=timezone.now(),
-                error={"code": "server_error", "node_id": None, "message": reason})
-            if failed:
-                event_record(execution_id, "done", execution_result(Execution.objects.get(pk=execution_id)))
+        _settle(execution_id, (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING), status=ExecutionStatus.FAILED,
+                finished_at=timezone.now(), error={"code": "server_error", "node_id": None, "message": reason})
     except Exception:  # the database itself is failing: the reaper settles it later
         logger.exception("Could not mark execution %s failed", execution_id)
 
@@ -355,13 +351,9 @@ def reap_stale_executions(*, stale_after: float | None = None) -> list:
     running it died (a killed worker, a restarted web server)."""
     stale_after = stale_after if stale_after is not None else settings.AGENTRY_EXECUTION_STALE_SECONDS
     cutoff = timezone.now() - timedelta(seconds=stale_after)
-    reaped = []
-    for execution in Execution.objects.filter(status=ExecutionStatus.RUNNING, heartbeat_at__lt=cutoff):
-        _finish(execution, ExecutionStatus.FAILED, error={
-            "code": "worker_lost", "node_id": None,
-            "message": f"The process running this execution ({execution.worker or 'unknown'}) stopped "
-                       f"sending heartbeats; it was marked failed."})
-        reaped.append(execution.pk)
+    reaped = _fail_lost(Execution.objects.filter(status=ExecutionStatus.RUNNING, heartbeat_at__lt=cutoff),
+                        "The process running this execution ({worker}) stopped sending heartbeats; "
+                        "it was marked failed.")
     if reaped:
         logger.warning("Marked %d stale executions failed: %s", len(reaped), reaped)
     return reaped
@@ -370,10 +362,15 @@ def reap_stale_executions(*, stale_after: float | None = None) -> list:
 def fail_executions_of_worker(worker: str) -> list:
     """A Celery worker starting up fails what an earlier process under its
     node name left running (two live workers never share a node name)."""
-    reaped = []
-    for execution in Execution.objects.filter(status=ExecutionStatus.RUNNING, worker=worker):
+    return _fail_lost(Execution.objects.filter(status=ExecutionStatus.RUNNING, worker=worker),
+                      "The worker running this execution ({worker}) restarted; it was marked failed.")
+
+
+def _fail_lost(executions, message: str) -> list:
+    """Fail ``executions`` as ``worker_lost``; ``message`` may name ``{worker}``."""
+    lost = []
+    for execution in executions:
         _finish(execution, ExecutionStatus.FAILED, error={
-            "code": "worker_lost", "node_id": None,
-            "message": f"The worker running this execution ({execution.worker}) restarted; it was marked failed."})
-        reaped.append(execution.pk)
-    return reaped
+            "code": "worker_lost", "node_id": None, "message": message.format(worker=execution.worker or "unknown")})
+        lost.append(execution.pk)
+    return lost
