@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
+from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
@@ -124,6 +125,8 @@ class AgentryPagination(BasePagination):
             if payload["s"] != self.sort or payload["d"] not in ("n", "p"):
                 raise ValueError("cursor belongs to another sort order")
             value = self.model_field.to_python(payload["v"])
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59
             pk = self.model_field.model._meta.pk.to_python(payload["id"])
             if value is None or pk is None:
                 raise ValueError("empty cursor position")

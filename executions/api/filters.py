@@ -1,15 +1,16 @@
 from django_filters import rest_framework as filters
 
+from core.filters import UtcIsoDateTimeFilter
 from executions.models import Execution, ExecutionStatus, Trigger
 
 
 class ExecutionFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ExecutionStatus.choices)
     trigger = filters.ChoiceFilter(choices=Trigger.choices)
-    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
-                                      help_text="Created at or after this time (ISO 8601).")
-    until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
-                                      help_text="Created before this time (ISO 8601).")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
+                                 help_text="Created at or after this time (ISO 8601).")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
+                                 help_text="Created before this time (ISO 8601).")
 
     class Meta:
         model = Execution

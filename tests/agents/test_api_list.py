@@ -1,6 +1,9 @@
 """Listing agents: filters, sorting, offset and cursor pagination, and a
 query count that does not grow with the page (API.md §1, §3)."""
 
+import base64
+import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -126,6 +129,12 @@ class TestCursor:
     @pytest.mark.parametrize("cursor", ["garbage", "e30", "eyJzIjoiLWNyZWF0ZWRfYXQiLCJkIjoibiJ9", "%%%"])
     def test_malformed_cursor_is_400_invalid_cursor(self, api, user, many, cursor):
         problem(api(user).get("/api/v1/agents", {"cursor": cursor}), 400, "invalid_cursor")
+
+    def test_crafted_cursor_with_a_far_offset_pages_from_its_utc_instant(self, api, user, many):
+        payload = {"s": "-created_at", "d": "n", "v": "2999-01-01T00:00:00+19:56", "id": str(uuid.uuid4())}
+        cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+        response = api(user).get("/api/v1/agents", {"cursor": cursor})
+        assert response.status_code == 200 and len(response.json()["data"]) == len(many)
 
     def test_cursor_from_another_sort_is_400(self, api, user, many):
         client = api(user)

@@ -54,6 +54,11 @@ class TestListAndDetail:
         assert client.get(f"/api/v1/agents/{agent.slug}/executions", {"since": future}).json()["data"] == []
         assert len(client.get(f"/api/v1/agents/{agent.slug}/executions", {"until": future}).json()["data"]) == 4
         problem(client.get(f"/api/v1/agents/{agent.slug}/executions?status=bogus"), 400, "validation_error")
+        # Offsets PostgreSQL refuses are normalised to UTC; ones that leave the calendar are a 400.
+        far_east = client.get(f"/api/v1/agents/{agent.slug}/executions", {"until": "0025-11-04T18:05:22+19:56"})
+        assert far_east.status_code == 200 and far_east.json()["data"] == []
+        problem(client.get(f"/api/v1/agents/{agent.slug}/executions", {"since": "0001-01-01T00:00:00+05:00"}),
+                400, "validation_error")
 
         cursor = client.get(f"/api/v1/agents/{agent.slug}/executions?limit=3").json()["meta"]["next_cursor"]
         rest = client.get(f"/api/v1/agents/{agent.slug}/executions", {"limit": 3, "cursor": cursor}).json()
