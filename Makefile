@@ -7,7 +7,7 @@ export AGENTRY_DATA_DIR ?= $(CURDIR)/var
 export AGENTRY_ALLOWED_PRIVATE_HOSTS ?= 127.0.0.1,localhost,::1
 export PORT ?= 8000
 
-.PHONY: install run test test-postgres test-redis lint bench bench-engine schema clean
+.PHONY: install run test test-postgres test-redis fuzz lint bench bench-engine schema clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test-postgres: install
 ## The suite with Redis as Celery broker and channel layer (redis-server on loopback).
 test-redis: install
 	scripts/with-redis.sh $(PY) -m pytest -q -p no:cacheprovider
+
+## Explore new fuzz examples on PostgreSQL (the suite replays a fixed set).
+fuzz: install
+	AGENTRY_FUZZ_RANDOM=1 AGENTRY_FUZZ_EXAMPLES=$${AGENTRY_FUZZ_EXAMPLES:-200} \
+		scripts/with-postgres.sh $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_api.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -91,6 +91,9 @@ class Execution(Usage):
     ``heartbeat_at`` is refreshed by whichever process runs it; a running
     execution whose heartbeat goes stale belonged to a process that died, and
     the reaper (``executions.tasks.reap_stale_executions``) fails it.
+    ``enqueued_at`` is when a queued execution was last handed to the
+    broker; one still queued long after that lost its message (a worker
+    killed between taking it and claiming it), and the reaper sends it again.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -115,6 +118,7 @@ class Execution(Usage):
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")
     cancel_requested = models.BooleanField(default=False)
 

@@ -27,6 +27,10 @@ def run_execution(self, execution_id: str) -> str | None:
 
 @shared_task(name="executions.reap_stale")
 def reap_stale_executions() -> int:
+    """Send again queued executions whose message was lost, and fail running
+    ones whose heartbeat stopped; returns how many were failed."""
+    for execution_id in runs.requeue_lost_executions():
+        _send(execution_id)
     return len(runs.reap_stale_executions())
 
 

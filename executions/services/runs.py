@@ -144,7 +144,7 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
         correlation_id=correlation_id[:200], idempotency_key=idempotency_key, request_hash=fingerprint,
         status=ExecutionStatus.QUEUED if queued else ExecutionStatus.RUNNING, created_at=now,
         started_at=None if queued else now, heartbeat_at=None if queued else now,
-        worker="" if queued else _worker_name(),
+        enqueued_at=now if queued else None, worker="" if queued else _worker_name(),
     )
     try:
         with transaction.atomic():
@@ -357,6 +357,24 @@ def reap_stale_executions(*, stale_after: float | None = None) -> list:
     if reaped:
         logger.warning("Marked %d stale executions failed: %s", len(reaped), reaped)
     return reaped
+
+
+def requeue_lost_executions(*, stale_after: float | None = None) -> list:
+    """Queued executions handed to the broker more than ``stale_after``
+    seconds ago and still unclaimed: their message may be gone (a worker
+    killed between taking it and claiming it).  Marks them sent again now and
+    returns their ids for the caller to send; a duplicate message is
+    harmless, because only one worker can claim an execution."""
+    stale_after = stale_after if stale_after is not None else settings.AGENTRY_EXECUTION_STALE_SECONDS
+    now = timezone.now()
+    candidates = list(Execution.objects.filter(status=ExecutionStatus.QUEUED,
+                                                enqueued_at__lt=now - timedelta(seconds=stale_after))
+                      .values_list("pk", flat=True)[:500])
+    requeued = [pk for pk in candidates
+                if Execution.objects.filter(pk=pk, status=ExecutionStatus.QUEUED).update(enqueued_at=now)]
+    if requeued:
+        logger.warning("Sending %d long-queued executions again: %s", len(requeued), requeued)
+    return requeued
 
 
 def fail_executions_of_worker(worker: str) -> list:

@@ -41,6 +41,25 @@ def test_reaper_task_fails_only_stale_executions(running, settings):
     assert alive.status == "running"
 
 
+def test_reaper_sends_again_only_long_queued_executions(user, make_agent, settings):
+    settings.AGENTRY_EXECUTION_STALE_SECONDS = 60
+    agent = make_agent(user, pipeline=THREE_NODES)
+
+    def queued(age: float):
+        execution, _ = runs.execution_start(agent=agent, actor=Actor(user=user), queued=True,
+                                            request=runs.run_request(agent, prompt="x"))
+        Execution.objects.filter(pk=execution.pk).update(enqueued_at=timezone.now() - timedelta(seconds=age))
+        return execution
+    lost, fresh = queued(120), queued(5)
+
+    assert runs.requeue_lost_executions() == [lost.pk]
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert timezone.now() - fresh.enqueued_at > timedelta(seconds=4)
+    assert lost.status == "queued" and timezone.now() - lost.enqueued_at < timedelta(seconds=5)
+    assert runs.requeue_lost_executions() == []  # not again until another stale period passes
+
+
 def test_a_restarting_worker_fails_what_it_left_running(running):
     mine, other = running(1, worker="celery@box"), running(1, worker="celery@other")
 

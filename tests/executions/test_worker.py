@@ -2,9 +2,12 @@
 worker killed mid-run."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from accounts.actor import Actor
 from executions.models import Execution
 from executions.services import runs
 from tests.executions.conftest import THREE_NODES, read_sse
@@ -96,6 +99,22 @@ def test_reaper_fails_runs_whose_heartbeat_stopped(api, user, make_agent, llm, c
     assert runs.reap_stale_executions(stale_after=1) == [Execution.objects.get(pk=exec_id).pk]
     execution = Execution.objects.get(pk=exec_id)
     assert execution.status == "failed" and execution.error["code"] == "worker_lost"
+
+
+def test_reaper_sends_again_an_execution_whose_message_was_lost(user, make_agent, llm, celery_worker):
+    from executions import tasks
+
+    agent = make_agent(user, pipeline=THREE_NODES)
+    # Queued and committed, but never handed to the broker: what a worker
+    # killed between taking the message and claiming the run leaves behind.
+    execution, _ = runs.execution_start(agent=agent, actor=Actor(user=user), queued=True,
+                                        request=runs.run_request(agent, prompt="lost"))
+    Execution.objects.filter(pk=execution.pk).update(enqueued_at=timezone.now() - timedelta(minutes=5))
+
+    tasks.reap_stale_executions()
+
+    execution = wait_for(lambda: Execution.objects.filter(pk=execution.pk, status="succeeded").first(), timeout=30)
+    assert execution.output == "echo: lost" and execution.worker == celery_worker.hostname
 
 
 def test_unreachable_broker_fails_the_execution_instead_of_leaving_it_queued(api, user, make_agent, llm):
