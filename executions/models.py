@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -38,6 +39,10 @@ class Provider(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            # 'OpenAI' and 'openai' side by side would make agent configs ambiguous to read.
+            models.UniqueConstraint(Lower("name"), name="provider_name_ci_unique"),
+        ]
         indexes = [models.Index(fields=["created_at", "id"], name="provider_created_id")]
 
     def __str__(self):

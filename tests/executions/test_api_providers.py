@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 
 from accounts.models import Scope
@@ -336,6 +337,11 @@ class TestUpdate:
         two = make_provider("two")
         problem(admin_api.patch(f"{PROVIDERS}/{two['id']}", {"name": "ONE"}), 409, "name_taken")
         assert _row(two).name == "two"
+
+    def test_the_database_refuses_names_differing_only_in_case(self, make_provider):
+        make_provider("one")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Provider.objects.create(name="ONE", kind="echo")  # what a racing second request would write
 
     def test_rename_keeping_own_name_in_another_case(self, admin_api, make_provider):
         data = make_provider("one")
