@@ -15,13 +15,14 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from core.datetimes import as_utc
 from core.errors import ApiError, ValidationFailed
 
 DEFAULT_LIMIT = 50
@@ -125,8 +126,8 @@ class AgentryPagination(BasePagination):
             if payload["s"] != self.sort or payload["d"] not in ("n", "p"):
                 raise ValueError("cursor belongs to another sort order")
             value = self.model_field.to_python(payload["v"])
-            if isinstance(value, datetime) and value.tzinfo is not None:
-                value = value.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59
+            if isinstance(value, datetime):
+                value = as_utc(value)
             pk = self.model_field.model._meta.pk.to_python(payload["id"])
             if value is None or pk is None:
                 raise ValueError("empty cursor position")

@@ -363,15 +363,15 @@ def requeue_lost_executions(*, stale_after: float | None = None) -> list:
     """Queued executions handed to the broker more than ``stale_after``
     seconds ago and still unclaimed: their message may be gone (a worker
     killed between taking it and claiming it).  Marks them sent again now and
-    returns their ids for the caller to send; a duplicate message is
-    harmless, because only one worker can claim an execution."""
+    returns their ids for the caller to send; a duplicate message (one was
+    claimed meanwhile) is harmless, because only one worker can claim an
+    execution."""
     stale_after = stale_after if stale_after is not None else settings.AGENTRY_EXECUTION_STALE_SECONDS
     now = timezone.now()
-    candidates = list(Execution.objects.filter(status=ExecutionStatus.QUEUED,
-                                                enqueued_at__lt=now - timedelta(seconds=stale_after))
-                      .values_list("pk", flat=True)[:500])
-    requeued = [pk for pk in candidates
-                if Execution.objects.filter(pk=pk, status=ExecutionStatus.QUEUED).update(enqueued_at=now)]
+    requeued = list(Execution.objects.filter(status=ExecutionStatus.QUEUED,
+                                              enqueued_at__lt=now - timedelta(seconds=stale_after))
+                    .values_list("pk", flat=True)[:500])
+    Execution.objects.filter(pk__in=requeued).update(enqueued_at=now)
     if requeued:
         logger.warning("Sending %d long-queued executions again: %s", len(requeued), requeued)
     return requeued
