@@ -39,6 +39,10 @@ class Agent(models.Model):
     runtime_state = models.CharField(max_length=16, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
     runtime_started_at = models.DateTimeField(null=True, blank=True)
     deployed_version = models.PositiveIntegerField(null=True, blank=True)
+    # The webhook secret: its SHA-256 finds the agent, the ciphertext lets
+    # admins read the URL again.  Empty until the first rotation.
+    webhook_secret_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    webhook_secret_ciphertext = models.TextField(blank=True, default="")
     revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -107,6 +111,19 @@ class AuditAction(models.TextChoices):
     MEMBER_ROLE_CHANGED = "member.role_changed"
     MEMBER_REMOVED = "member.removed"
     OWNERSHIP_TRANSFERRED = "agent.ownership_transferred"
+    AGENT_IMPORTED = "agent.imported"
+    AGENT_EXPORTED = "agent.exported"
+    MODEL_CHANGED = "agent.model_changed"
+    SETTINGS_CHANGED = "agent.settings_changed"
+    VERSION_SAVED = "version.saved"
+    VERSION_ROLLED_BACK = "version.rolled_back"
+    RUNTIME_STARTED = "runtime.started"
+    RUNTIME_STOPPED = "runtime.stopped"
+    RUNTIME_REDEPLOYED = "runtime.redeployed"
+    SCHEDULE_CREATED = "schedule.created"
+    SCHEDULE_UPDATED = "schedule.updated"
+    SCHEDULE_DELETED = "schedule.deleted"
+    WEBHOOK_ROTATED = "webhook.rotated"
 
 
 class AuditLogEntry(models.Model):
@@ -136,3 +153,108 @@ class AuditLogEntry(models.Model):
 
     def __str__(self):
         return f"{self.action} on {self.agent_slug} by {self.actor_email or 'system'}"
+
+
+class AgentVersion(models.Model):
+    """An immutable snapshot of an agent's config and pipeline.
+
+    ``config`` is the stored form (secret env values stay encrypted), so a
+    rollback restores secrets too.  ``content_hash`` is the SHA-256 of the
+    canonical JSON of config and pipeline: equal hashes, equal definitions.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
+    index = models.PositiveIntegerField()
+    config = models.JSONField()
+    pipeline = models.JSONField()
+    changelog = models.CharField(max_length=1000, blank=True, default="")
+    content_hash = models.CharField(max_length=64)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-index"]
+        constraints = [models.UniqueConstraint(fields=["agent", "index"], name="agent_version_index_unique")]
+
+    def __str__(self):
+        return f"{self.agent_id} v{self.index}"
+
+
+class Schedule(models.Model):
+    """A cron schedule that runs the agent with a fixed input.
+
+    Beat fires it through ``periodic_task`` (django-celery-beat), which the
+    schedules service keeps in step: enabled only while the schedule is
+    enabled and the agent is active and running.  ``primary`` marks the one
+    ``/agents/{agent}/schedule`` manages (at most one per agent).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=100)
+    cron = models.CharField(max_length=100)
+    input = models.JSONField(default=dict)
+    enabled = models.BooleanField(default=True)
+    primary = models.BooleanField(default=False)
+    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="agent_schedule")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Last: the field's name shadows the ``timezone`` module in the class body.
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone the cron is read in.")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "name"], name="schedule_name_unique_per_agent"),
+            models.UniqueConstraint(fields=["agent"], condition=Q(primary=True), name="schedule_single_primary"),
+        ]
+        indexes = [models.Index(fields=["agent", "created_at", "id"], name="schedule_agent_created_id")]
+
+    def __str__(self):
+        return f"{self.agent_id}:{self.name}"
+
+
+class Skill(models.Model):
+    """A reusable piece of know-how (instructions, a procedure) in the skill library."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    content = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=list)
+    source = models.CharField(max_length=200, blank=True, default="")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skills")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="skill_name_unique_per_owner")]
+
+    def __str__(self):
+        return self.name
+
+
+class AgentSkill(models.Model):
+    """A skill connected to an agent."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="skill_links")
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="agent_links")
+    editable = models.BooleanField(default=True)
+    auto_connected = models.BooleanField(default=False)
+    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    connected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["connected_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["agent", "skill"], name="agent_skill_unique")]
+
+    def __str__(self):
+        return f"{self.agent_id}:{self.skill_id}"

@@ -202,3 +202,32 @@ class ExecutionEvent(models.Model):
 
     def __str__(self):
         return f"{self.execution_id}@{self.id}:{self.kind}"
+
+
+class MemoryKind(models.TextChoices):
+    CONVERSATION = "conversation", "Conversation"
+    EPISODIC = "episodic", "Episodic"
+    SEMANTIC = "semantic", "Semantic"
+    RULE = "rule", "Rule"
+
+
+class Memory(models.Model):
+    """Something the agent remembers: a fact, an episode, or a rule it must
+    follow (``metadata`` carries a rule's category and severity)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="memories")
+    kind = models.CharField(max_length=16, choices=MemoryKind.choices, default=MemoryKind.SEMANTIC)
+    content = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "memories"
+        indexes = [models.Index(fields=["agent", "created_at", "id"], name="memory_agent_created_id")]
+
+    def __str__(self):
+        return f"{self.agent_id}:{self.kind}"

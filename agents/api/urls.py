@@ -2,6 +2,10 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from agents.api import views
+from agents.api.automation_urls import urlpatterns as automation_urlpatterns
+from agents.api.lifecycle_urls import urlpatterns as lifecycle_urlpatterns
+from agents.api.portability_urls import urlpatterns as portability_urlpatterns
+from agents.api.wizard_urls import urlpatterns as wizard_urlpatterns
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -16,7 +20,13 @@ router = OptionalSlashRouter()
 router.register("agents", views.AgentViewSet, basename="agent")
 
 members = views.MemberViewSet.as_view
+# Fixed paths under agents/ (templates, export, import, create-from-wizard)
+# come before the router's agents/{agent}, which would otherwise take them.
 urlpatterns = [
+    *portability_urlpatterns,
+    *wizard_urlpatterns,
+    *lifecycle_urlpatterns,
+    *automation_urlpatterns,
     re_path(r"^agents/(?P<agent>[^/]+)/admins/?$", members({"get": "list", "post": "create"}),
             name="agent-member-list"),
     re_path(r"^agents/(?P<agent>[^/]+)/admins/(?P<member>[^/]+)/?$",

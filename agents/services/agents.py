@@ -14,6 +14,7 @@ from agents.config import normalize_config, public_config
 from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
 from agents.pipeline import validate_pipeline
 from agents.services.audit import agent_snapshot, audit_record, diff
+from agents.services.schedules import periodic_tasks_delete, periodic_tasks_sync
 from agents.validation import (
     UNDELETABLE_NAME,
     UUID_LIKE_RE,
@@ -275,7 +276,9 @@ def agent_set_status(*, agent: Agent, actor: Actor, status: str) -> Agent:
     _validate_fields({"status": status})
     agent = _locked(agent, None, required=False)
     before = agent_snapshot(agent)
-    return _apply(agent, {"status": status}, actor=actor, action=AuditAction.AGENT_STATUS_CHANGED, before=before)
+    agent = _apply(agent, {"status": status}, actor=actor, action=AuditAction.AGENT_STATUS_CHANGED, before=before)
+    periodic_tasks_sync(agent)  # a paused agent's schedules stop firing
+    return agent
 
 
 @transaction.atomic
@@ -286,6 +289,7 @@ def agent_delete(*, agent: Agent, actor: Actor, if_match: list[str] | None = Non
         raise Conflict("The default agent cannot be deleted.")
     audit_record(agent=agent, actor=actor, action=AuditAction.AGENT_DELETED,
                  changes=diff(agent_snapshot(agent), {}))
+    periodic_tasks_delete(agent)
     agent.delete()
 
 

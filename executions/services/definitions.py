@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.models import Agent
+from agents.models import Agent, AgentVersion, RuntimeState
 from core import crypto
 from core.errors import Conflict, NotFound, ValidationFailed
 from executions.engine.context import AgentDefinition
@@ -11,12 +11,13 @@ DRAFT = "draft"
 DEPLOYED = "deployed"
 
 
-def parse_version(value) -> str | int:
-    """``options.version``: ``draft`` (the default), ``deployed`` or a version index."""
-    if value in (None, "", DRAFT):
-        return DRAFT
-    if value == DEPLOYED:
-        return DEPLOYED
+def parse_version(value) -> str | int | None:
+    """``options.version``: ``draft``, ``deployed``, a version index, or
+    ``None`` for the default (deployed while running, else draft)."""
+    if value in (None, ""):
+        return None
+    if value in (DRAFT, DEPLOYED):
+        return value
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
     if isinstance(value, str) and value.isdigit() and int(value) >= 1:
@@ -25,16 +26,25 @@ def parse_version(value) -> str | int:
                            errors={"options.version": ['Must be "draft", "deployed" or a version index.']})
 
 
-def definition_for(agent: Agent, version: str | int = DRAFT) -> AgentDefinition:
-    """The agent's draft.  Saved versions arrive with the agent lifecycle;
-    until then ``deployed`` and a version index name nothing that exists."""
-    if version == DEPLOYED and agent.deployed_version is None:
-        raise Conflict("This agent has no deployed version; run the draft or deploy a version first.")
-    if version != DRAFT:
-        index = agent.deployed_version if version == DEPLOYED else version
-        raise NotFound(f"This agent has no version {index}.")
+def definition_for(agent: Agent, version: str | int | None = None) -> AgentDefinition:
+    """The definition a run uses: the working config (``draft``), the
+    deployed version, or version ``index``.  With no choice, a running agent
+    serves its deployed version and a stopped one its draft (API.md §7)."""
+    if version is None:
+        running = agent.runtime_state == RuntimeState.RUNNING and agent.deployed_version is not None
+        version = DEPLOYED if running else DRAFT
+    if version == DRAFT:
+        return AgentDefinition(id=agent.id, slug=agent.slug, owner_id=agent.owner_id,
+                               config=agent.config, pipeline=agent.pipeline, version=None)
+    if version == DEPLOYED:
+        if agent.deployed_version is None:
+            raise Conflict("This agent has no deployed version; start it, or run the draft.")
+        version = agent.deployed_version
+    snapshot = AgentVersion.objects.filter(agent=agent, index=version).values("config", "pipeline").first()
+    if snapshot is None:
+        raise NotFound(f"This agent has no version {version}.")
     return AgentDefinition(id=agent.id, slug=agent.slug, owner_id=agent.owner_id,
-                           config=agent.config, pipeline=agent.pipeline, version=None)
+                           config=snapshot["config"], pipeline=snapshot["pipeline"], version=version)
 
 
 def template_env(config: dict) -> dict[str, str]:

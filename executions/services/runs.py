@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts.actor import Actor
 from agents.models import Agent, AgentStatus
+from agents.services.runtime import AgentNotActive
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
 from executions.engine.context import NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
@@ -41,10 +42,6 @@ from executions.services.recording import DatabaseRecorder, event_record
 logger = logging.getLogger("agentry.executions")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-
-
-class AgentNotActive(ApiError):
-    status, code = 409, "agent_not_active"
 
 
 class IdempotencyConflict(ApiError):
@@ -62,7 +59,7 @@ class RunRequest:
     input: dict
     timeout_ms: int
     trace: bool = False
-    version: str | int = DRAFT
+    version: str | int | None = None  # None: deployed while running, else draft
     action: str | None = None
 
     def fingerprint(self) -> str:
@@ -139,7 +136,7 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
     now = timezone.now()
     fields = dict(
         agent=agent, trigger=trigger, input=request.input, version=definition.version,
-        options={"trace": request.trace, "version": request.version}, timeout_ms=request.timeout_ms,
+        options={"trace": request.trace, "version": definition.version or DRAFT}, timeout_ms=request.timeout_ms,
         requested_by=_requester(actor), token=actor.token,
         correlation_id=correlation_id[:200], idempotency_key=idempotency_key, request_hash=fingerprint,
         status=ExecutionStatus.QUEUED if queued else ExecutionStatus.RUNNING, created_at=now,

@@ -1,0 +1,3 @@
+"""Routes for the automation endpoints (see the views module of the same name)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Routes for the wizard endpoints (see the views module of the same name)."""
+
+urlpatterns = []
