@@ -172,6 +172,8 @@ AGENTRY_EXECUTION_DEFAULT_TIMEOUT = float(os.environ.get("AGENTRY_EXECUTION_DEFA
 AGENTRY_EXECUTION_MAX_TIMEOUT = float(os.environ.get("AGENTRY_EXECUTION_MAX_TIMEOUT", "600"))
 AGENTRY_EXECUTION_HEARTBEAT_SECONDS = float(os.environ.get("AGENTRY_EXECUTION_HEARTBEAT_SECONDS", "5"))
 AGENTRY_EXECUTION_STALE_SECONDS = float(os.environ.get("AGENTRY_EXECUTION_STALE_SECONDS", "60"))
+# Webhook-triggered runs one agent accepts per minute; more answer 429.
+AGENTRY_WEBHOOK_RATE_PER_MINUTE = int(os.environ.get("AGENTRY_WEBHOOK_RATE_PER_MINUTE", "60"))
 AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 0.5
 # LLM calls: retries per model on 429/5xx/connection errors before the next
 # fallback model, and the base of the exponential backoff between them.

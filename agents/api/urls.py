@@ -3,9 +3,9 @@ from rest_framework.routers import SimpleRouter
 
 from agents.api import views
 from agents.api.automation_urls import urlpatterns as automation_urlpatterns
+from agents.api.brain_urls import urlpatterns as brain_urlpatterns
 from agents.api.lifecycle_urls import urlpatterns as lifecycle_urlpatterns
 from agents.api.portability_urls import urlpatterns as portability_urlpatterns
-from agents.api.wizard_urls import urlpatterns as wizard_urlpatterns
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -24,7 +24,7 @@ members = views.MemberViewSet.as_view
 # come before the router's agents/{agent}, which would otherwise take them.
 urlpatterns = [
     *portability_urlpatterns,
-    *wizard_urlpatterns,
+    *brain_urlpatterns,
     *lifecycle_urlpatterns,
     *automation_urlpatterns,
     re_path(r"^agents/(?P<agent>[^/]+)/admins/?$", members({"get": "list", "post": "create"}),
