@@ -9,7 +9,7 @@ from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, P
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
-from agents.models import Agent, AgentMember, AgentTag, AuditLogEntry
+from agents.models import Agent, AgentMember, AgentTag, AgentVersion, AuditLogEntry, RuntimeState, Schedule
 from agents.validation import SLUG_RE, name_problem
 from core.errors import NotFound
 
@@ -32,11 +32,16 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     the page."""
     from executions.models import Execution
 
-    executions = (Execution.objects.filter(agent=OuterRef("pk")).order_by().values("agent")
-                  .annotate(n=Count("pk")).values("n"))
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
-    ).annotate(execution_count=Coalesce(Subquery(executions, output_field=IntegerField()), 0))
+    ).annotate(execution_count=_count_of(Execution), version_count=_count_of(AgentVersion),
+               schedule_count=_count_of(Schedule))
+
+
+def _count_of(model):
+    """How many ``model`` rows belong to the outer agent, as a correlated subquery."""
+    rows = model.objects.filter(agent=OuterRef("pk")).order_by().values("agent").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
 def agent_list_for_user(*, user) -> QuerySet[Agent]:
@@ -66,14 +71,16 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
 
 
 def agent_stats(agent: Agent) -> dict:
-    """Counts of what belongs to the agent.  Versions, threads, schedules,
-    artifacts and knowledge arrive with their own apps; until then an agent
-    has none of them."""
-    executions = getattr(agent, "execution_count", None)
-    if executions is None:
-        executions = agent.executions.count()
-    return {"versions": 0, "executions": executions, "threads": 0, "messages": 0,
-            "schedules": 0, "artifacts": 0, "knowledge_documents": 0}
+    """Counts of what belongs to the agent.  Threads, artifacts and
+    knowledge arrive with their own apps; until then an agent has none."""
+
+    def count(annotation: str, related: str) -> int:
+        value = getattr(agent, annotation, None)
+        return getattr(agent, related).count() if value is None else value
+
+    return {"versions": count("version_count", "versions"), "executions": count("execution_count", "executions"),
+            "threads": 0, "messages": 0, "schedules": count("schedule_count", "schedules"),
+            "artifacts": 0, "knowledge_documents": 0}
 
 
 def agent_name_check(*, user, name: str, ignore_id=None) -> dict:
@@ -100,3 +107,21 @@ def member_list(*, agent: Agent) -> QuerySet[AgentMember]:
 def audit_log_for_agent(*, agent: Agent) -> QuerySet[AuditLogEntry]:
     """The agent's audit entries, newest first."""
     return AuditLogEntry.objects.filter(agent_ref=agent.pk).select_related("actor")
+
+
+def version_list(*, agent: Agent) -> QuerySet[AgentVersion]:
+    """The agent's versions with their authors (without the snapshots, which lists do not show)."""
+    return AgentVersion.objects.filter(agent=agent).select_related("author").defer("config", "pipeline")
+
+
+def runtime_status(agent: Agent) -> dict:
+    """``GET /agents/{agent}/status``: what the agent serves right now.
+    Threads arrive with chat; until then none are active."""
+    running = agent.runtime_state == RuntimeState.RUNNING
+    config = agent.config
+    if running and agent.deployed_version is not None:
+        config = (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
+                  .values_list("config", flat=True).first()) or config
+    return {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
+            "started_at": agent.runtime_started_at, "tools_count": len(config.get("tools", [])),
+            "active_threads": 0}
