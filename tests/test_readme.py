@@ -84,3 +84,30 @@ def test_readme_run_lines_work(live_server, celery_worker, fake_llm, settings):
     again = json.loads(run(run_block.split("\n# 2.")[0]).splitlines()[0])["data"]
     assert again["output"] == "echo: Where is my order?"
     assert fake_llm.requests[-1].body["model"] == "llama3.2"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_readme_deploy_lines_work(live_server, make_user):
+    # given a user with a token
+    _token, raw = token_create(user=make_user("deployer"), name="t",
+                               scopes=["agents:read", "agents:write", "agents:run"])
+    (block,) = _section_blocks("## Deploying changes safely")
+    script = re.sub(r"^TOKEN=.*$", "", block.replace("http://127.0.0.1:8000", live_server.url), flags=re.M)
+
+    # when the lines run one after another
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("curl -s ", "curl -s -w '\\n' ")],
+                            env={"TOKEN": raw, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+
+    # then each answers as the README says
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line)["data"] for line in result.stdout.splitlines() if line.strip()]
+    assert len(answers) == 10
+    assert answers[1]["index"] == 1 and answers[2]["deployed_version"] == 1
+    assert answers[4]["output"] == "Hello, Ada" and answers[4]["version"] == 1
+    assert answers[5]["output"] == "Welcome, Ada" and answers[5]["version"] is None
+    assert list(answers[6]["changes"]) == ["pipeline.nodes"]
+    assert answers[7]["deployed_version"] == 2 and answers[7]["redeployed"] is True
+    assert answers[8]["pipeline"]["nodes"][1]["data"]["mapping"] == "Hello, {{input.message}}"
+    assert answers[9]["deployed_version"] == 3
+    agent = Agent.objects.get(slug="greeter")
+    assert agent.versions.get(index=3).content_hash == agent.versions.get(index=1).content_hash
