@@ -74,6 +74,7 @@ from bench.api_bench import (  # noqa: E402
 
 PROVIDER, MODEL, API_KEY = "fake", "bench-model", "sk-bench"
 AGENT_SLUG = "engine-bench"
+DEPLOYED_SLUG = "engine-bench-deployed"  # the same agent, started: runs read its deployed version
 SYSTEM_PROMPT = "You are a friendly support agent for Acme."  # the demo pipeline's
 ASYNC_IDLE_RUNS = 5  # runs queued one at a time, each after the previous finished
 POLL_SECONDS = 0.2  # how often the database is read while runs are queued
@@ -116,6 +117,7 @@ def populate(fake_url: str) -> str:
     from accounts.services import token_create
     from agents.demo import SUPPORT_PIPELINE
     from agents.services import agent_create
+    from agents.services.runtime import agent_start
     from executions.services.providers import provider_create
 
     user = get_user_model().objects.create_user(username="bench", email="bench@example.com",
@@ -128,6 +130,8 @@ def populate(fake_url: str) -> str:
     llm["data"].update(provider=PROVIDER, model=MODEL)
     assert llm["data"]["system_prompt_template"] == SYSTEM_PROMPT, "the demo pipeline changed"
     agent_create(actor=actor, name="Engine bench", slug=AGENT_SLUG, pipeline=pipeline)
+    deployed = agent_create(actor=actor, name="Engine bench (deployed)", slug=DEPLOYED_SLUG, pipeline=pipeline)
+    agent_start(agent=deployed, actor=actor)
     _, raw_token = token_create(user=user, name="bench", scopes=["agents:read", "agents:run"])
     connections.close_all()
     return raw_token
@@ -263,8 +267,9 @@ def _problem(response: httpx.Response, expected_status: int) -> str | None:
     return None
 
 
-def invoke(base_url: str, token: str, args, connections: int) -> Pass:
-    path = f"/api/v1/agents/{AGENT_SLUG}/invoke"
+def invoke(base_url: str, token: str, args, connections: int, slug: str = AGENT_SLUG,
+           label: str = "invoke") -> Pass:
+    path = f"/api/v1/agents/{slug}/invoke"
 
     def call(client, i):
         response = client.post(path, json={"input": {"message": message(i)}})
@@ -275,7 +280,7 @@ def invoke(base_url: str, token: str, args, connections: int) -> Pass:
                 problem = f"unexpected result: status {data['status']}, output {data['output']!r}"
         return problem, int(response.headers.get("X-Query-Count", -1))
 
-    return measure("invoke", "POST .../invoke", open_client=http_client(base_url, token), call=call,
+    return measure(label, "POST .../invoke", open_client=http_client(base_url, token), call=call,
                    count=args.requests, warmup=args.warmup, connections=connections)
 
 
@@ -384,7 +389,8 @@ def pct_ms(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000
 
 
-def print_report(direct: Pass, invokes: list[Pass], a: AsyncResult, args, setup_seconds: float) -> None:
+def print_report(direct: Pass, invokes: list[Pass], deployed: Pass, a: AsyncResult, args,
+                 setup_seconds: float) -> None:
     print(f"\n{args.requests} measured requests per pass after {args.warmup} warm-up; {args.runs} queued runs "
           f"for one worker (--pool={args.pool} --concurrency=1); setup took {setup_seconds:.1f}s; "
           f"{os.cpu_count()} CPUs shared by client, fake LLM, server and worker.\n")
@@ -392,7 +398,7 @@ def print_report(direct: Pass, invokes: list[Pass], a: AsyncResult, args, setup_
               f"{'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     print(header)
     print("-" * len(header))
-    for r in [direct, *invokes, a.submit]:
+    for r in [direct, *invokes, deployed, a.submit]:
         print(f"{r.label:<20} {r.shown_path:<26} {r.connections:>5} {len(r.latencies):>5} {len(r.failures):>4} "
               f"{r.rps:>7.1f} {r.percentile_ms(50):>8.2f} {r.percentile_ms(95):>8.2f} "
               f"{r.queries() if r.query_counts else '-':>8}")
@@ -413,6 +419,9 @@ def print_report(direct: Pass, invokes: list[Pass], a: AsyncResult, args, setup_
     print(f"  ratio     p50 {i50 / d50:.1f}x, p95 {i95 / d95:.1f}x latency; {one.rps / direct.rps:.2f}x throughput")
     for r in invokes[1:]:
         print(f"  {r.connections} connections: {r.rps:.1f} invokes/s, {r.rps / one.rps:.2f}x one connection")
+    print(f"  a running agent (its deployed version read from the versions table): p50 "
+          f"{deployed.percentile_ms(50) - i50:+.2f} ms, {deployed.percentile_ms(50) / i50:.2f}x the draft's; "
+          f"{deployed.queries()} queries against {one.queries()}")
     print(f"\nAsync, one worker: {a.per_second:.1f} executions/s; {a.succeeded}/{a.runs} succeeded from the "
           f"first submission until the last finished ({a.elapsed:.2f}s; queueing all {a.runs} took "
           f"{a.submit.elapsed:.2f}s over {a.submit.connections} connections)")
@@ -449,6 +458,7 @@ def run(args, data_dir: Path) -> None:
         invokes = [invoke(base_url, token, args, 1)]
         if args.concurrency > 1:
             invokes.append(invoke(base_url, token, args, args.concurrency))
+        deployed = invoke(base_url, token, args, 1, slug=DEPLOYED_SLUG, label="invoke, deployed")
         worker = start_worker(args.pool, data_dir / "worker.log")
         processes.append(worker)
         async_result = run_async(base_url, token, args, worker)
@@ -458,7 +468,7 @@ def run(args, data_dir: Path) -> None:
     finally:
         for process in reversed(processes):
             stop_server(process)
-    print_report(direct, invokes, async_result, args, setup_seconds)
+    print_report(direct, invokes, deployed, async_result, args, setup_seconds)
 
 
 def main() -> None:
