@@ -8,7 +8,7 @@ pipeline and members are changed through the API, which validates them.
 from django.contrib import admin, messages
 
 from accounts.actor import Actor
-from agents.models import Agent, AgentMember, AgentTag, AuditLogEntry
+from agents.models import Agent, AgentMember, AgentTag, AgentVersion, AuditLogEntry, Schedule
 from agents.services import agent_delete, agent_set_status
 from agents.validation import UNDELETABLE_NAME
 from core.errors import ApiError
@@ -105,3 +105,23 @@ class AuditLogEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(AgentVersion)
+class AgentVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: versions are immutable snapshots."""
+
+    list_display = ("agent", "index", "changelog", "author", "created_at")
+    search_fields = ("agent__slug", "changelog")
+    list_select_related = ("agent", "author")
+    exclude = ("config",)  # the stored form holds encrypted secrets; the API shows them masked
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: schedules change through the API, which keeps beat's periodic task in step."""
+
+    list_display = ("agent", "name", "cron", "timezone", "enabled", "primary", "last_run_at")
+    list_filter = ("enabled", "primary")
+    search_fields = ("agent__slug", "name")
+    list_select_related = ("agent",)

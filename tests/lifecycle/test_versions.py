@@ -176,3 +176,20 @@ def test_scopes_and_strangers(api, make_user, owner, agent):
     problem(stranger.get(f"/api/v1/agents/{agent.slug}/versions"), 404, "not_found")
     problem(stranger.post(f"/api/v1/agents/{agent.slug}/versions/1/rollback"), 404, "not_found")
     problem(api().get(f"/api/v1/agents/{agent.slug}/versions"), 401, "not_authenticated")
+
+
+def test_admin_shows_versions_read_only_without_the_stored_config(api, owner, agent, make_user):
+    from django.test import Client
+
+    _save(api(owner), agent, "for the admin")
+    staff = make_user("staffer", is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(staff)
+    listing = browser.get("/admin/agents/agentversion/")
+    assert listing.status_code == 200 and b"for the admin" in listing.content
+    version = AgentVersion.objects.get(agent=agent)
+    detail = browser.get(f"/admin/agents/agentversion/{version.pk}/change/")
+    assert detail.status_code == 200
+    assert b"ciphertext" not in detail.content
+    assert browser.get("/admin/agents/agentversion/add/").status_code == 403
+    assert browser.get("/admin/agents/schedule/").status_code == 200
