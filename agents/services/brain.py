@@ -1,0 +1,175 @@
+"""The agent's brain: which model it thinks with (``PATCH /model``) and the
+seed-002 settings shorthand (``/settings``).
+
+Both change only the working config, through the same lock, revision bump
+and audit diff as ``agent_update``; a running agent keeps its deployed
+version until ``redeploy`` (API.md §7).  Models are checked against the
+configured providers: a provider row that lists its models accepts only
+those; the built-in providers accept any model name.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import serializers
+
+from accounts.actor import Actor
+from agents.config import (
+    ModelParamsSerializer,
+    ModelRefSerializer,
+    StrictSerializer,
+    normalize_config,
+    public_config,
+)
+from agents.models import Agent, AgentVersion, AuditAction, RuntimeState
+from agents.providers import BUILTIN_PROVIDERS, known_providers
+from agents.services.agents import _apply, _locked
+from agents.services.audit import agent_snapshot
+from core.errors import ValidationFailed, flatten_errors
+
+MODEL_KEYS = ("model", "fallback_models")
+
+
+# --- input ------------------------------------------------------------------------------------
+
+class AgentModelChoiceSerializer(ModelRefSerializer):
+    params = ModelParamsSerializer(required=False, help_text=(
+        "Replaces the model's params when given (absent keys take their defaults); "
+        "leave it out to keep the current ones."))
+
+
+class AgentModelChangeSerializer(StrictSerializer):
+    """The body of ``PATCH /agents/{agent}/model``: either key, or both."""
+
+    model = AgentModelChoiceSerializer(required=False, help_text="The primary model.")
+    fallback_models = ModelRefSerializer(many=True, required=False, max_length=10,
+                                         help_text="Tried in order when the primary fails; replaces the list.")
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Send model, fallback_models or both.")
+        return attrs
+
+
+class AgentSettingsSerializer(StrictSerializer):
+    """Seed 002's shorthand for ``config.model``: provider, model and temperature."""
+
+    llm_provider = serializers.CharField(max_length=100, help_text="config.model.provider")
+    llm_model = serializers.CharField(max_length=200, help_text="config.model.model")
+    llm_temperature = serializers.FloatField(min_value=0, max_value=2, help_text="config.model.params.temperature")
+    redeploy_required = serializers.BooleanField(
+        read_only=True, help_text="The agent is running a deployed version with another model; "
+                                  "POST /agents/{agent}/redeploy to use this one.")
+
+
+SETTINGS_PATHS = {"llm_provider": ("provider",), "llm_model": ("model",), "llm_temperature": ("params", "temperature")}
+
+
+def _validated(serializer_class, data, *, partial: bool = False) -> dict:
+    serializer = serializer_class(data=data, partial=partial)
+    if not serializer.is_valid():
+        raise ValidationFailed.from_errors(flatten_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+def model_ref_errors(provider: str, model: str, *, provider_path: str, model_path: str) -> dict[str, list[str]]:
+    """Why ``provider``/``model`` cannot be used, keyed by the caller's paths; empty when it can.
+
+    A provider row that lists models accepts only those; one without a list
+    and the built-in providers accept any model.
+    """
+    if provider in BUILTIN_PROVIDERS:
+        return {}
+    # Imported here: the executions app builds on agents, not the other way round.
+    from executions.selectors import provider_find
+
+    row = provider_find(provider)
+    if row is None:
+        return {provider_path: [f"Unknown provider {provider!r}; known providers: {', '.join(known_providers())}."]}
+    names = [m.get("name") for m in row.models or []]
+    if names and model not in names:
+        return {model_path: [f"Provider {row.name!r} has no model {model!r}; its models: {', '.join(names)}."]}
+    return {}
+
+
+def models_errors(*, model: dict | None, fallback_models: list[dict] | None,
+                  model_path: str = "model", fallbacks_path: str = "fallback_models") -> dict[str, list[str]]:
+    """Every unusable model in a primary model and a fallback list, by path."""
+    errors: dict[str, list[str]] = {}
+    if model is not None:
+        errors.update(model_ref_errors(model["provider"], model["model"], provider_path=f"{model_path}.provider",
+                                       model_path=f"{model_path}.model"))
+    for i, ref in enumerate(fallback_models or []):
+        here = f"{fallbacks_path}[{i}]"
+        errors.update(model_ref_errors(ref["provider"], ref["model"], provider_path=f"{here}.provider",
+                                       model_path=f"{here}.model"))
+    return errors
+
+
+def redeploy_required(agent: Agent) -> bool:
+    """Whether the agent runs a deployed version whose models differ from the working config's."""
+    if agent.runtime_state != RuntimeState.RUNNING or agent.deployed_version is None:
+        return False
+    deployed = (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
+                .values_list("config", flat=True).first()) or {}
+    return any(deployed.get(key) != agent.config.get(key) for key in MODEL_KEYS)
+
+
+def agent_settings(agent: Agent) -> dict:
+    """The settings shorthand read from the working config."""
+    model = agent.config.get("model") or {}
+    return {"llm_provider": model.get("provider"), "llm_model": model.get("model"),
+            "llm_temperature": (model.get("params") or {}).get("temperature"),
+            "redeploy_required": redeploy_required(agent)}
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+def _write_config(agent: Agent, config: dict, *, actor: Actor, action: str, before: dict) -> Agent:
+    clean = {"config": normalize_config(config, previous=agent.config)}
+    return _apply(agent, clean, actor=actor, action=action, before=before)
+
+
+@transaction.atomic
+def agent_model_set(*, agent: Agent, actor: Actor, data: dict, if_match: list[str] | None = None) -> Agent:
+    """Swap the primary model and/or replace the fallback list (the body of
+    ``PATCH /model``), audited as ``agent.model_changed``."""
+    clean = _validated(AgentModelChangeSerializer, data)
+    errors = models_errors(model=clean.get("model"), fallback_models=clean.get("fallback_models"))
+    if errors:
+        raise ValidationFailed.from_errors(errors)
+    agent = _locked(agent, if_match, required=False)
+    before = agent_snapshot(agent)
+    config = public_config(agent.config)
+    if "model" in clean:
+        chosen = dict(clean["model"])
+        chosen.setdefault("params", config.get("model", {}).get("params", {}))
+        config["model"] = chosen
+    if "fallback_models" in clean:
+        config["fallback_models"] = clean["fallback_models"]
+    return _write_config(agent, config, actor=actor, action=AuditAction.MODEL_CHANGED, before=before)
+
+
+@transaction.atomic
+def agent_settings_set(*, agent: Agent, actor: Actor, data: dict, partial: bool = False,
+                       if_match: list[str] | None = None) -> Agent:
+    """``PUT /settings`` (all three keys) or ``PATCH /settings`` (any of
+    them): write them into ``config.model``, audited as ``agent.settings_changed``."""
+    clean = _validated(AgentSettingsSerializer, data, partial=partial)
+    if partial and not clean:
+        raise ValidationFailed.from_errors({"non_field_errors": [
+            "Send llm_provider, llm_model or llm_temperature."]})
+    agent = _locked(agent, if_match, required=False)
+    before = agent_snapshot(agent)
+    config = public_config(agent.config)
+    model = {**config.get("model", {}), "params": dict(config.get("model", {}).get("params", {}))}
+    for key, path in SETTINGS_PATHS.items():
+        if key in clean:
+            (model["params"] if len(path) == 2 else model)[path[-1]] = clean[key]
+    errors = model_ref_errors(model["provider"], model["model"], provider_path="llm_provider", model_path="llm_model")
+    if errors:
+        raise ValidationFailed.from_errors(errors)
+    config["model"] = model
+    return _write_config(agent, config, actor=actor, action=AuditAction.SETTINGS_CHANGED, before=before)
