@@ -125,3 +125,21 @@ def runtime_status(agent: Agent) -> dict:
     return {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
             "started_at": agent.runtime_started_at, "tools_count": len(config.get("tools", [])),
             "active_threads": 0}
+
+
+def schedule_list_for_agent(*, agent: Agent) -> QuerySet[Schedule]:
+    """The agent's schedules (the representation needs no other rows)."""
+    return Schedule.objects.filter(agent=agent)
+
+
+def schedule_get_for_agent(*, agent: Agent, schedule_id) -> Schedule:
+    """One of the agent's schedules; 404 for another agent's, an unknown id or a non-UUID."""
+    try:
+        pk = uuid.UUID(str(schedule_id))
+    except ValueError:
+        raise NotFound("Schedule not found.")
+    schedule = Schedule.objects.filter(agent=agent, pk=pk).first()
+    if schedule is None:
+        raise NotFound("Schedule not found.")
+    schedule.agent = agent
+    return schedule

@@ -5,30 +5,35 @@ an agent's heartbeat is one more (``agents.fire_heartbeat``), built from the
 deployed version's ``config.heartbeat``.  :func:`periodic_tasks_sync` keeps
 them in step with the agent: a task is enabled only while its schedule (or
 heartbeat) is enabled and the agent is active and running, so beat never
-fires a paused or stopped agent.  The fire tasks check again when they run.
+fires a paused or stopped agent.  :func:`schedule_fire` and
+:func:`heartbeat_fire` (what the tasks call) check again when they run.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import logging
+import uuid
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
-from django_celery_beat.tzcrontab import TzAwareCrontab
 from rest_framework import serializers
 
 from accounts.actor import Actor
-from agents.config import validate_cron, validate_timezone
-from agents.models import Agent, AgentStatus, AgentVersion, AuditAction, RuntimeState, Schedule
+from agents import config as agent_config
+from agents.config import validate_timezone
+from agents.cron import fires, next_runs
+from agents.models import Agent, AgentMember, AgentStatus, AgentVersion, AuditAction, RuntimeState, Schedule
 from agents.services.audit import audit_record, diff
-from core.errors import ApiError, ValidationFailed, flatten_errors
+from core.errors import ApiError, NotFound, ValidationFailed, flatten_errors
+
+logger = logging.getLogger("agentry.schedules")
 
 SCHEDULE_TASK = "agents.fire_schedule"
 HEARTBEAT_TASK = "agents.fire_heartbeat"
-NEXT_RUNS = 5
 SCHEDULE_FIELDS = ("name", "cron", "timezone", "input", "enabled")
 
 
@@ -41,11 +46,13 @@ class ScheduleFieldsSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=100, required=False,
                                  help_text="Unique per agent; derived from the cron when absent.")
-    cron = serializers.CharField(max_length=100, validators=[validate_cron],
-                                 help_text="Five fields: minute hour day-of-month month day-of-week.")
+    cron = serializers.CharField(max_length=100,
+                                 help_text="Five fields: minute hour day-of-month month day-of-week, read as "
+                                           "Celery does (day-of-month and day-of-week must both match).")
     timezone = serializers.CharField(max_length=64, default="UTC", validators=[validate_timezone],
                                      help_text="IANA time zone the cron is read in.")
-    input = serializers.DictField(default=dict, help_text="The run's input, as for invoke.")
+    input = serializers.DictField(default=dict, help_text="The run's input, as for invoke; checked against the "
+                                                          "deployed pipeline's input schema when it fires.")
     enabled = serializers.BooleanField(default=True)
 
     def to_internal_value(self, data):
@@ -55,6 +62,13 @@ class ScheduleFieldsSerializer(serializers.Serializer):
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)
 
+    def validate_cron(self, value: str) -> str:
+        value = agent_config.validate_cron(value)
+        # Celery accepts "0 0 31 2 *" but fails at every tick trying to schedule it.
+        if not next_runs(value, "UTC", count=1):
+            raise serializers.ValidationError("Never fires: no date matches these fields.")
+        return value
+
 
 def _validated(data, *, partial: bool = False) -> dict:
     serializer = ScheduleFieldsSerializer(data=data, partial=partial)
@@ -63,24 +77,7 @@ def _validated(data, *, partial: bool = False) -> dict:
     return dict(serializer.validated_data)
 
 
-def next_runs(cron: str, tz: str, *, count: int = NEXT_RUNS, after: datetime | None = None) -> list[datetime]:
-    """The next ``count`` times ``cron`` fires in time zone ``tz``, in UTC."""
-    zone = ZoneInfo(tz)
-    moment = (after or timezone.now()).astimezone(zone)
-    crontab = _crontab(cron, zone)
-    runs = []
-    for _ in range(count):
-        start, delta, _now = crontab.remaining_delta(moment)
-        moment = start + delta
-        runs.append(moment.astimezone(ZoneInfo("UTC")))
-    return runs
-
-
-def _crontab(cron: str, zone: ZoneInfo) -> TzAwareCrontab:
-    minute, hour, day_of_month, month, day_of_week = cron.split()
-    return TzAwareCrontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month,
-                          day_of_week=day_of_week, tz=zone)
-
+# --- periodic tasks -------------------------------------------------------------------------------
 
 def _crontab_row(cron: str, tz: str) -> CrontabSchedule:
     minute, hour, day_of_month, month, day_of_week = cron.split()
@@ -91,7 +88,8 @@ def _crontab_row(cron: str, tz: str) -> CrontabSchedule:
     return row
 
 
-def _agent_fires(agent: Agent) -> bool:
+def agent_fires(agent: Agent) -> bool:
+    """Whether beat may fire the agent's schedules and heartbeat now."""
     return agent.status == AgentStatus.ACTIVE and agent.runtime_state == RuntimeState.RUNNING
 
 
@@ -103,14 +101,27 @@ def heartbeat_task_name(agent: Agent) -> str:
     return f"agentry.heartbeat.{agent.pk}"
 
 
+def _task_save(task: PeriodicTask, *, cron: str, tz: str, args: list, enabled: bool, description: str) -> None:
+    crontab_row = _crontab_row(cron, tz)
+    if task.crontab_id != crontab_row.pk:
+        # A new cron counts from now: without this, beat would fire at once
+        # for a time the new cron matched since the last run.
+        task.last_run_at = None
+    task.crontab = crontab_row
+    task.args = json.dumps(args)
+    task.enabled = enabled
+    task.description = description
+    task.save()  # a disabled task forgets last_run_at, so a re-enabled one does not catch up
+
+
 def _schedule_task_save(schedule: Schedule, agent: Agent) -> None:
     """Create or update the schedule's periodic task to match it."""
-    task = schedule.periodic_task or PeriodicTask(name=schedule_task_name(schedule), task=SCHEDULE_TASK)
-    task.crontab = _crontab_row(schedule.cron, schedule.timezone)
-    task.args = json.dumps([str(schedule.pk)])
-    task.enabled = schedule.enabled and _agent_fires(agent)
-    task.description = f"Schedule {schedule.name!r} of agent {agent.slug}"
-    task.save()
+    name = schedule_task_name(schedule)
+    task = (schedule.periodic_task or PeriodicTask.objects.filter(name=name).first()
+            or PeriodicTask(name=name, task=SCHEDULE_TASK))
+    _task_save(task, cron=schedule.cron, tz=schedule.timezone, args=[str(schedule.pk)],
+               enabled=schedule.enabled and agent_fires(agent),
+               description=f"Schedule {schedule.name!r} of agent {agent.slug}")
     if schedule.periodic_task_id != task.pk:
         schedule.periodic_task = task
         Schedule.objects.filter(pk=schedule.pk).update(periodic_task=task)
@@ -128,15 +139,13 @@ def deployed_heartbeat(agent: Agent) -> dict | None:
 def _heartbeat_task_save(agent: Agent) -> None:
     heartbeat = deployed_heartbeat(agent)
     name = heartbeat_task_name(agent)
-    if not heartbeat or not heartbeat.get("enabled"):
+    tz = (heartbeat or {}).get("timezone") or "UTC"
+    if not heartbeat or not heartbeat.get("enabled") or not fires(heartbeat.get("cron", ""), tz):
         PeriodicTask.objects.filter(name=name).delete()
         return
     task = PeriodicTask.objects.filter(name=name).first() or PeriodicTask(name=name, task=HEARTBEAT_TASK)
-    task.crontab = _crontab_row(heartbeat["cron"], heartbeat.get("timezone") or "UTC")
-    task.args = json.dumps([str(agent.pk)])
-    task.enabled = _agent_fires(agent)
-    task.description = f"Heartbeat of agent {agent.slug}"
-    task.save()
+    _task_save(task, cron=heartbeat["cron"], tz=tz, args=[str(agent.pk)], enabled=agent_fires(agent),
+               description=f"Heartbeat of agent {agent.slug}")
 
 
 def periodic_tasks_sync(agent: Agent) -> None:
@@ -150,12 +159,14 @@ def periodic_tasks_sync(agent: Agent) -> None:
 
 def periodic_tasks_delete(agent: Agent) -> None:
     """Remove the agent's periodic tasks (before the agent is deleted)."""
-    names = [heartbeat_task_name(agent)]
-    task_ids = Schedule.objects.filter(agent=agent).exclude(periodic_task=None).values_list("periodic_task", flat=True)
-    PeriodicTask.objects.filter(pk__in=list(task_ids)).delete()
-    PeriodicTask.objects.filter(name__in=names).delete()
+    schedules = list(Schedule.objects.filter(agent=agent).values_list("pk", "periodic_task"))
+    names = [heartbeat_task_name(agent), *(f"agentry.schedule.{pk}" for pk, _task in schedules)]
+    task_ids = [task for _pk, task in schedules if task is not None]
+    PeriodicTask.objects.filter(Q(name__in=names) | Q(pk__in=task_ids)).delete()
     PeriodicTasks.update_changed()
 
+
+# --- schedules ------------------------------------------------------------------------------------
 
 def _free_name(agent: Agent, cron: str) -> str:
     taken = set(Schedule.objects.filter(agent=agent).values_list("name", flat=True))
@@ -220,8 +231,7 @@ def schedule_delete(*, schedule: Schedule, actor: Actor) -> None:
     """Remove a schedule and its periodic task."""
     audit_record(agent=schedule.agent, actor=actor, action=AuditAction.SCHEDULE_DELETED,
                  changes=diff({"schedule": {"id": str(schedule.pk), **_snapshot(schedule)}}, {}))
-    if schedule.periodic_task_id:
-        PeriodicTask.objects.filter(pk=schedule.periodic_task_id).delete()
+    PeriodicTask.objects.filter(name=schedule_task_name(schedule)).delete()
     schedule.delete()
     PeriodicTasks.update_changed()
 
@@ -233,10 +243,129 @@ def primary_schedule_set(*, agent: Agent, actor: Actor, data: dict) -> tuple[Sch
     current = Schedule.objects.select_for_update().filter(agent=agent, primary=True).first()
     if current is None:
         return schedule_create(agent=agent, actor=actor, data=data, primary=True), True
+    if not isinstance(data, dict):
+        _validated(data)  # raises: not an object
     full = {"timezone": "UTC", "input": {}, "enabled": True, **data}
     _validated(full)  # the primary schedule is replaced whole: cron is required
     return schedule_update(schedule=current, actor=actor, data=full), False
 
 
+def primary_schedule_delete(*, agent: Agent, actor: Actor) -> None:
+    """``DELETE /agents/{agent}/schedule``; 404 when the agent has none."""
+    current = Schedule.objects.filter(agent=agent, primary=True).select_related("agent").first()
+    if current is None:
+        raise NotFound("This agent has no primary schedule.")
+    schedule_delete(schedule=current, actor=actor)
+
+
 def _user(actor: Actor):
     return actor.user if getattr(actor.user, "is_authenticated", False) else None
+
+
+# --- firing ---------------------------------------------------------------------------------------
+
+def schedule_fire(*, schedule_id) -> dict:
+    """Start the run a schedule's periodic task asks for, if it still should
+    happen: the schedule exists and is enabled, the agent is active and
+    running.  Returns what happened (``started`` or ``skipped`` with a reason)."""
+    schedule_id = _uuid(schedule_id)
+    if schedule_id is None:
+        return _skipped("schedule_missing")
+    schedule = Schedule.objects.select_related("agent", "agent__owner", "created_by").filter(pk=schedule_id).first()
+    if schedule is None:
+        # Its schedule is gone (deleted behind the service's back): so goes the task.
+        PeriodicTask.objects.filter(name=f"agentry.schedule.{schedule_id}").delete()
+        PeriodicTasks.update_changed()
+        return _skipped("schedule_missing")
+    if not schedule.enabled:
+        return _skipped("schedule_disabled")
+    agent = schedule.agent
+    reason = _not_firing_reason(agent)
+    if reason:
+        return _skipped(reason)
+    result = _start(agent, trigger="schedule", run_as=_schedule_runner(schedule), run_input=schedule.input,
+                    key=f"schedule:{schedule.pk}")
+    if result["status"] == "started":
+        Schedule.objects.filter(pk=schedule.pk).update(last_run_at=timezone.now())
+    return result
+
+
+def heartbeat_fire(*, agent_id) -> dict:
+    """Start the heartbeat run of a running agent: the deployed version's
+    ``heartbeat.prompt`` as ``input.message``, run as the agent's owner."""
+    agent_id = _uuid(agent_id)
+    if agent_id is None:
+        return _skipped("agent_missing")
+    agent = Agent.objects.select_related("owner").filter(pk=agent_id).first()
+    if agent is None:
+        PeriodicTask.objects.filter(name=f"agentry.heartbeat.{agent_id}").delete()
+        PeriodicTasks.update_changed()
+        return _skipped("agent_missing")
+    reason = _not_firing_reason(agent)
+    if reason:
+        return _skipped(reason)
+    heartbeat = deployed_heartbeat(agent)
+    if not heartbeat or not heartbeat.get("enabled"):
+        return _skipped("heartbeat_disabled")
+    return _start(agent, trigger="heartbeat", run_as=agent.owner, run_input={"message": heartbeat.get("prompt", "")},
+                  key="heartbeat")
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _not_firing_reason(agent: Agent) -> str:
+    if agent.status != AgentStatus.ACTIVE:
+        return "agent_not_active"
+    if agent.runtime_state != RuntimeState.RUNNING:
+        return "agent_not_running"
+    if agent.deployed_version is None:
+        return "not_deployed"
+    return ""
+
+
+def _schedule_runner(schedule: Schedule):
+    """Who a scheduled run acts as: its creator while still a member of the
+    agent, else the owner (a removed admin's schedule keeps working, but not
+    with their rights)."""
+    user = schedule.created_by
+    if user is not None and user.is_active and (
+            user.is_staff or AgentMember.objects.filter(agent=schedule.agent, user=user).exists()):
+        return user
+    return schedule.agent.owner
+
+
+def _start(agent: Agent, *, trigger: str, run_as, run_input: dict, key: str) -> dict:
+    """Queue a run of the deployed version.  The idempotency key names the
+    minute, so a task delivered twice (or two beats) starts one run.  A
+    request the deployed version refuses (input against its schema) is logged
+    and nothing is written."""
+    # Imported here: executions' services import the agents' runtime, which imports this module.
+    from executions.services import runs
+    from executions.tasks import enqueue
+
+    run_key = f"{key}:{timezone.now():%Y-%m-%dT%H:%MZ}"
+    try:
+        with transaction.atomic():
+            request = runs.run_request(agent, input=run_input, version="deployed")
+            execution, created = runs.execution_start(
+                agent=agent, actor=Actor(user=run_as), request=request, trigger=trigger, queued=True,
+                idempotency_key=run_key, correlation_id=run_key)
+            if created:
+                enqueue(execution)
+    except ApiError as exc:
+        if exc.code == "idempotency_conflict":  # the same minute's run is queued or running
+            return _skipped("already_started")
+        logger.warning("%s run of agent %s refused: %s %s", trigger, agent.slug, exc.code, exc.detail)
+        return {"status": "rejected", "code": exc.code, "detail": exc.detail, "errors": exc.errors or {}}
+    if not created:
+        return _skipped("already_started", execution_id=str(execution.pk))
+    return {"status": "started", "execution_id": str(execution.pk)}
+
+
+def _skipped(reason: str, **extra) -> dict:
+    return {"status": "skipped", "reason": reason, **extra}

@@ -84,7 +84,7 @@ def stream_renderers(view):
     return [renderer() for renderer in view.renderer_classes]
 
 
-def _headers(request) -> tuple[str, str]:
+def run_headers(request) -> tuple[str, str]:
     key = (request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key") or "").strip()
     if len(key) > 255:
         raise ValidationFailed("Idempotency-Key is at most 255 characters.",
@@ -101,7 +101,7 @@ def _trace(execution: Execution) -> list:
     return TraceStepSerializer(selectors.execution_trace(execution), many=True).data
 
 
-def _execution_url(request, execution: Execution) -> str:
+def execution_url(request, execution: Execution) -> str:
     return request.build_absolute_uri(f"/api/v1/executions/{execution.pk}")
 
 
@@ -163,7 +163,7 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         body = RunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         agent = self.get_agent()
-        key, correlation = _headers(request)
+        key, correlation = run_headers(request)
         run_request = runs.run_request(agent, **body.run_fields())
         execution, created = runs.execution_start(
             agent=agent, actor=Actor.from_request(request), request=run_request, trigger=_trigger(request),
@@ -193,11 +193,11 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
             if execution.status == ExecutionStatus.FAILED:
                 raise ServiceUnavailable("The task queue is unavailable; try again shortly.",
                                          instance=f"/api/v1/executions/{execution.pk}", headers={"Retry-After": "5"})
-        headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": _execution_url(
+        headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": execution_url(
             request, execution)}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return data_response({"exec_id": str(execution.pk), "exec_url": _execution_url(request, execution),
+        return data_response({"exec_id": str(execution.pk), "exec_url": execution_url(request, execution),
                               "status": execution.status}, status=http.HTTP_202_ACCEPTED, headers=headers)
 
     @extend_schema(summary="Queue a run for a worker", request=RunRequestSerializer,
