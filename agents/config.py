@@ -92,7 +92,7 @@ class FilledSerializer(StrictSerializer):
 class ModelParamsSerializer(StrictSerializer):
     temperature = serializers.FloatField(min_value=0, max_value=2, default=0.7)
     max_tokens = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1024)
-    top_p = serializers.FloatField(min_value=0, max_value=1, default=1)
+    top_p = serializers.FloatField(min_value=0, max_value=1, default=1.0)
     stop = serializers.ListField(child=serializers.CharField(max_length=100), max_length=4, default=list)
     seed = serializers.IntegerField(allow_null=True, default=None)
 

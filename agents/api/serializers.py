@@ -108,6 +108,16 @@ class AgentWriteSerializer(serializers.Serializer):
     pipeline = PipelineSerializer(required=False)
 
 
+class AgentCreateSerializer(AgentWriteSerializer):
+    """The body of ``POST /agents``: an agent, or a catalog template and what to change in it."""
+
+    name = serializers.CharField(max_length=NAME_MAX, trim_whitespace=False, required=False,
+                                 help_text="Required unless template is given (default: the template's).")
+    template = serializers.CharField(required=False, help_text=(
+        "A template id from GET /agents/templates: the agent is created from it, schedules and skills included; "
+        "the other fields given override the template's (config is merge-patched)."))
+
+
 def raw_agent_fields(request_data) -> dict:
     """The body's agent fields as sent (config and pipeline untouched, so
     the services see exactly what the client wrote)."""

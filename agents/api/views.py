@@ -19,6 +19,7 @@ from agents import selectors, services
 from agents.api.filters import AgentFilter
 from agents.api.serializers import (
     AccessibleAgentSerializer,
+    AgentCreateSerializer,
     AgentSerializer,
     AgentWriteSerializer,
     AuditLogEntrySerializer,
@@ -32,6 +33,7 @@ from agents.api.serializers import (
     raw_agent_fields,
 )
 from agents.models import Agent, AgentMember, AgentStatus, AuditLogEntry
+from agents.services.templates import agent_create_from_template
 from core.envelope import data_response, enveloped
 from core.errors import NotFound, ValidationFailed
 from core.etags import if_match_values, not_modified
@@ -83,7 +85,8 @@ def _agent_response(request, agent, *, status=http.HTTP_200_OK):
 
 @extend_schema_view(
     list=extend_schema(summary="List agents you can access", responses=AgentSerializer(many=True)),
-    create=extend_schema(summary="Create an agent (you become its owner)", request=AgentWriteSerializer,
+    create=extend_schema(summary="Create an agent, or one from a template (you become its owner)",
+                         request=AgentCreateSerializer,
                          responses={201: OpenApiResponse(enveloped(AgentSerializer), description=ETAG_NOTE)}),
     retrieve=extend_schema(summary="Get an agent", parameters=[AGENT_PATH, IF_NONE_MATCH],
                            responses={200: OpenApiResponse(enveloped(AgentSerializer), description=ETAG_NOTE),
@@ -131,7 +134,12 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(AgentSerializer(page, many=True).data)
 
     def create(self, request):
-        agent = services.agent_create(actor=self.actor(), **raw_agent_fields(request.data))
+        fields = raw_agent_fields(request.data)
+        if "template" in request.data:
+            agent = agent_create_from_template(actor=self.actor(), template=request.data["template"],
+                                               overrides=fields)
+        else:
+            agent = services.agent_create(actor=self.actor(), **fields)
         return _agent_response(request, agent, status=http.HTTP_201_CREATED)
 
     def retrieve(self, request, agent=None):
