@@ -111,3 +111,40 @@ def test_readme_deploy_lines_work(live_server, make_user):
     assert answers[9]["deployed_version"] == 3
     agent = Agent.objects.get(slug="greeter")
     assert agent.versions.get(index=3).content_hash == agent.versions.get(index=1).content_hash
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_readme_automation_lines_work(live_server, make_user, tmp_path):
+    from executions.models import Execution, Memory
+
+    # given the state the deploy walkthrough leaves: greeter running
+    _token, raw = token_create(user=make_user("automator"), name="t",
+                               scopes=["agents:read", "agents:write", "agents:run"])
+    env = {"TOKEN": raw, "PATH": "/usr/bin:/bin"}
+
+    def run(block):
+        script = re.sub(r"^TOKEN=.*$", "", block.replace("http://127.0.0.1:8000", live_server.url), flags=re.M)
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("curl -s ", "curl -s -w '\\n' ")],
+                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line)["data"] for line in result.stdout.splitlines() if line.strip()]
+
+    run(_section_blocks("## Deploying changes safely")[0])
+
+    # when the automation lines run
+    answers = run(_section_blocks("## Schedules, webhooks, export and templates")[0])
+
+    # then each did what the README says
+    schedule, hooked, settings, imported, templates, helpdesk, wizard = answers
+    assert schedule["name"] == "morning" and len(schedule["next_runs"]) == 5
+    assert hooked["status"] == "queued"
+    assert Execution.objects.get(pk=hooked["exec_id"]).trigger == "webhook"
+    assert settings["llm_temperature"] == 0.2
+    assert (tmp_path / "greeter.yaml").read_text().startswith("format: agentry.agent")
+    assert imported["skipped"] == ["greeter"] and imported["created"] == []
+    assert [t["id"] for t in templates] == ["support-triage"]
+    assert helpdesk["slug"] == "helpdesk" and helpdesk["pipeline"]["nodes"]
+    assert wizard["seed_counts"] == {"memory": 0, "rules": 1, "skills": 0, "tasks": 1}
+    iris = Agent.objects.get(pk=wizard["workflow_id"])
+    assert iris.config["tools"][0]["type"] == "http_request" and iris.schedules.count() == 1
+    assert Memory.objects.get(agent=iris).kind == "rule"
