@@ -28,6 +28,7 @@ from agents.validation import (
 )
 from core.errors import ApiError, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from core.etags import check_if_match, strong_etag
+from core.naming import first_free
 
 
 class NameTaken(ApiError):
@@ -309,10 +310,6 @@ def agent_duplicate(*, agent: Agent, actor: Actor, name: str | None = None) -> A
 
 
 def _free_copy_name(owner, name: str) -> str:
-    base = f"{name} (copy)"[:100]
-    taken = set(Agent.objects.filter(owner=owner, name__startswith=base[:90]).values_list("name", flat=True))
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate = f"{name[: 100 - 12]} (copy {n})"
-        n += 1
-    return candidate
+    first = f"{name} (copy)"[:100]
+    taken = set(Agent.objects.filter(owner=owner, name__startswith=first[:90]).values_list("name", flat=True))
+    return first_free(name, taken, first=first, numbered="{base} (copy {n})")

@@ -28,12 +28,13 @@ from django.db.models import Prefetch, QuerySet
 from accounts.actor import Actor
 from accounts.roles import Role
 from agents.config import ENV_KEY, AgentConfigSerializer, public_config
-from agents.models import Agent, AgentSkill, AgentStatus, AgentTag, AuditAction, Schedule, Skill
+from agents.models import Agent, AgentSkill, AgentStatus, AgentTag, AuditAction, Schedule
 from agents.pipeline import empty_pipeline
 from agents.selectors import agents_visible_to
 from agents.services.agents import _validate_fields, agent_create, agent_etag, agent_replace
 from agents.services.audit import audit_record
 from agents.services.schedules import ScheduleFieldsSerializer, schedule_create, schedule_delete
+from agents.services.skills import skills_connect
 from core.errors import ApiError, Forbidden, ValidationFailed, error_summary, flatten_errors
 
 AGENT_FORMAT = "agentry.agent"
@@ -315,28 +316,6 @@ def read_item(raw) -> DocumentItem:
 
 # --- writing an agent -----------------------------------------------------------------------
 
-def _library_skill(owner, spec: dict, source: str) -> Skill:
-    """The owner's skill of this name and identical content, else a new one
-    under the first free name among ``name``, ``name (2)``, ``name (3)``…"""
-    n = 1
-    while True:
-        suffix = f" ({n})" if n > 1 else ""
-        name = f"{spec['name'][: SKILL_NAME_MAX - len(suffix)]}{suffix}"
-        existing = Skill.objects.filter(owner=owner, name=name).first()
-        if existing is None:
-            return Skill.objects.create(owner=owner, name=name, description=spec["description"],
-                                        content=spec["content"], tags=spec["tags"], source=source)
-        if existing.content == spec["content"]:
-            return existing
-        n += 1
-
-
-def _link_skills(agent: Agent, skills: list[dict], actor: Actor, source: str) -> None:
-    for spec in skills:
-        skill = _library_skill(agent.owner, spec, source)
-        AgentSkill.objects.get_or_create(agent=agent, skill=skill, defaults={"connected_by": actor.user})
-
-
 def _create_schedules(agent: Agent, schedules: list[dict], actor: Actor) -> None:
     errors: dict[str, list[str]] = {}
     for i, spec in enumerate(schedules):
@@ -353,7 +332,7 @@ def agent_create_from_item(*, actor: Actor, item: DocumentItem, skill_source: st
     """Create the item's agent, owned by the actor, with its skills (from the
     actor's skill library) and schedules; validated as ``POST /agents`` is."""
     agent = agent_create(actor=actor, **item.fields)
-    _link_skills(agent, item.skills, actor, skill_source)
+    skills_connect(agent, item.skills, actor=actor, source=skill_source)
     _create_schedules(agent, item.schedules, actor)
     return agent
 
@@ -377,7 +356,7 @@ def _overwrite(agent: Agent, item: DocumentItem, actor: Actor) -> Agent:
     fields["config"] = _keep_secrets(fields.get("config"), agent.config)
     agent = agent_replace(agent=agent, actor=actor, data=fields, if_match=[agent_etag(agent)])
     AgentSkill.objects.filter(agent=agent).delete()
-    _link_skills(agent, item.skills, actor, "import")
+    skills_connect(agent, item.skills, actor=actor, source="import")
     for schedule in Schedule.objects.filter(agent=agent).select_related("agent"):
         schedule_delete(schedule=schedule, actor=actor)
     _create_schedules(agent, item.schedules, actor)

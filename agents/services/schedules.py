@@ -29,6 +29,7 @@ from agents.cron import fires, next_runs
 from agents.models import Agent, AgentMember, AgentStatus, AgentVersion, AuditAction, RuntimeState, Schedule
 from agents.services.audit import audit_record, diff
 from core.errors import ApiError, NotFound, ValidationFailed, flatten_errors
+from core.naming import first_free
 
 logger = logging.getLogger("agentry.schedules")
 
@@ -169,13 +170,7 @@ def periodic_tasks_delete(agent: Agent) -> None:
 # --- schedules ------------------------------------------------------------------------------------
 
 def _free_name(agent: Agent, cron: str) -> str:
-    taken = set(Schedule.objects.filter(agent=agent).values_list("name", flat=True))
-    base = f"cron {cron}"[:90]
-    name, n = base, 2
-    while name in taken:
-        name = f"{base} ({n})"
-        n += 1
-    return name
+    return first_free(f"cron {cron}", set(Schedule.objects.filter(agent=agent).values_list("name", flat=True)))
 
 
 def _snapshot(schedule: Schedule) -> dict:

@@ -20,6 +20,7 @@ from agents.models import Agent
 from agents.services.agents import merge_patch
 from agents.services.portability import AGENT_FORMAT, agent_create_from_item, document_items, read_item
 from core.errors import ApiError, ValidationFailed
+from core.naming import first_free
 from core.parsers import yaml_load
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
@@ -73,11 +74,7 @@ def template_list(*, category: str | None = None) -> list[dict]:
 def _free_name(owner, base: str) -> str:
     """``base``, or ``base 2``, ``base 3``… whichever the owner does not use yet."""
     taken = set(Agent.objects.filter(owner=owner, name__startswith=base[:90]).values_list("name", flat=True))
-    name, n = base, 2
-    while name in taken:
-        name = f"{base[:90]} {n}"
-        n += 1
-    return name
+    return first_free(base, taken, numbered="{base} {n}")
 
 
 def agent_create_from_template(*, actor: Actor, template, overrides: dict) -> Agent:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -29,12 +29,14 @@ from agents.config import (
     StrictSerializer,
     validate_provider,
 )
-from agents.models import Agent, AgentSkill, Skill
+from agents.models import Agent
 from agents.services.agents import agent_create
 from agents.services.brain import model_ref_errors, models_errors
 from agents.services.schedules import ScheduleFieldsSerializer, schedule_create
+from agents.services.skills import skills_connect
 from agents.validation import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, TAG_MAX, TAGS_MAX, name_problem
-from core.errors import Conflict, ValidationFailed, flatten_errors
+from core.errors import ValidationFailed, flatten_errors
+from core.naming import first_free
 
 # Connector node types the wizard's tiles use, and the tool type each becomes.
 # A tool type itself is accepted too, with hyphens or underscores.
@@ -296,32 +298,6 @@ def _seed_memories(agent: Agent, actor: Actor, memories: list[dict], rules: list
     Memory.objects.bulk_create(rows)
 
 
-def _free_skill_name(owner, name: str) -> str:
-    taken = set(Skill.objects.filter(owner=owner, name__startswith=name).values_list("name", flat=True))
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate = f"{name} ({n})"
-        n += 1
-    return candidate
-
-
-def _seed_skills(agent: Agent, actor: Actor, skills: list[dict]) -> None:
-    owner = agent.owner
-    for item in skills:
-        for _attempt in range(5):
-            try:
-                with transaction.atomic():  # a savepoint: a name taken meanwhile just tries the next one
-                    skill = Skill.objects.create(owner=owner, name=_free_skill_name(owner, item["name"]),
-                                                 description=item["description"], content=item["content"],
-                                                 tags=item["tags"], source="wizard")
-                break
-            except IntegrityError:
-                continue
-        else:
-            raise Conflict(f"Could not find a free name for skill {item['name']!r}; try again.")
-        AgentSkill.objects.create(agent=agent, skill=skill, auto_connected=True, connected_by=_user(actor))
-
-
 def _task_names(tasks: list[dict]) -> list[str]:
     """Each task's schedule name: its own, else ``cron <expression>`` made
     unique among all of them, so a derived name never takes a given one."""
@@ -330,11 +306,7 @@ def _task_names(tasks: list[dict]) -> list[str]:
     for task in tasks:
         name = task.get("name")
         if name is None:
-            base = f"cron {' '.join(task['cron'].split())}"[:90]
-            name, n = base, 2
-            while name in taken:
-                name = f"{base} ({n})"
-                n += 1
+            name = first_free(f"cron {' '.join(task['cron'].split())}", taken)
             taken.add(name)
         names.append(name)
     return names
@@ -361,7 +333,7 @@ def agent_create_from_wizard(*, actor: Actor, data) -> WizardResult:
                          tags=clean["tags"], config=wizard_config(clean))
     training = clean.get("training") or {"memory": [], "rules": [], "skills": [], "tasks": []}
     _seed_memories(agent, actor, training["memory"], training["rules"])
-    _seed_skills(agent, actor, training["skills"])
+    skills_connect(agent, training["skills"], actor=actor, source="wizard", auto_connected=True)
     _seed_tasks(agent, actor, training["tasks"])
     return WizardResult(agent=agent, seed_counts={key: len(training[key]) for key in SEEDS_MAX})
 

@@ -130,16 +130,19 @@ class TestHappyPath:
         assert config["model"]["provider"] == "fake" and config["model"]["model"] == "gpt-main"
         assert config["fallback_models"] == [{"provider": "openai", "model": "@cf/meta/llama"}]
 
-    def test_a_skill_name_already_in_the_library_gets_a_free_one(self, api, user):
+    def test_a_skill_name_already_in_the_library_gets_a_free_one_unless_the_content_is_the_same(self, api, user):
         # given
-        Skill.objects.create(owner=user, name="Summarise")
+        Skill.objects.create(owner=user, name="Summarise", content="Three bullets.")
         # when
         response = api(user).post(URL, {"name": "Skilled", "training": {"skills": [
-            {"name": "Summarise"}, {"name": "Summarise"}]}}, format="json")
+            {"name": "Summarise", "content": "Five bullets."}, {"name": "Summarise", "content": "Three bullets."},
+            {"name": "Summarise", "content": "One line."}]}}, format="json")
         # then
         assert response.status_code == 201, response.content
         names = sorted(AgentSkill.objects.filter(agent__name="Skilled").values_list("skill__name", flat=True))
-        assert names == ["Summarise (2)", "Summarise (3)"]
+        assert names == ["Summarise", "Summarise (2)", "Summarise (3)"]
+        assert Skill.objects.get(name="Summarise (2)").content == "Five bullets."
+        assert Skill.objects.filter(owner=user).count() == 3
 
     def test_connector_tile_ids_become_unique_tool_ids(self, api, user):
         response = api(user).post(URL, {"name": "Tools", "connectors": [
