@@ -86,10 +86,3 @@ def _exists(moment: datetime) -> bool:
     back = moment.astimezone(UTC).astimezone(moment.tzinfo)
     return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
-
-def fires(cron: str, tz: str) -> bool:
-    """Whether ``cron`` fires at all (``0 0 30 2 *`` never does); false for a malformed one."""
-    try:
-        return bool(next_runs(cron, tz, count=1))
-    except (ValueError, KeyError):
-        return False

@@ -24,7 +24,6 @@ from rest_framework import serializers
 
 from accounts.actor import Actor
 from agents.config import validate_cron, validate_timezone
-from agents.cron import fires
 from agents.models import Agent, AgentMember, AgentStatus, AgentVersion, AuditAction, RuntimeState, Schedule
 from agents.services.audit import audit_record, diff
 from core.errors import ApiError, NotFound, ValidationFailed, flatten_errors
@@ -133,7 +132,7 @@ def _heartbeat_task_save(agent: Agent) -> None:
     heartbeat = deployed_heartbeat(agent)
     name = heartbeat_task_name(agent)
     tz = (heartbeat or {}).get("timezone") or "UTC"
-    if not heartbeat or not heartbeat.get("enabled") or not fires(heartbeat.get("cron", ""), tz):
+    if not heartbeat or not heartbeat.get("enabled"):
         PeriodicTask.objects.filter(name=name).delete()
         return
     task = PeriodicTask.objects.filter(name=name).first() or PeriodicTask(name=name, task=HEARTBEAT_TASK)

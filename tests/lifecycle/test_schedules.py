@@ -519,11 +519,3 @@ def test_heartbeat_task_follows_the_deployed_version(owner, make_agent, api):
     agent_start(agent=agent, actor=Actor(user=owner))
     assert not PeriodicTask.objects.filter(name=name).exists()
 
-
-def test_a_heartbeat_cron_that_never_fires_is_refused(api, owner, agent):
-    response = api(owner).patch(f"/api/v1/agents/{agent.slug}",
-                                {"config": {"heartbeat": {"enabled": True, "cron": "0 0 30 2 *"}}}, format="json")
-    body = problem(response, 400, "validation_error")
-    assert body["errors"]["config.heartbeat.cron"] == ["Never fires: no date matches these fields."]
-    agent.refresh_from_db()
-    assert agent.config["heartbeat"]["enabled"] is False
