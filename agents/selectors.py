@@ -49,7 +49,7 @@ def agent_list_for_user(*, user) -> QuerySet[Agent]:
     return with_representation(agents_visible_to(user))
 
 
-def _ref_filter(ref: str) -> Q:
+def agent_ref_filter(ref: str) -> Q:
     """Match by id when ``ref`` is a UUID, else by slug.  A ref that can be
     neither matches nothing, without a query the database might reject."""
     try:
@@ -64,7 +64,7 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
     agents = agents_visible_to(user)
     if representation:
         agents = with_representation(agents)
-    agent = agents.filter(_ref_filter(ref)).first()
+    agent = agents.filter(agent_ref_filter(ref)).first()
     if agent is None:
         raise NotFound("Agent not found.")
     return agent

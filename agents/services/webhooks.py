@@ -15,19 +15,17 @@ import hashlib
 import hmac
 import math
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actor import Actor
 from agents.models import Agent, AuditAction
+from agents.selectors import agent_ref_filter
 from agents.services.audit import audit_record
-from agents.validation import SLUG_RE
 from core import crypto
 from core.errors import ApiError, NotFound
 from executions.models import Execution, Trigger
@@ -97,20 +95,12 @@ def webhook_disable(*, agent: Agent, actor: Actor) -> None:
 def webhook_agent(*, ref: str, secret: str) -> Agent:
     """The agent whose webhook ``secret`` is, by id or slug; 404 for an
     unknown agent, a disabled webhook and a wrong secret alike."""
-    agent = Agent.objects.select_related("owner").filter(_ref_filter(ref)).first()
+    agent = Agent.objects.select_related("owner").filter(agent_ref_filter(ref)).first()
     stored = (agent.webhook_secret_hash if agent is not None else "") or _NO_HASH
     matches = hmac.compare_digest(stored, secret_hash(secret or ""))
     if agent is None or not agent.webhook_secret_hash or not matches:
         raise NotFound("Not found.")
     return agent
-
-
-def _ref_filter(ref: str) -> Q:
-    """By id or slug; no agent at all for anything else (no query the database might refuse)."""
-    try:
-        return Q(pk=uuid.UUID(ref))
-    except ValueError:
-        return Q(slug=ref) if SLUG_RE.match(ref) else Q(pk__in=[])
 
 
 def webhook_trigger(*, agent: Agent, body: dict, idempotency_key: str = "",
