@@ -196,7 +196,10 @@ def schedule_create(*, agent: Agent, actor: Actor, data: dict, primary: bool = F
 def schedule_update(*, schedule: Schedule, actor: Actor, data: dict) -> Schedule:
     """Change some of a schedule's fields; its periodic task follows."""
     clean = _validated(data, partial=True)
-    schedule = Schedule.objects.select_for_update().select_related("agent", "periodic_task").get(pk=schedule.pk)
+    # Lock the schedule row alone: PostgreSQL refuses FOR UPDATE on the
+    # nullable side of the outer join to periodic_task.
+    schedule = (Schedule.objects.select_for_update(of=("self",)).select_related("agent", "periodic_task")
+                .get(pk=schedule.pk))
     before = _snapshot(schedule)
     for field, value in clean.items():
         setattr(schedule, field, value)
