@@ -79,7 +79,9 @@ def run_request(agent: Agent, *, input=None, prompt=None, action=None, with_=Non
         raise ValidationFailed(f"Send one of input, prompt or action, not {' and '.join(given)}.",
                                errors={given[1]: [f"Cannot be combined with {given[0]}."]})
     if action is not None:
-        run_input = _action_input(agent, action, with_ or {})
+        # The action as the definition that will run defines it (a running agent's deployed version).
+        actions = definition_for(agent, parse_version(version)).config.get("actions", [])
+        run_input = _action_input(actions, action, with_ or {})
     elif prompt is not None:
         run_input = {**(with_ or {}), "message": prompt}
     else:
@@ -89,10 +91,10 @@ def run_request(agent: Agent, *, input=None, prompt=None, action=None, with_=Non
                       version=parse_version(version), action=action)
 
 
-def _action_input(agent: Agent, action_id: str, with_: dict) -> dict:
-    action = next((a for a in agent.config.get("actions", []) if a["id"] == action_id), None)
+def _action_input(actions: list[dict], action_id: str, with_: dict) -> dict:
+    action = next((a for a in actions if a["id"] == action_id), None)
     if action is None:
-        known = ", ".join(a["id"] for a in agent.config.get("actions", [])) or "none"
+        known = ", ".join(a["id"] for a in actions) or "none"
         raise ValidationFailed(f"Unknown action {action_id!r}; this agent's actions: {known}.",
                                errors={"action": [f"Unknown action {action_id!r}."]})
     if action.get("input"):

@@ -157,3 +157,21 @@ def test_scopes_and_strangers(api, make_user, owner, agent):
             403, "permission_denied")
     problem(api(make_user("stranger")).post(f"/api/v1/agents/{agent.slug}/start"), 404, "not_found")
     problem(api(make_user("other")).get(f"/api/v1/agents/{agent.slug}/status"), 404, "not_found")
+
+
+def test_actions_come_from_the_version_that_runs(api, owner, make_agent, llm):
+    client = api(owner)
+    agent = make_agent(owner, "Actor", pipeline=_pipeline(""),
+                       config={"actions": [{"id": "greet", "prompt": "Hello {{input.name}}"}]})
+    client.post(f"/api/v1/agents/{agent.slug}/start")
+    client.patch(f"/api/v1/agents/{agent.slug}",
+                 {"config": {"actions": [{"id": "greet", "prompt": "Bye {{input.name}}"}]}}, format="json")
+
+    def act(**options):
+        body = {"action": "greet", "with": {"name": "Ada"}, **({"options": options} if options else {})}
+        response = client.post(f"/api/v1/agents/{agent.slug}/invoke", body, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()["data"]["output"]
+
+    assert act() == "echo:  Hello Ada"
+    assert act(version="draft") == "echo:  Bye Ada"
