@@ -31,7 +31,7 @@ from accounts.actor import Actor
 from agents.models import Agent, AgentStatus
 from agents.services.runtime import AgentNotActive
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
-from executions.engine.context import NodeFailure, RunContext
+from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
 from executions.engine.runner import effective_pipeline, run_pipeline
 from executions.engine.templating import TemplateProblem, render_value
@@ -156,6 +156,7 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
             raise
         return existing, False
     Agent.objects.filter(pk=agent.pk).update(last_activity=now)
+    execution.definition = definition  # what run_inline runs, without reading it again
     return execution, True
 
 
@@ -187,7 +188,7 @@ def _worker_name() -> str:
 
 def run_inline(execution: Execution) -> Execution:
     """Run an execution ``execution_start`` created as running, in this thread."""
-    async_to_sync(_execute)(execution.id)
+    async_to_sync(_execute)(execution.id, definition=getattr(execution, "definition", None))
     execution.refresh_from_db()
     return execution
 
@@ -206,10 +207,11 @@ def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = ""
     return Execution.objects.get(pk=execution_id)
 
 
-async def _execute(execution_id, *, stream_deltas: bool = False) -> None:
+async def _execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None) -> None:
     execution = await Execution.objects.select_related("agent").aget(pk=execution_id)
     try:
-        definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
+        if definition is None:
+            definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
     except ApiError as exc:
         await sync_to_async(_finish)(execution, ExecutionStatus.FAILED,
                                      error={"code": exc.code, "message": exc.detail, "node_id": None})
