@@ -12,18 +12,9 @@ from executions.models import Execution
 from executions.services import runs
 from tests.executions.conftest import THREE_NODES, read_sse
 from tests.fakes.llm_server import Reply
+from tests.fakes.worker import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def test_async_execution_completes_in_a_worker(api, user, make_agent, llm, celery_worker):

@@ -4,31 +4,75 @@
 import pytest
 
 
-class WorkerProcess:
-    """A real Celery worker in a subprocess, on the test database."""
+def wait_for(predicate, timeout=30.0, interval=0.1):
+    """Poll ``predicate`` until it returns something truthy, and return that."""
+    import time
 
-    def __init__(self, env: dict, hostname: str, log_path):
-        self.env, self.hostname, self.log_path = env, hostname, log_path
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+class CeleryProcess:
+    """A ``celery -A config <args>`` subprocess logging to ``log_path``,
+    ready once ``ready_marker`` appears in the log since its last restart."""
+
+    name = "Celery"
+    ready_marker = b""
+
+    def __init__(self, env: dict, log_path, cwd=None):
+        self.env, self.log_path, self.cwd = env, log_path, cwd
         self.process = None
 
-    def start(self, timeout: float = 60) -> "WorkerProcess":
+    def arguments(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60):
         import subprocess
         import sys
         import time
 
         self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-             f"--hostname={self.hostname}", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *self.arguments()],
+                                        env=self.env, cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if b" ready." in self.log_path.read_bytes().split(b"== restart ==")[-1]:
+            if self.ready_marker in self.log_path.read_bytes().split(b"== restart ==")[-1]:
                 return self
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
-        raise RuntimeError(f"Celery worker did not start:\n{self.log_path.read_text()[-3000:]}")
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except Exception:
+                self.process.kill()
+                self.process.wait(5)
+        if not self.log.closed:
+            self.log.close()
+
+
+class WorkerProcess(CeleryProcess):
+    """A real Celery worker in a subprocess, on the test database."""
+
+    name, ready_marker = "Celery worker", b" ready."
+
+    def __init__(self, env: dict, hostname: str, log_path):
+        super().__init__(env, log_path)
+        self.hostname = hostname
+
+    def arguments(self) -> list[str]:
+        return ["worker", "--pool=solo", "--loglevel=INFO", f"--hostname={self.hostname}", "--without-gossip",
+                "--without-mingle", "--without-heartbeat"]
 
     def kill(self) -> None:
         import signal
@@ -38,14 +82,6 @@ class WorkerProcess:
         self.log.write(b"\n== restart ==\n")
         self.log.flush()
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except Exception:
-                self.process.kill()
-        self.log.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 what they re-check, what they start, and a schedule and a heartbeat firing
 for real through a beat process and a worker process."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from agents.tasks import fire_heartbeat_task, fire_schedule_task
 from executions.models import Execution
 from tests.executions.conftest import THREE_NODES, input_node, llm_node, output_node, pipeline
 from tests.fakes.beat import celery_beat  # noqa: F401 - the fixture
+from tests.fakes.worker import wait_for
 
 HEARTBEAT = {"enabled": True, "cron": "* * * * *", "timezone": "UTC", "prompt": "heartbeat ping"}
 
@@ -199,16 +199,6 @@ def test_heartbeat_of_a_deleted_agent_removes_its_task(owner, running_agent):
 
 # --- through beat and a worker -------------------------------------------------------------------------
 
-def wait_for(predicate, timeout=60.0, interval=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_schedule_and_heartbeat_fire_through_beat_and_a_worker(owner, running_agent, llm, celery_worker, request):
     # given: a schedule that matches every minute, and beat's own record
@@ -226,8 +216,8 @@ def test_schedule_and_heartbeat_fire_through_beat_and_a_worker(owner, running_ag
         return Execution.objects.filter(agent=running_agent, trigger=trigger, status="succeeded").first()
 
     try:
-        scheduled = wait_for(lambda: succeeded("schedule"))
-        heartbeat = wait_for(lambda: succeeded("heartbeat"))
+        scheduled = wait_for(lambda: succeeded("schedule"), timeout=60, interval=0.25)
+        heartbeat = wait_for(lambda: succeeded("heartbeat"), timeout=60, interval=0.25)
     except AssertionError:
         raise AssertionError(f"beat log:\n{beat.output()[-3000:]}") from None
     assert scheduled.version == heartbeat.version == running_agent.deployed_version
