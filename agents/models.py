@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -258,3 +259,77 @@ class AgentSkill(models.Model):
 
     def __str__(self):
         return f"{self.agent_id}:{self.skill_id}"
+
+
+class ProviderKind(models.TextChoices):
+    OPENAI = "openai", "OpenAI-compatible"
+    ANTHROPIC = "anthropic", "Anthropic"
+    ECHO = "echo", "Echo (offline)"
+
+
+class Provider(models.Model):
+    """Credentials for one LLM endpoint, shared by the whole installation.
+
+    ``models`` is a list of ``{"name", "input_per_million",
+    "output_per_million"}``: prices in USD per million tokens, which turn
+    provider-reported usage into cost.  The API key is stored encrypted
+    (``core.crypto``) and never leaves the server.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=ProviderKind.choices)
+    base_url = models.CharField(max_length=500, blank=True, default="")
+    api_key_ciphertext = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Last: the field's name shadows the ``models`` module in the class body.
+    models = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            # 'OpenAI' and 'openai' side by side would make agent configs ambiguous to read.
+            models.UniqueConstraint(Lower("name"), name="provider_name_ci_unique"),
+        ]
+        indexes = [models.Index(fields=["created_at", "id"], name="provider_created_id")]
+        db_table = "executions_provider"  # created by the executions app, before providers moved here
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_ciphertext)
+
+
+class MemoryKind(models.TextChoices):
+    CONVERSATION = "conversation", "Conversation"
+    EPISODIC = "episodic", "Episodic"
+    SEMANTIC = "semantic", "Semantic"
+    RULE = "rule", "Rule"
+
+
+class Memory(models.Model):
+    """Something the agent remembers: a fact, an episode, or a rule it must
+    follow (``metadata`` carries a rule's category and severity)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="memories")
+    kind = models.CharField(max_length=16, choices=MemoryKind.choices, default=MemoryKind.SEMANTIC)
+    content = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "memories"
+        db_table = "executions_memory"  # created by the executions app, before memories moved here
+        indexes = [models.Index(fields=["agent", "created_at", "id"], name="memory_agent_created_id")]
+
+    def __str__(self):
+        return f"{self.agent_id}:{self.kind}"

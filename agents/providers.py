@@ -1,19 +1,67 @@
-"""Which LLM providers an agent's config may name: the built-in kinds, and
-the provider records configured on the installation (by id or name)."""
+"""The providers catalogue: which LLM providers an agent's config may name.
+
+The built-in kinds (``echo``, ``openai``, ``anthropic``, keyed from the
+environment) and the provider records configured on the installation, looked
+up by id or name.  Writes are in ``agents.services.providers``; turning a
+reference into what an LLM client needs is the executions app's job
+(``executions.selectors.resolve_provider``)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from agents.models import Provider
+from core.errors import NotFound
 
 BUILTIN_PROVIDERS = ("echo", "openai", "anthropic")
+PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _ref_filter(ref) -> Q:
+    """By id when ``ref`` is a UUID, else by name; a ref that can be neither
+    matches nothing, without a query the database might reject."""
+    try:
+        return Q(pk=uuid.UUID(str(ref)))
+    except ValueError:
+        return Q(name=ref) if isinstance(ref, str) and PROVIDER_NAME_RE.match(ref) else Q(pk__in=[])
+
+
+def provider_list() -> QuerySet[Provider]:
+    """Every configured provider (they are installation-wide)."""
+    return Provider.objects.all()
+
+
+def provider_find(ref: str) -> Provider | None:
+    """The provider row with id or name ``ref``, or ``None``."""
+    return Provider.objects.filter(_ref_filter(ref)).first()
+
+
+def provider_get(ref: str) -> Provider:
+    """The provider row with id or name ``ref``; 404 otherwise."""
+    provider = provider_find(ref)
+    if provider is None:
+        raise NotFound("Provider not found.")
+    return provider
+
+
+def provider_row_exists(ref: str) -> bool:
+    """Whether a provider row has id or name ``ref``."""
+    return Provider.objects.filter(_ref_filter(ref)).exists()
+
+
+def provider_names() -> list[str]:
+    """The names of the configured provider rows, sorted."""
+    return list(Provider.objects.order_by("name").values_list("name", flat=True))
 
 
 def provider_is_known(ref: str) -> bool:
-    if ref in BUILTIN_PROVIDERS:
-        return True
-    # Imported here: the executions app builds on agents, not the other way round.
-    from executions.selectors import provider_row_exists
-
-    return provider_row_exists(ref)
+    """Whether an agent's config may name ``ref`` as its provider."""
+    return ref in BUILTIN_PROVIDERS or provider_row_exists(ref)
 
 
 def known_providers() -> list[str]:
-    from executions.selectors import provider_names
-
+    """Every name an agent's config may use: the built-ins, then the rows."""
     return [*BUILTIN_PROVIDERS, *provider_names()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.apps import apps
 from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -30,11 +31,10 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     """What the agent representation reads, fetched up front (no N+1).  The
     execution count is a correlated subquery, evaluated only for the rows of
     the page."""
-    from executions.models import Execution
-
+    execution = apps.get_model("executions", "Execution")  # a higher layer: counted, never imported
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
-    ).annotate(execution_count=_count_of(Execution), version_count=_count_of(AgentVersion),
+    ).annotate(execution_count=_count_of(execution), version_count=_count_of(AgentVersion),
                schedule_count=_count_of(Schedule))
 
 

@@ -222,7 +222,7 @@ SPECTACULAR_SETTINGS = {
         "MemberRoleEnum": "accounts.roles.MEMBER_ROLE_CHOICES",
         "AgentStatusEnum": "agents.models.AgentStatus.choices",
         "ExecutionStatusEnum": "executions.models.ExecutionStatus.choices",
-        "ProviderKindEnum": "executions.models.ProviderKind.choices",
+        "ProviderKindEnum": "agents.models.ProviderKind.choices",
     },
 }
 

@@ -1,28 +1,27 @@
 """Reads for the executions app.
 
-Providers: lists and lookups for the API, and the resolver the engine uses
-to turn an agent's ``provider`` reference into what an LLM client needs.
-Executions: every lookup goes through the agents the caller may see."""
+Providers: the resolver the engine uses to turn an agent's ``provider``
+reference into what an LLM client needs (the catalogue itself is
+``agents.providers``).  Executions: every lookup goes through the agents the
+caller may see."""
 
 from __future__ import annotations
 
 import os
-import re
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 
 from accounts.roles import Role
-from agents.models import AgentStatus
-from agents.providers import BUILTIN_PROVIDERS
+from agents.models import AgentStatus, Provider, ProviderKind
+from agents.providers import BUILTIN_PROVIDERS, provider_find
 from agents.selectors import agent_get_for_user, agents_visible_to
 from core import crypto
 from core.errors import NotFound
 from executions.engine.context import AgentDefinition
 from executions.llm.base import ProviderSettings
-from executions.models import Execution, ExecutionEvent, ExecutionStep, Provider, ProviderKind
-
-PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from executions.models import Execution, ExecutionEvent, ExecutionStep
 
 # Built-in providers read their endpoint and key from the environment at call
 # time, so an operator's change needs no migration: (base URL, API key).
@@ -35,43 +34,6 @@ _BUILTIN_ENV = {
 
 class UnknownProvider(LookupError):
     """No provider row and no built-in provider has this id or name."""
-
-
-def _ref_filter(ref) -> Q:
-    """By id when ``ref`` is a UUID, else by name; a ref that can be neither
-    matches nothing, without a query the database might reject."""
-    try:
-        return Q(pk=uuid.UUID(str(ref)))
-    except ValueError:
-        return Q(name=ref) if isinstance(ref, str) and PROVIDER_NAME_RE.match(ref) else Q(pk__in=[])
-
-
-def provider_list() -> QuerySet[Provider]:
-    """Every configured provider (they are installation-wide)."""
-    return Provider.objects.all()
-
-
-def provider_find(ref: str) -> Provider | None:
-    """The provider row with id or name ``ref``, or ``None``."""
-    return Provider.objects.filter(_ref_filter(ref)).first()
-
-
-def provider_get(ref: str) -> Provider:
-    """The provider row with id or name ``ref``; 404 otherwise."""
-    provider = provider_find(ref)
-    if provider is None:
-        raise NotFound("Provider not found.")
-    return provider
-
-
-def provider_row_exists(ref: str) -> bool:
-    """Whether a provider row has id or name ``ref``."""
-    return Provider.objects.filter(_ref_filter(ref)).exists()
-
-
-def provider_names() -> list[str]:
-    """The names of the configured provider rows, sorted."""
-    return list(Provider.objects.order_by("name").values_list("name", flat=True))
 
 
 def provider_settings(provider: Provider) -> ProviderSettings:
@@ -153,8 +115,6 @@ def events_after(execution_id, last_id: int, *, limit: int = 500) -> tuple[list[
 def runnable_agent_definition(ref: str, user_id) -> AgentDefinition:
     """Another agent a pipeline calls as a subagent: the caller must be able to
     run it (operator or more) and it must be active.  ``LookupError`` says why not."""
-    from django.contrib.auth import get_user_model
-
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     if user is None:
         raise LookupError("Subagents need a user behind the run.")

@@ -115,7 +115,8 @@ def test_readme_deploy_lines_work(live_server, make_user):
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_readme_automation_lines_work(live_server, make_user, tmp_path):
-    from executions.models import Execution, Memory
+    from agents.models import Memory
+    from executions.models import Execution
 
     # given the state the deploy walkthrough leaves: greeter running
     _token, raw = token_create(user=make_user("automator"), name="t",

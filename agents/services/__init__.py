@@ -1,7 +1,7 @@
 """Writes and rules for agents, their members and their audit log."""
 
+from agents.errors import NameTaken  # noqa: F401
 from agents.services.agents import (  # noqa: F401
-    NameTaken,
     agent_create,
     agent_delete,
     agent_duplicate,

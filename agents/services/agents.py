@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.actor import Actor
 from accounts.roles import Role
 from agents.config import normalize_config, public_config
+from agents.errors import NameTaken
 from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
 from agents.pipeline import validate_pipeline
 from agents.services.audit import agent_snapshot, audit_record, diff
@@ -26,14 +27,9 @@ from agents.validation import (
     slug_problem,
     tags_problem,
 )
-from core.errors import ApiError, Conflict, NotFound, PreconditionFailed, ValidationFailed
+from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from core.etags import check_if_match, strong_etag
 from core.naming import first_free
-
-
-class NameTaken(ApiError):
-    status, code = 409, "name_taken"
-
 
 EDITABLE_FIELDS = ("name", "slug", "description", "tags", "status", "config", "pipeline")
 

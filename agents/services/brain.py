@@ -22,7 +22,7 @@ from agents.config import (
     public_config,
 )
 from agents.models import Agent, AgentVersion, AuditAction, RuntimeState
-from agents.providers import BUILTIN_PROVIDERS, known_providers
+from agents.providers import BUILTIN_PROVIDERS, known_providers, provider_find
 from agents.services.agents import _apply, _locked
 from agents.services.audit import agent_snapshot
 from core.errors import ValidationFailed, flatten_errors
@@ -82,9 +82,6 @@ def model_ref_errors(provider: str, model: str, *, provider_path: str, model_pat
     """
     if provider in BUILTIN_PROVIDERS:
         return {}
-    # Imported here: the executions app builds on agents, not the other way round.
-    from executions.selectors import provider_find
-
     row = provider_find(provider)
     if row is None:
         return {provider_path: [f"Unknown provider {provider!r}; known providers: {', '.join(known_providers())}."]}

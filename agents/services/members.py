@@ -10,8 +10,8 @@ from django.utils import timezone
 from accounts.actor import Actor
 from accounts.permissions import require_role
 from accounts.roles import MEMBER_ROLES, Role, role_needed_to_manage
+from agents.errors import NameTaken
 from agents.models import Agent, AgentMember, AuditAction
-from agents.services.agents import NameTaken
 from agents.services.audit import audit_record
 from core.errors import Conflict, NotFound, ValidationFailed
 

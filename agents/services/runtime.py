@@ -11,16 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actor import Actor
+from agents.errors import AgentNotActive
 from agents.models import Agent, AgentStatus, AuditAction, RuntimeState
 from agents.services.agents import _locked
 from agents.services.audit import audit_record
 from agents.services.schedules import periodic_tasks_sync
 from agents.services.versions import version_for_deploy
-from core.errors import ApiError
-
-
-class AgentNotActive(ApiError):
-    status, code = 409, "agent_not_active"
 
 
 def _save(agent: Agent, *fields: str) -> None:

@@ -29,7 +29,7 @@ from agents.config import (
     StrictSerializer,
     validate_provider,
 )
-from agents.models import Agent
+from agents.models import Agent, Memory, MemoryKind
 from agents.services.agents import agent_create
 from agents.services.brain import model_ref_errors, models_errors
 from agents.services.schedules import ScheduleFieldsSerializer, schedule_create
@@ -286,9 +286,6 @@ def wizard_config(clean: dict) -> dict:
 
 
 def _seed_memories(agent: Agent, actor: Actor, memories: list[dict], rules: list[dict]) -> None:
-    # Imported here: the executions app builds on agents, not the other way round.
-    from executions.models import Memory, MemoryKind
-
     user = _user(actor)
     rows = [Memory(agent=agent, kind=m["type"], content=m["content"], created_by=user) for m in memories]
     rows += [Memory(agent=agent, kind=MemoryKind.RULE, content=r["content"] or r["description"], created_by=user,

@@ -3,9 +3,9 @@ these translate JSON and describe it for the OpenAPI schema."""
 
 from rest_framework import serializers
 
+from agents.models import ProviderKind
+from agents.services.providers import FIELDS, MODEL_NAME_MAX, MODELS_MAX, NAME_MAX
 from core.errors import ValidationFailed
-from executions.models import ProviderKind
-from executions.services.providers import FIELDS, MODEL_NAME_MAX, MODELS_MAX, NAME_MAX
 
 # Fields of the representation a client may send back unchanged (say, a GET
 # body edited and PATCHed); they are not writable, so they are ignored.

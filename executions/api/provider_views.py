@@ -12,8 +12,10 @@ from rest_framework.response import Response
 
 from accounts.actor import Actor
 from accounts.permissions import READ, WRITE, ActionRulePermission
+from agents.models import Provider, ProviderKind
+from agents.providers import provider_get, provider_list
+from agents.services.providers import provider_create, provider_delete, provider_update, require_staff
 from core.envelope import data_response, enveloped
-from executions import selectors, services
 from executions.api.provider_serializers import (
     ProviderSerializer,
     ProviderTestResultSerializer,
@@ -21,7 +23,7 @@ from executions.api.provider_serializers import (
     ProviderWriteSerializer,
     raw_provider_fields,
 )
-from executions.models import Provider, ProviderKind
+from executions.services.providers import provider_test
 
 PROVIDER_PATH = OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH,
                                  description="The provider's UUID or name.")
@@ -43,7 +45,7 @@ class StaffForWrites(BasePermission):
 
     def has_permission(self, request, view):
         if view.action not in view.read_actions:
-            services.require_staff(request.user)
+            require_staff(request.user)
         return True
 
 
@@ -73,10 +75,10 @@ class ProviderViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return selectors.provider_list()
+        return provider_list()
 
     def get_object(self):
-        return selectors.provider_get(self.kwargs[self.lookup_url_kwarg])
+        return provider_get(self.kwargs[self.lookup_url_kwarg])
 
     def actor(self) -> Actor:
         return Actor.from_request(self.request)
@@ -86,19 +88,19 @@ class ProviderViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(ProviderSerializer(page, many=True).data)
 
     def create(self, request):
-        provider = services.provider_create(actor=self.actor(), **raw_provider_fields(request.data))
+        provider = provider_create(actor=self.actor(), **raw_provider_fields(request.data))
         return data_response(ProviderSerializer(provider).data, status=http.HTTP_201_CREATED)
 
     def retrieve(self, request, provider=None):
         return data_response(ProviderSerializer(self.get_object()).data)
 
     def partial_update(self, request, provider=None):
-        updated = services.provider_update(actor=self.actor(), provider=self.get_object(),
+        updated = provider_update(actor=self.actor(), provider=self.get_object(),
                                            **raw_provider_fields(request.data))
         return data_response(ProviderSerializer(updated).data)
 
     def destroy(self, request, provider=None):
-        services.provider_delete(actor=self.actor(), provider=self.get_object())
+        provider_delete(actor=self.actor(), provider=self.get_object())
         return Response(status=http.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Send a one-line prompt through the provider (staff)", parameters=[PROVIDER_PATH],
@@ -107,5 +109,5 @@ class ProviderViewSet(viewsets.GenericViewSet):
     def test(self, request, provider=None):
         body = ProviderTestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = services.provider_test(provider=self.get_object(), model=body.validated_data.get("model"))
+        result = provider_test(provider=self.get_object(), model=body.validated_data.get("model"))
         return data_response(ProviderTestResultSerializer(result).data)

@@ -28,8 +28,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.actor import Actor
+from agents.errors import AgentNotActive
 from agents.models import Agent, AgentStatus
-from agents.services.runtime import AgentNotActive
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
 from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema

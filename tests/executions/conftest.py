@@ -5,7 +5,7 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
 from accounts.actor import Actor
-from executions.services.providers import provider_create
+from agents.services.providers import provider_create
 
 PRICES = {"input_per_million": 2.0, "output_per_million": 8.0}
 

@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from accounts.models import Scope
+from agents.models import Provider
 from core import crypto
-from executions.models import Provider
 from executions.selectors import UnknownProvider, resolve_provider
 from tests.conftest import META_KEYS, problem
 from tests.fakes.llm_server import Reply
@@ -529,22 +529,22 @@ class TestAdmin:
         return client
 
     def test_add_encrypts_key_and_never_shows_it(self, browser, caplog):
-        response = browser.post("/admin/executions/provider/add/", {
+        response = browser.post("/admin/agents/provider/add/", {
             "name": "from-admin", "kind": "openai", "base_url": PUBLIC_URL, "api_key": KEY,
             "models": '[{"name": "gpt-4o-mini"}]'})
         assert response.status_code == 302, response.content.decode()[:2000]
         row = Provider.objects.get(name="from-admin")
         assert crypto.decrypt(row.api_key_ciphertext) == KEY
         assert row.models == [{"name": "gpt-4o-mini", "input_per_million": 0, "output_per_million": 0}]
-        page = browser.get(f"/admin/executions/provider/{row.pk}/change/")
+        page = browser.get(f"/admin/agents/provider/{row.pk}/change/")
         assert page.status_code == 200
         assert KEY.encode() not in page.content and row.api_key_ciphertext.encode() not in page.content
-        listing = browser.get("/admin/executions/provider/")
+        listing = browser.get("/admin/agents/provider/")
         assert row.api_key_ciphertext.encode() not in listing.content
 
     def test_change_keeps_clears_and_validates(self, browser, make_provider):
         data = make_provider()
-        url = f"/admin/executions/provider/{data['id']}/change/"
+        url = f"/admin/agents/provider/{data['id']}/change/"
         form = {"name": "openai-prod", "kind": "openai", "base_url": PUBLIC_URL, "models": "[]", "api_key": ""}
         assert browser.post(url, form).status_code == 302
         assert crypto.decrypt(_row(data).api_key_ciphertext) == KEY

@@ -4,8 +4,8 @@ import pytest
 
 from accounts.actor import Actor
 from agents.models import Agent, AuditLogEntry
+from agents.services.providers import provider_create
 from agents.services.runtime import agent_start
-from executions.services.providers import provider_create
 from tests.conftest import problem
 
 DEFAULT_PARAMS = {"temperature": 0.7, "max_tokens": 1024, "top_p": 1, "stop": [], "seed": None}

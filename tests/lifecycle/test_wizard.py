@@ -4,9 +4,8 @@ agent and seeding its memory, rules, skills and tasks."""
 import pytest
 
 from accounts.actor import Actor
-from agents.models import Agent, AgentMember, AgentSkill, AuditLogEntry, Schedule, Skill
-from executions.models import Memory
-from executions.services.providers import provider_create
+from agents.models import Agent, AgentMember, AgentSkill, AuditLogEntry, Memory, Schedule, Skill
+from agents.services.providers import provider_create
 from tests.conftest import problem
 
 URL = "/api/v1/agents/create-from-wizard"
