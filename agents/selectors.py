@@ -143,3 +143,23 @@ def schedule_get_for_agent(*, agent: Agent, schedule_id) -> Schedule:
         raise NotFound("Schedule not found.")
     schedule.agent = agent
     return schedule
+
+
+def deployed_heartbeat(agent: Agent) -> dict | None:
+    """The deployed version's heartbeat settings, or ``None`` when there is no deployed version."""
+    if agent.deployed_version is None:
+        return None
+    config = (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
+              .values_list("config", flat=True).first())
+    return (config or {}).get("heartbeat")
+
+
+def schedule_acting_user(schedule: Schedule):
+    """Who a scheduled run acts as: its creator while still a member of the
+    agent, else the owner (a removed admin's schedule keeps working, but not
+    with their rights)."""
+    user = schedule.created_by
+    if user is not None and user.is_active and (
+            user.is_staff or AgentMember.objects.filter(agent=schedule.agent, user=user).exists()):
+        return user
+    return schedule.agent.owner

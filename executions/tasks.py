@@ -1,4 +1,11 @@
-"""Celery tasks: running queued executions, and reaping those whose process died."""
+"""Celery tasks: running queued executions, reaping those whose process died,
+and firing schedules and heartbeats (the periodic tasks beat sends, kept by
+``agents.services.schedules``).  Each is thin: ids in, a service call out.
+
+Task names are stored in the broker's messages and in beat's periodic task
+rows, so they never change when the code moves: the fire tasks keep the
+``agents.`` names they were created with.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,18 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import transaction
 
-from executions.services import runs
+from agents.services.schedules import HEARTBEAT_TASK, SCHEDULE_TASK
+from executions.services import runs, triggers
+from executions.services.queue import RUN_TASK, execution_send
 
 logger = logging.getLogger("agentry.executions")
 
 
-@shared_task(name="executions.run", bind=True, acks_late=True, reject_on_worker_lost=True,
+@shared_task(name=RUN_TASK, bind=True, acks_late=True, reject_on_worker_lost=True,
              soft_time_limit=settings.AGENTRY_EXECUTION_MAX_TIMEOUT + 30,
              time_limit=settings.AGENTRY_EXECUTION_MAX_TIMEOUT + 60)
-def run_execution(self, execution_id: str) -> str | None:
+def execution_run_task(self, execution_id: str) -> str | None:
     """Run one queued execution.  A redelivered message (the worker died after
     taking it) finds the execution already claimed and does nothing; the
     reaper settles the one that was running."""
@@ -26,12 +34,25 @@ def run_execution(self, execution_id: str) -> str | None:
 
 
 @shared_task(name="executions.reap_stale")
-def reap_stale_executions() -> int:
+def executions_reap_task() -> int:
     """Send again queued executions whose message was lost, and fail running
     ones whose heartbeat stopped; returns how many were failed."""
     for execution_id in runs.requeue_lost_executions():
-        _send(execution_id)
+        execution_send(execution_id)
     return len(runs.reap_stale_executions())
+
+
+@shared_task(name=SCHEDULE_TASK)
+def schedule_fire_task(schedule_id: str) -> dict:
+    """Run a schedule's input through the agent's deployed version; the result
+    says what happened (``started``, ``skipped`` with a reason, or ``rejected``)."""
+    return triggers.schedule_fire(schedule_id=schedule_id)
+
+
+@shared_task(name=HEARTBEAT_TASK)
+def heartbeat_fire_task(agent_id: str) -> dict:
+    """Send the deployed heartbeat prompt to a running agent."""
+    return triggers.heartbeat_fire(agent_id=agent_id)
 
 
 @worker_ready.connect
@@ -43,18 +64,3 @@ def _fail_orphans(sender=None, **kwargs):
         orphans = runs.fail_executions_of_worker(hostname)
         if orphans:
             logger.warning("Worker %s restarted; marked %d of its executions failed", hostname, len(orphans))
-
-
-def enqueue(execution) -> None:
-    """Hand a queued execution to the workers once its row is committed.  If
-    the broker cannot take it, the execution fails at once rather than
-    waiting in ``queued`` for a message that was never sent."""
-    transaction.on_commit(lambda: _send(execution.pk))
-
-
-def _send(execution_id) -> None:
-    try:
-        run_execution.delay(str(execution_id))
-    except Exception:  # kombu raises many types for an unreachable broker
-        logger.exception("Could not queue execution %s", execution_id)
-        runs.execution_abandon(execution_id, reason="The task queue is unavailable; the execution was not started.")

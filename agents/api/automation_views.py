@@ -23,6 +23,7 @@ from core.errors import ServiceUnavailable, ValidationFailed
 from executions.api.serializers import QueuedRunSerializer
 from executions.api.views import CORRELATION_ID, IDEMPOTENCY_KEY, execution_url, run_headers
 from executions.models import ExecutionStatus
+from executions.services import triggers
 
 SCHEDULE_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Schedule id.")
 SCHEDULE_FIELDS = schedules.ScheduleFieldsSerializer
@@ -179,7 +180,7 @@ class HookView(APIView):
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.", errors={"body": ["Must be a JSON object."]})
         key, correlation = run_headers(request)
-        execution, created = webhooks.webhook_trigger(agent=target, body=body, idempotency_key=key,
+        execution, created = triggers.webhook_trigger(agent=target, body=body, idempotency_key=key,
                                                       correlation_id=correlation)
         url = execution_url(request, execution)
         if created and execution.status == ExecutionStatus.FAILED:

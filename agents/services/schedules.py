@@ -5,15 +5,13 @@ an agent's heartbeat is one more (``agents.fire_heartbeat``), built from the
 deployed version's ``config.heartbeat``.  :func:`periodic_tasks_sync` keeps
 them in step with the agent: a task is enabled only while its schedule (or
 heartbeat) is enabled and the agent is active and running, so beat never
-fires a paused or stopped agent.  :func:`schedule_fire` and
-:func:`heartbeat_fire` (what the tasks call) check again when they run.
+fires a paused or stopped agent.  Firing is the executions app's
+(``executions.services.triggers``), which checks again when a task runs.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import uuid
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -24,20 +22,16 @@ from rest_framework import serializers
 
 from accounts.actor import Actor
 from agents.config import validate_cron, validate_timezone
-from agents.models import Agent, AgentMember, AgentStatus, AgentVersion, AuditAction, RuntimeState, Schedule
+from agents.errors import NameTaken
+from agents.models import Agent, AgentStatus, AuditAction, RuntimeState, Schedule
+from agents.selectors import deployed_heartbeat
 from agents.services.audit import audit_record, diff
-from core.errors import ApiError, NotFound, ValidationFailed, flatten_errors
+from core.errors import NotFound, ValidationFailed, flatten_errors
 from core.naming import first_free
-
-logger = logging.getLogger("agentry.schedules")
 
 SCHEDULE_TASK = "agents.fire_schedule"
 HEARTBEAT_TASK = "agents.fire_heartbeat"
 SCHEDULE_FIELDS = ("name", "cron", "timezone", "input", "enabled")
-
-
-class ScheduleNameTaken(ApiError):
-    status, code = 409, "name_taken"
 
 
 class ScheduleFieldsSerializer(serializers.Serializer):
@@ -119,15 +113,6 @@ def _schedule_task_save(schedule: Schedule, agent: Agent) -> None:
         Schedule.objects.filter(pk=schedule.pk).update(periodic_task=task)
 
 
-def deployed_heartbeat(agent: Agent) -> dict | None:
-    """The deployed version's heartbeat settings, or ``None`` when there is no deployed version."""
-    if agent.deployed_version is None:
-        return None
-    config = (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
-              .values_list("config", flat=True).first())
-    return (config or {}).get("heartbeat")
-
-
 def _heartbeat_task_save(agent: Agent) -> None:
     heartbeat = deployed_heartbeat(agent)
     name = heartbeat_task_name(agent)
@@ -146,6 +131,12 @@ def periodic_tasks_sync(agent: Agent) -> None:
     for schedule in Schedule.objects.filter(agent=agent).select_related("periodic_task"):
         _schedule_task_save(schedule, agent)
     _heartbeat_task_save(agent)
+    PeriodicTasks.update_changed()
+
+
+def periodic_task_forget(name: str) -> None:
+    """Remove the periodic task ``name`` whose schedule or agent is gone."""
+    PeriodicTask.objects.filter(name=name).delete()
     PeriodicTasks.update_changed()
 
 
@@ -174,7 +165,7 @@ def _save(schedule: Schedule, *, create: bool) -> None:
         with transaction.atomic():
             schedule.save(force_insert=create)
     except IntegrityError:
-        raise ScheduleNameTaken(f"This agent already has a schedule named {schedule.name!r}.",
+        raise NameTaken(f"This agent already has a schedule named {schedule.name!r}.",
                                 errors={"name": ["Already in use."]})
 
 
@@ -249,112 +240,3 @@ def primary_schedule_delete(*, agent: Agent, actor: Actor) -> None:
 
 def _user(actor: Actor):
     return actor.user if getattr(actor.user, "is_authenticated", False) else None
-
-
-# --- firing ---------------------------------------------------------------------------------------
-
-def schedule_fire(*, schedule_id) -> dict:
-    """Start the run a schedule's periodic task asks for, if it still should
-    happen: the schedule exists and is enabled, the agent is active and
-    running.  Returns what happened (``started`` or ``skipped`` with a reason)."""
-    schedule_id = _uuid(schedule_id)
-    if schedule_id is None:
-        return _skipped("schedule_missing")
-    schedule = Schedule.objects.select_related("agent", "agent__owner", "created_by").filter(pk=schedule_id).first()
-    if schedule is None:
-        # Its schedule is gone (deleted behind the service's back): so goes the task.
-        PeriodicTask.objects.filter(name=f"agentry.schedule.{schedule_id}").delete()
-        PeriodicTasks.update_changed()
-        return _skipped("schedule_missing")
-    if not schedule.enabled:
-        return _skipped("schedule_disabled")
-    agent = schedule.agent
-    reason = _not_firing_reason(agent)
-    if reason:
-        return _skipped(reason)
-    result = _start(agent, trigger="schedule", run_as=_schedule_runner(schedule), run_input=schedule.input,
-                    key=f"schedule:{schedule.pk}")
-    if result["status"] == "started":
-        Schedule.objects.filter(pk=schedule.pk).update(last_run_at=timezone.now())
-    return result
-
-
-def heartbeat_fire(*, agent_id) -> dict:
-    """Start the heartbeat run of a running agent: the deployed version's
-    ``heartbeat.prompt`` as ``input.message``, run as the agent's owner."""
-    agent_id = _uuid(agent_id)
-    if agent_id is None:
-        return _skipped("agent_missing")
-    agent = Agent.objects.select_related("owner").filter(pk=agent_id).first()
-    if agent is None:
-        PeriodicTask.objects.filter(name=f"agentry.heartbeat.{agent_id}").delete()
-        PeriodicTasks.update_changed()
-        return _skipped("agent_missing")
-    reason = _not_firing_reason(agent)
-    if reason:
-        return _skipped(reason)
-    heartbeat = deployed_heartbeat(agent)
-    if not heartbeat or not heartbeat.get("enabled"):
-        return _skipped("heartbeat_disabled")
-    return _start(agent, trigger="heartbeat", run_as=agent.owner, run_input={"message": heartbeat.get("prompt", "")},
-                  key="heartbeat")
-
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _not_firing_reason(agent: Agent) -> str:
-    if agent.status != AgentStatus.ACTIVE:
-        return "agent_not_active"
-    if agent.runtime_state != RuntimeState.RUNNING:
-        return "agent_not_running"
-    if agent.deployed_version is None:
-        return "not_deployed"
-    return ""
-
-
-def _schedule_runner(schedule: Schedule):
-    """Who a scheduled run acts as: its creator while still a member of the
-    agent, else the owner (a removed admin's schedule keeps working, but not
-    with their rights)."""
-    user = schedule.created_by
-    if user is not None and user.is_active and (
-            user.is_staff or AgentMember.objects.filter(agent=schedule.agent, user=user).exists()):
-        return user
-    return schedule.agent.owner
-
-
-def _start(agent: Agent, *, trigger: str, run_as, run_input: dict, key: str) -> dict:
-    """Queue a run of the deployed version.  The idempotency key names the
-    minute, so a task delivered twice (or two beats) starts one run.  A
-    request the deployed version refuses (input against its schema) is logged
-    and nothing is written."""
-    # Imported here: executions' services import the agents' runtime, which imports this module.
-    from executions.services import runs
-    from executions.tasks import enqueue
-
-    run_key = f"{key}:{timezone.now():%Y-%m-%dT%H:%MZ}"
-    try:
-        with transaction.atomic():
-            request = runs.run_request(agent, input=run_input, version="deployed")
-            execution, created = runs.execution_start(
-                agent=agent, actor=Actor(user=run_as), request=request, trigger=trigger, queued=True,
-                idempotency_key=run_key, correlation_id=run_key)
-            if created:
-                enqueue(execution)
-    except ApiError as exc:
-        if exc.code == "idempotency_conflict":  # the same minute's run is queued or running
-            return _skipped("already_started")
-        logger.warning("%s run of agent %s refused: %s %s", trigger, agent.slug, exc.code, exc.detail)
-        return {"status": "rejected", "code": exc.code, "detail": exc.detail, "errors": exc.errors or {}}
-    if not created:
-        return _skipped("already_started", execution_id=str(execution.pk))
-    return {"status": "started", "execution_id": str(execution.pk)}
-
-
-def _skipped(reason: str, **extra) -> dict:
-    return {"status": "skipped", "reason": reason, **extra}

@@ -44,7 +44,7 @@ from executions.api.sse import EventStreamRenderer, parse_last_event_id, stream_
 from executions.costs import cost_estimate
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services import runs
-from executions.tasks import enqueue
+from executions.services.queue import execution_queue
 
 logger = logging.getLogger("agentry.executions")
 
@@ -159,16 +159,20 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
             return self.queryset
         return selectors.execution_list_for_agent(agent=self.get_agent())
 
-    def _start(self, request, *, queued: bool):
+    def _run_arguments(self, request) -> dict:
+        """What the run services take from the request: the agent, the parsed run request and the headers."""
         body = RunRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         agent = self.get_agent()
         key, correlation = run_headers(request)
-        run_request = runs.run_request(agent, **body.run_fields())
-        execution, created = runs.execution_start(
-            agent=agent, actor=Actor.from_request(request), request=run_request, trigger=_trigger(request),
-            queued=queued, idempotency_key=key, correlation_id=correlation)
-        return execution, created, correlation
+        return {"agent": agent, "actor": Actor.from_request(request), "trigger": _trigger(request),
+                "request": runs.run_request(agent, **body.run_fields()), "idempotency_key": key,
+                "correlation_id": correlation}
+
+    def _start(self, request, *, queued: bool):
+        arguments = self._run_arguments(request)
+        execution, created = runs.execution_start(queued=queued, **arguments)
+        return execution, created, arguments["correlation_id"]
 
     def _sync(self, request, *, compozy: bool):
         execution, created, correlation = self._start(request, queued=False)
@@ -186,10 +190,10 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         return self._sync(request, compozy=True)
 
     def _async(self, request):
-        execution, created, correlation = self._start(request, queued=True)
+        arguments = self._run_arguments(request)
+        correlation = arguments["correlation_id"]
+        execution, created = execution_queue(**arguments)
         if created:
-            enqueue(execution)
-            execution.refresh_from_db(fields=["status"])
             if execution.status == ExecutionStatus.FAILED:
                 raise ServiceUnavailable("The task queue is unavailable; try again shortly.",
                                          instance=f"/api/v1/executions/{execution.pk}", headers={"Retry-After": "5"})

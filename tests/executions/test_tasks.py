@@ -32,7 +32,7 @@ def test_reaper_task_fails_only_stale_executions(running, settings):
     settings.AGENTRY_EXECUTION_STALE_SECONDS = 60
     stale, alive = running(120), running(5)
 
-    assert tasks.reap_stale_executions() == 1
+    assert tasks.executions_reap_task() == 1
 
     stale.refresh_from_db()
     alive.refresh_from_db()
@@ -84,7 +84,7 @@ def test_beat_schedules_the_reaper():
 
 
 def test_run_task_is_late_acked_and_time_limited(settings):
-    task = tasks.run_execution
+    task = tasks.execution_run_task
     assert task.acks_late and task.reject_on_worker_lost
     assert task.soft_time_limit > settings.AGENTRY_EXECUTION_MAX_TIMEOUT
     assert task.time_limit > task.soft_time_limit

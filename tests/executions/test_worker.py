@@ -102,7 +102,7 @@ def test_reaper_sends_again_an_execution_whose_message_was_lost(user, make_agent
                                         request=runs.run_request(agent, prompt="lost"))
     Execution.objects.filter(pk=execution.pk).update(enqueued_at=timezone.now() - timedelta(minutes=5))
 
-    tasks.reap_stale_executions()
+    tasks.executions_reap_task()
 
     execution = wait_for(lambda: Execution.objects.filter(pk=execution.pk, status="succeeded").first(), timeout=30)
     assert execution.output == "echo: lost" and execution.worker == celery_worker.hostname

@@ -13,7 +13,7 @@ from agents.models import AgentMember, Schedule
 from agents.services import agent_set_status, agent_update
 from agents.services.runtime import agent_start, agent_stop
 from agents.services.schedules import schedule_create
-from agents.tasks import fire_heartbeat_task, fire_schedule_task
+from executions.tasks import heartbeat_fire_task, schedule_fire_task
 from executions.models import Execution
 from tests.executions.conftest import THREE_NODES, input_node, llm_node, output_node, pipeline
 from tests.fakes.beat import celery_beat  # noqa: F401 - the fixture
@@ -49,7 +49,7 @@ def test_fire_schedule_queues_a_run_of_the_deployed_version(owner, running_agent
     agent_update(agent=running_agent, actor=Actor(user=owner), changes={"pipeline": changed})
 
     # when
-    result = fire_schedule_task(str(schedule.pk))
+    result = schedule_fire_task(str(schedule.pk))
 
     # then
     assert result["status"] == "started"
@@ -68,8 +68,8 @@ def test_fire_schedule_queues_a_run_of_the_deployed_version(owner, running_agent
 def test_fire_schedule_twice_in_one_minute_starts_one_run(owner, running_agent):
     schedule = add_schedule(running_agent, owner)
 
-    first = fire_schedule_task(str(schedule.pk))
-    second = fire_schedule_task(str(schedule.pk))
+    first = schedule_fire_task(str(schedule.pk))
+    second = schedule_fire_task(str(schedule.pk))
 
     assert first["status"] == "started"
     assert second == {"status": "skipped", "reason": "already_started"}
@@ -82,11 +82,11 @@ def test_fire_schedule_does_nothing_while_the_agent_is_stopped_or_paused(owner, 
     schedule = add_schedule(running_agent, owner)
 
     agent = agent_stop(agent=running_agent, actor=actor)
-    assert fire_schedule_task(str(schedule.pk)) == {"status": "skipped", "reason": "agent_not_running"}
+    assert schedule_fire_task(str(schedule.pk)) == {"status": "skipped", "reason": "agent_not_running"}
 
     agent = agent_start(agent=agent, actor=actor)
     agent_set_status(agent=agent, actor=actor, status="paused")
-    assert fire_schedule_task(str(schedule.pk)) == {"status": "skipped", "reason": "agent_not_active"}
+    assert schedule_fire_task(str(schedule.pk)) == {"status": "skipped", "reason": "agent_not_active"}
 
     assert not Execution.objects.exists()
     schedule.refresh_from_db()
@@ -97,7 +97,7 @@ def test_fire_schedule_does_nothing_while_the_agent_is_stopped_or_paused(owner, 
 def test_fire_schedule_does_nothing_for_a_disabled_schedule(owner, running_agent):
     schedule = add_schedule(running_agent, owner, enabled=False)
 
-    assert fire_schedule_task(str(schedule.pk)) == {"status": "skipped", "reason": "schedule_disabled"}
+    assert schedule_fire_task(str(schedule.pk)) == {"status": "skipped", "reason": "schedule_disabled"}
     assert not Execution.objects.exists()
 
 
@@ -108,11 +108,11 @@ def test_fire_schedule_of_a_deleted_schedule_removes_its_periodic_task(owner, ru
     Schedule.objects.filter(pk=schedule.pk).delete()  # behind the service's back
     assert PeriodicTask.objects.filter(name=name).exists()
 
-    result = fire_schedule_task(str(schedule.pk))
+    result = schedule_fire_task(str(schedule.pk))
 
     assert result == {"status": "skipped", "reason": "schedule_missing"}
     assert not PeriodicTask.objects.filter(name=name).exists()
-    assert fire_schedule_task("garbage") == {"status": "skipped", "reason": "schedule_missing"}
+    assert schedule_fire_task("garbage") == {"status": "skipped", "reason": "schedule_missing"}
 
 
 @pytest.mark.django_db
@@ -120,7 +120,7 @@ def test_fire_schedule_with_input_the_pipeline_refuses_writes_nothing(owner, run
     # The input node requires "message"; the schedule sends something else.
     schedule = add_schedule(running_agent, owner, input={"text": "no message"})
 
-    result = fire_schedule_task(str(schedule.pk))
+    result = schedule_fire_task(str(schedule.pk))
 
     assert result["status"] == "rejected" and result["code"] == "validation_error"
     assert "message" in result["detail"]
@@ -137,10 +137,10 @@ def test_scheduled_run_acts_as_its_creator_while_a_member_else_the_owner(owner, 
     add_member(running_agent, admin, "admin")
     schedule = add_schedule(running_agent, admin)
 
-    fire_schedule_task(str(schedule.pk))
+    schedule_fire_task(str(schedule.pk))
     AgentMember.objects.filter(agent=running_agent, user=admin).delete()
     Execution.objects.update(idempotency_key="")  # let the same minute fire again
-    fire_schedule_task(str(schedule.pk))
+    schedule_fire_task(str(schedule.pk))
 
     assert [e.requested_by for e in Execution.objects.order_by("created_at")] == [admin, owner]
 
@@ -153,7 +153,7 @@ def test_heartbeat_does_not_fire_while_stopped(owner, make_agent):
     agent = agent_start(agent=agent, actor=Actor(user=owner))
     agent = agent_stop(agent=agent, actor=Actor(user=owner))
 
-    result = fire_heartbeat_task(str(agent.pk))
+    result = heartbeat_fire_task(str(agent.pk))
 
     assert result == {"status": "skipped", "reason": "agent_not_running"}
     assert PeriodicTask.objects.get(name=f"agentry.heartbeat.{agent.pk}").enabled is False
@@ -165,7 +165,7 @@ def test_heartbeat_fires_the_deployed_prompt_when_running(owner, running_agent):
     task = PeriodicTask.objects.get(name=f"agentry.heartbeat.{running_agent.pk}")
     assert task.enabled is True and task.task == "agents.fire_heartbeat"
 
-    result = fire_heartbeat_task(str(running_agent.pk))
+    result = heartbeat_fire_task(str(running_agent.pk))
 
     assert result["status"] == "started"
     execution = Execution.objects.get()
@@ -180,7 +180,7 @@ def test_heartbeat_disabled_in_the_deployed_version_does_not_fire(owner, make_ag
     agent = make_agent(owner, name="Quiet", pipeline=THREE_NODES)
     agent = agent_start(agent=agent, actor=Actor(user=owner))
 
-    assert fire_heartbeat_task(str(agent.pk)) == {"status": "skipped", "reason": "heartbeat_disabled"}
+    assert heartbeat_fire_task(str(agent.pk)) == {"status": "skipped", "reason": "heartbeat_disabled"}
     assert not PeriodicTask.objects.filter(name=f"agentry.heartbeat.{agent.pk}").exists()
 
 
@@ -193,7 +193,7 @@ def test_heartbeat_of_a_deleted_agent_removes_its_task(owner, running_agent):
 
     Agent.objects.filter(pk=agent_id).delete()
 
-    assert fire_heartbeat_task(agent_id) == {"status": "skipped", "reason": "agent_missing"}
+    assert heartbeat_fire_task(agent_id) == {"status": "skipped", "reason": "agent_missing"}
     assert not PeriodicTask.objects.filter(name=name).exists()
 
 
