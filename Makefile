@@ -39,8 +39,10 @@ fuzz: install
 	AGENTRY_FUZZ_RANDOM=1 AGENTRY_FUZZ_EXAMPLES=$${AGENTRY_FUZZ_EXAMPLES:-200} \
 		scripts/with-postgres.sh $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_api.py
 
+## Style (ruff) and the layers of DESIGN.md (import-linter contracts in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 ## Both benchmarks: the agents API next to a bare endpoint, then the execution engine.
 bench: install
