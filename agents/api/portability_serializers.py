@@ -1,5 +1,5 @@
 """Shapes of the export document, the import answer and the template catalog.
-The documents are built and checked by ``agents.services.portability``;
+The documents are built and checked by ``agents.services.exporting`` and ``agents.services.importing``;
 these describe them for OpenAPI and validate query parameters."""
 
 from drf_spectacular.utils import PolymorphicProxySerializer
@@ -8,14 +8,8 @@ from rest_framework import serializers
 from agents.api.serializers import PipelineSerializer
 from agents.config import AgentConfigSerializer
 from agents.models import AgentStatus
-from agents.services.portability import (
-    AGENT_FORMAT,
-    BUNDLE_FORMAT,
-    EXPORT_FORMATS,
-    FORMAT_VERSION,
-    SEED_ONLY,
-    STRATEGIES,
-)
+from agents.services.exporting import AGENT_FORMAT, BUNDLE_FORMAT, EXPORT_FORMATS, FORMAT_VERSION
+from agents.services.importing import SEED_ONLY, STRATEGIES
 
 
 class ExportQuerySerializer(serializers.Serializer):

@@ -30,7 +30,7 @@ from agents.api.portability_serializers import (
     TemplateSerializer,
 )
 from agents.api.views import AGENT_PATH, AgentScopedViewMixin, _rule
-from agents.services import portability, templates
+from agents.services import exporting, importing, templates
 from core.envelope import data_response, enveloped
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor
 from core.parsers import YAML_PARSERS, StrictJSONParser
@@ -55,7 +55,7 @@ def _query(serializer_class, request) -> dict:
 
 
 def _document_response(document: dict, fmt: str, filename: str) -> HttpResponse:
-    response = HttpResponse(portability.render_document(document, fmt), content_type=CONTENT_TYPES[fmt])
+    response = HttpResponse(exporting.render_document(document, fmt), content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 
@@ -85,7 +85,7 @@ class AgentExportViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     def retrieve(self, request, agent=None):
         fmt = _query(ExportQuerySerializer, request)["format"]
         agent = self.get_agent()
-        document = portability.agent_export(agent=agent, actor=self.actor(), fmt=fmt)
+        document = exporting.agent_export(agent=agent, actor=self.actor(), fmt=fmt)
         return _document_response(document, fmt, f"{agent.slug}.agent")
 
 
@@ -104,7 +104,7 @@ class BundleExportViewSet(viewsets.GenericViewSet):
 
     def create(self, request):
         fmt = _query(ExportQuerySerializer, request)["format"]
-        bundle = portability.bundle_export(actor=Actor.from_request(request), fmt=fmt)
+        bundle = exporting.bundle_export(actor=Actor.from_request(request), fmt=fmt)
         return _document_response(bundle, fmt, "agents.bundle")
 
 
@@ -130,7 +130,7 @@ class ImportViewSet(viewsets.GenericViewSet):
 
     def create(self, request):
         strategy = _query(ImportQuerySerializer, request)["strategy"]
-        result = portability.agents_import(actor=Actor.from_request(request), document=request.data,
+        result = importing.agents_import(actor=Actor.from_request(request), document=request.data,
                                            strategy=strategy)
         return data_response(ImportResultSerializer(result).data)
 

@@ -39,9 +39,9 @@ def agent_etag(agent: Agent) -> str:
     return strong_etag(agent.pk, agent.revision)
 
 
-def _validate_fields(fields: dict, *, previous_config: dict | None = None) -> dict:
+def agent_fields_validate(fields: dict, *, previous_config: dict | None = None) -> dict:
     """Check every given field and return them normalised; all problems are
-    reported together."""
+    reported together.  ``previous_config`` keeps secrets sent back masked."""
     errors: dict[str, list[str]] = {}
     clean = dict(fields)
     checks = {"name": name_problem, "slug": slug_problem, "tags": tags_problem, "description": description_problem}
@@ -138,7 +138,7 @@ def agent_create(*, actor: Actor, name=None, slug=None, description: str = "", t
               "config": config or {}, "pipeline": pipeline}
     if slug is not None:
         fields["slug"] = slug
-    clean = _validate_fields(fields, previous_config=inherit_secrets_from)
+    clean = agent_fields_validate(fields, previous_config=inherit_secrets_from)
     owner = owner or actor.user
     _ensure_name_free(owner=owner, name=clean["name"])
     if slug is not None:
@@ -178,15 +178,19 @@ def merge_patch(target, patch):
     return result
 
 
-def _locked(agent: Agent, if_match: list[str] | None, *, required: bool) -> Agent:
-    """Re-read the agent under a row lock and check ``If-Match`` against it,
-    so a precondition and the write it guards see the same revision."""
+def agent_lock(agent: Agent, *, if_match: list[str] | None = None, required: bool = False) -> Agent:
+    """Re-read the agent under a row lock (inside the caller's transaction)
+    and check ``If-Match`` against it, so a precondition and the write it
+    guards see the same revision; ``required`` makes a missing If-Match 428."""
     current = Agent.objects.select_for_update().select_related("owner").get(pk=agent.pk)
     check_if_match(if_match, agent_etag(current), required=required)
     return current
 
 
-def _apply(agent: Agent, clean: dict, *, actor: Actor, action: str, before: dict) -> Agent:
+def agent_changes_apply(agent: Agent, clean: dict, *, actor: Actor, action: str, before: dict) -> Agent:
+    """Write validated fields (from :func:`agent_fields_validate`) to a locked
+    agent: bump its revision and audit the diff against ``before`` (an
+    ``agent_snapshot``).  Nothing is written when nothing changed."""
     for field in ("name", "slug", "description", "status", "config", "pipeline"):
         if field in clean:
             setattr(agent, field, clean[field])
@@ -209,7 +213,7 @@ def _apply(agent: Agent, clean: dict, *, actor: Actor, action: str, before: dict
 def agent_update(*, agent: Agent, actor: Actor, changes: dict, if_match: list[str] | None = None) -> Agent:
     """PATCH: given fields replace the stored ones; ``config`` is merged as a
     JSON merge patch (``null`` resets a key to its default)."""
-    agent = _locked(agent, if_match, required=False)
+    agent = agent_lock(agent, if_match=if_match)
     before = agent_snapshot(agent)
     fields = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if "config" in fields:
@@ -219,19 +223,19 @@ def agent_update(*, agent: Agent, actor: Actor, changes: dict, if_match: list[st
             raise ValidationFailed("config must be an object.", errors={"config": ["Must be an object."]})
         else:
             fields["config"] = merge_patch(public_config(agent.config), fields["config"])
-    clean = _validate_fields(fields, previous_config=agent.config)
+    clean = agent_fields_validate(fields, previous_config=agent.config)
     if "name" in clean:
         _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)
     if "slug" in clean:
         _ensure_slug_free(clean["slug"], exclude_pk=agent.pk)
-    return _apply(agent, clean, actor=actor, action=AuditAction.AGENT_UPDATED, before=before)
+    return agent_changes_apply(agent, clean, actor=actor, action=AuditAction.AGENT_UPDATED, before=before)
 
 
 @transaction.atomic
 def agent_replace(*, agent: Agent, actor: Actor, data: dict, if_match: list[str] | None) -> Agent:
     """PUT on an existing agent: the body is the full representation; absent
     fields return to their defaults.  ``If-Match`` is required."""
-    agent = _locked(agent, if_match, required=True)
+    agent = agent_lock(agent, if_match=if_match, required=True)
     before = agent_snapshot(agent)
     fields = {
         "name": data.get("name"),
@@ -241,9 +245,9 @@ def agent_replace(*, agent: Agent, actor: Actor, data: dict, if_match: list[str]
         "config": data.get("config") or {},
         "pipeline": data.get("pipeline"),
     }
-    clean = _validate_fields(fields, previous_config=agent.config)
+    clean = agent_fields_validate(fields, previous_config=agent.config)
     _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)
-    return _apply(agent, clean, actor=actor, action=AuditAction.AGENT_REPLACED, before=before)
+    return agent_changes_apply(agent, clean, actor=actor, action=AuditAction.AGENT_REPLACED, before=before)
 
 
 @transaction.atomic
@@ -270,10 +274,11 @@ def agent_put(*, actor: Actor, ref: str, existing: Agent | None, data: dict,
 @transaction.atomic
 def agent_set_status(*, agent: Agent, actor: Actor, status: str) -> Agent:
     """Set ``active``, ``paused`` or ``disabled``, audited."""
-    _validate_fields({"status": status})
-    agent = _locked(agent, None, required=False)
+    agent_fields_validate({"status": status})
+    agent = agent_lock(agent)
     before = agent_snapshot(agent)
-    agent = _apply(agent, {"status": status}, actor=actor, action=AuditAction.AGENT_STATUS_CHANGED, before=before)
+    agent = agent_changes_apply(agent, {"status": status}, actor=actor, action=AuditAction.AGENT_STATUS_CHANGED,
+                                before=before)
     periodic_tasks_sync(agent)  # a paused agent's schedules stop firing
     return agent
 
@@ -281,7 +286,7 @@ def agent_set_status(*, agent: Agent, actor: Actor, status: str) -> Agent:
 @transaction.atomic
 def agent_delete(*, agent: Agent, actor: Actor, if_match: list[str] | None = None) -> None:
     """Delete the agent and everything that belongs to it; the audit log keeps a record."""
-    agent = _locked(agent, if_match, required=False)
+    agent = agent_lock(agent, if_match=if_match)
     if agent.name == UNDELETABLE_NAME or agent.slug == UNDELETABLE_NAME:
         raise Conflict("The default agent cannot be deleted.")
     audit_record(agent=agent, actor=actor, action=AuditAction.AGENT_DELETED,

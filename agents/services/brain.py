@@ -23,7 +23,7 @@ from agents.config import (
 )
 from agents.models import Agent, AgentVersion, AuditAction, RuntimeState
 from agents.providers import BUILTIN_PROVIDERS, known_providers, provider_find
-from agents.services.agents import _apply, _locked
+from agents.services.agents import agent_changes_apply, agent_lock
 from agents.services.audit import agent_snapshot
 from core.errors import ValidationFailed, flatten_errors
 
@@ -126,7 +126,7 @@ def agent_settings(agent: Agent) -> dict:
 
 def _write_config(agent: Agent, config: dict, *, actor: Actor, action: str, before: dict) -> Agent:
     clean = {"config": normalize_config(config, previous=agent.config)}
-    return _apply(agent, clean, actor=actor, action=action, before=before)
+    return agent_changes_apply(agent, clean, actor=actor, action=action, before=before)
 
 
 @transaction.atomic
@@ -137,7 +137,7 @@ def agent_model_set(*, agent: Agent, actor: Actor, data: dict, if_match: list[st
     errors = models_errors(model=clean.get("model"), fallback_models=clean.get("fallback_models"))
     if errors:
         raise ValidationFailed.from_errors(errors)
-    agent = _locked(agent, if_match, required=False)
+    agent = agent_lock(agent, if_match=if_match)
     before = agent_snapshot(agent)
     config = public_config(agent.config)
     if "model" in clean:
@@ -158,7 +158,7 @@ def agent_settings_set(*, agent: Agent, actor: Actor, data: dict, partial: bool 
     if partial and not clean:
         raise ValidationFailed.from_errors({"non_field_errors": [
             "Send llm_provider, llm_model or llm_temperature."]})
-    agent = _locked(agent, if_match, required=False)
+    agent = agent_lock(agent, if_match=if_match)
     before = agent_snapshot(agent)
     config = public_config(agent.config)
     model = {**config.get("model", {}), "params": dict(config.get("model", {}).get("params", {}))}

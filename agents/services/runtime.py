@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.actor import Actor
 from agents.errors import AgentNotActive
 from agents.models import Agent, AgentStatus, AuditAction, RuntimeState
-from agents.services.agents import _locked
+from agents.services.agents import agent_lock
 from agents.services.audit import audit_record
 from agents.services.schedules import periodic_tasks_sync
 from agents.services.versions import version_for_deploy
@@ -31,7 +31,7 @@ def agent_start(*, agent: Agent, actor: Actor) -> Agent:
     """Deploy the working definition (reusing the latest version when it is
     unchanged) and mark the agent running.  Starting a running agent
     redeploys it."""
-    agent = _locked(agent, None, required=False)
+    agent = agent_lock(agent)
     if agent.status != AgentStatus.ACTIVE:
         raise AgentNotActive(f"Agent {agent.slug!r} is {agent.status}; activate it before starting it.")
     previous = {"state": agent.runtime_state, "deployed_version": agent.deployed_version}
@@ -48,7 +48,7 @@ def agent_start(*, agent: Agent, actor: Actor) -> Agent:
 def agent_stop(*, agent: Agent, actor: Actor) -> Agent:
     """Mark the agent stopped: its schedules and heartbeat pause.  The
     deployed version stays pinned for the next start."""
-    agent = _locked(agent, None, required=False)
+    agent = agent_lock(agent)
     if agent.runtime_state == RuntimeState.STOPPED:
         return agent
     previous = {"state": agent.runtime_state, "deployed_version": agent.deployed_version}
@@ -64,7 +64,7 @@ def agent_redeploy(*, agent: Agent, actor: Actor) -> tuple[Agent, bool]:
     """Pin the working definition on a running agent; returns the agent and
     whether it was redeployed (a stopped agent is left alone, as seed 004
     says: the next start deploys the draft anyway)."""
-    agent = _locked(agent, None, required=False)
+    agent = agent_lock(agent)
     if agent.runtime_state != RuntimeState.RUNNING:
         return agent, False
     previous = {"state": agent.runtime_state, "deployed_version": agent.deployed_version}

@@ -18,7 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from accounts.actor import Actor
 from agents.models import Agent
 from agents.services.agents import merge_patch
-from agents.services.portability import AGENT_FORMAT, agent_create_from_item, document_items, read_item
+from agents.services.exporting import AGENT_FORMAT
+from agents.services.importing import agent_create_from_item, document_items, read_item
 from core.errors import ApiError, ValidationFailed
 from core.naming import first_free
 from core.parsers import yaml_load

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.actor import Actor
 from agents.config import public_config
 from agents.models import Agent, AgentVersion, AuditAction
-from agents.services.agents import _locked
+from agents.services.agents import agent_lock
 from agents.services.audit import agent_snapshot, audit_record, diff
 from core.errors import Conflict, NotFound, ValidationFailed
 
@@ -82,7 +82,7 @@ def version_save(*, agent: Agent, actor: Actor, changelog: str = "") -> AgentVer
     """Snapshot the working config and pipeline as the next version, always
     (even unchanged: saving is an explicit act with its own changelog)."""
     changelog = _check_changelog(changelog)
-    agent = _locked(agent, None, required=False)
+    agent = agent_lock(agent)
     version = _snapshot(agent, author=_author(actor), changelog=changelog)
     _touch(agent)
     audit_record(agent=agent, actor=actor, action=AuditAction.VERSION_SAVED,
@@ -104,7 +104,7 @@ def version_for_deploy(agent: Agent, *, actor: Actor, changelog: str) -> AgentVe
 def version_rollback(*, agent: Agent, actor: Actor, index) -> Agent:
     """Copy version ``index`` into the working config and pipeline (audited
     with the diff).  The deployed version does not change until a redeploy."""
-    agent = _locked(agent, None, required=False)
+    agent = agent_lock(agent)
     version = version_get(agent, index)
     before = agent_snapshot(agent)
     agent.config, agent.pipeline = version.config, version.pipeline

@@ -13,8 +13,8 @@ from agents.models import AgentMember, Schedule
 from agents.services import agent_set_status, agent_update
 from agents.services.runtime import agent_start, agent_stop
 from agents.services.schedules import schedule_create
-from executions.tasks import heartbeat_fire_task, schedule_fire_task
 from executions.models import Execution
+from executions.tasks import heartbeat_fire_task, schedule_fire_task
 from tests.executions.conftest import THREE_NODES, input_node, llm_node, output_node, pipeline
 from tests.fakes.beat import celery_beat  # noqa: F401 - the fixture
 from tests.fakes.worker import wait_for
