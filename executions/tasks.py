@@ -16,7 +16,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from agents.services.schedules import HEARTBEAT_TASK, SCHEDULE_TASK
-from executions.services import runs, triggers
+from executions.services import reaper, runs, triggers
 from executions.services.queue import RUN_TASK, execution_send
 
 logger = logging.getLogger("agentry.executions")
@@ -37,9 +37,9 @@ def execution_run_task(self, execution_id: str) -> str | None:
 def executions_reap_task() -> int:
     """Send again queued executions whose message was lost, and fail running
     ones whose heartbeat stopped; returns how many were failed."""
-    for execution_id in runs.requeue_lost_executions():
+    for execution_id in reaper.requeue_lost_executions():
         execution_send(execution_id)
-    return len(runs.reap_stale_executions())
+    return len(reaper.reap_stale_executions())
 
 
 @shared_task(name=SCHEDULE_TASK)
@@ -61,6 +61,6 @@ def _fail_orphans(sender=None, **kwargs):
     rather than after the heartbeat goes stale."""
     hostname = getattr(sender, "hostname", None)
     if hostname:
-        orphans = runs.fail_executions_of_worker(hostname)
+        orphans = reaper.fail_executions_of_worker(hostname)
         if orphans:
             logger.warning("Worker %s restarted; marked %d of its executions failed", hostname, len(orphans))

@@ -2,10 +2,8 @@
 serialize.  Streams are Server-Sent Events built in ``executions.api.sse``."""
 
 import logging
-import threading
 import uuid
 
-from django.db import close_old_connections, connections
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
@@ -223,8 +221,7 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         execution, created, correlation = self._start(request, queued=True)
         headers = {"X-Correlation-ID": execution.correlation_id or correlation, "X-Execution-ID": str(execution.pk)}
         if created:
-            threading.Thread(target=_run_in_thread, args=(execution.pk,), daemon=True,
-                             name=f"execution-{execution.pk}").start()
+            runs.execution_run_in_background(execution.pk)
         else:
             headers["Idempotent-Replayed"] = "true"  # the first run's stream, replayed from its stored events
         return stream_response(request, execution.pk, kinds=("step", "done"), headers=headers)
@@ -237,19 +234,6 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         execution = selectors.execution_get_for_user(user=request.user, execution_id=id, agent=self.get_agent())
         execution.trace_steps = selectors.execution_trace(execution)
         return data_response(ExecutionDetailSerializer(execution).data)
-
-
-def _run_in_thread(execution_id) -> None:
-    """A streamed run executes beside the response, in its own thread and
-    database connection, so a client that disconnects does not stop it."""
-    close_old_connections()
-    try:
-        runs.execution_run(execution_id, stream_deltas=True)
-    except Exception:  # the engine settles its own failures; this is the database or worse
-        logger.exception("Streamed execution %s could not run", execution_id)
-        runs.execution_abandon(execution_id, reason="The execution could not be started.")
-    finally:
-        connections.close_all()
 
 
 @extend_schema_view(

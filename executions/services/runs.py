@@ -3,8 +3,9 @@
 
 ``execution_start`` checks the request and writes the execution row (with
 idempotency); ``execution_run`` claims a queued execution and runs it (a
-Celery task, or a thread serving a stream); ``run_inline`` runs a freshly
-started one in the calling thread (synchronous invoke).  All three end in
+Celery task, or ``execution_run_in_background``'s thread serving a stream);
+``run_inline`` runs a freshly started one in the calling thread (synchronous
+invoke).  Settling what a dead process left is ``executions.services.reaper``.  All three end in
 ``_execute``, the one async path through the engine, which never leaves an
 execution ``running``: whatever happens, it finishes the row.
 """
@@ -17,13 +18,14 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -207,13 +209,32 @@ def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = ""
     return Execution.objects.get(pk=execution_id)
 
 
+def execution_run_in_background(execution_id) -> None:
+    """Claim and run a queued execution in a thread of this process, with its
+    own database connection, so the request that started it (a stream) can
+    end or lose its client without stopping the run."""
+    threading.Thread(target=_run_in_thread, args=(execution_id,), daemon=True,
+                     name=f"execution-{execution_id}").start()
+
+
+def _run_in_thread(execution_id) -> None:
+    close_old_connections()
+    try:
+        execution_run(execution_id, stream_deltas=True)
+    except Exception:  # the engine settles its own failures; this is the database or worse
+        logger.exception("Streamed execution %s could not run", execution_id)
+        execution_abandon(execution_id, reason="The execution could not be started.")
+    finally:
+        connections.close_all()
+
+
 async def _execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None) -> None:
     execution = await Execution.objects.select_related("agent").aget(pk=execution_id)
     try:
         if definition is None:
             definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
     except ApiError as exc:
-        await sync_to_async(_finish)(execution, ExecutionStatus.FAILED,
+        await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED,
                                      error={"code": exc.code, "message": exc.detail, "node_id": None})
         return
     ctx = RunContext(
@@ -249,7 +270,7 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
                 await client.aclose()
             except Exception:  # closing a pool must not change the outcome
                 logger.warning("Closing an LLM client failed", exc_info=True)
-    await sync_to_async(_finish)(execution, status, output=output, error=error)
+    await sync_to_async(execution_finish)(execution, status, output=output, error=error)
 
 
 async def _watch(execution_id, run: asyncio.Future) -> bool:
@@ -288,7 +309,7 @@ def _settle(execution_id, from_statuses: tuple[str, ...], **fields) -> Execution
     return execution
 
 
-def _finish(execution: Execution, status: str, *, output=None, error=None) -> None:
+def execution_finish(execution: Execution, status: str, *, output=None, error=None) -> None:
     """Write the outcome, totals from the steps, and the ``done`` event.  Only
     a still-running execution is finished: the reaper or a cancel may have
     settled it already."""
@@ -318,7 +339,7 @@ def execution_result(execution: Execution, *, trace: list | None = None) -> dict
     return result
 
 
-# --- cancelling and reaping ----------------------------------------------------------------------
+# --- cancelling ----------------------------------------------------------------------
 
 def execution_cancel(*, execution: Execution) -> Execution:
     """Cancel a queued execution at once; ask a running one to stop (its
@@ -345,51 +366,3 @@ def execution_abandon(execution_id, *, reason: str) -> None:
                 finished_at=timezone.now(), error={"code": "server_error", "node_id": None, "message": reason})
     except Exception:  # the database itself is failing: the reaper settles it later
         logger.exception("Could not mark execution %s failed", execution_id)
-
-
-def reap_stale_executions(*, stale_after: float | None = None) -> list:
-    """Fail every running execution whose heartbeat stopped: the process
-    running it died (a killed worker, a restarted web server)."""
-    stale_after = stale_after if stale_after is not None else settings.AGENTRY_EXECUTION_STALE_SECONDS
-    cutoff = timezone.now() - timedelta(seconds=stale_after)
-    reaped = _fail_lost(Execution.objects.filter(status=ExecutionStatus.RUNNING, heartbeat_at__lt=cutoff),
-                        "The process running this execution ({worker}) stopped sending heartbeats; "
-                        "it was marked failed.")
-    if reaped:
-        logger.warning("Marked %d stale executions failed: %s", len(reaped), reaped)
-    return reaped
-
-
-def requeue_lost_executions(*, stale_after: float | None = None) -> list:
-    """Queued executions handed to the broker more than ``stale_after``
-    seconds ago and still unclaimed: their message may be gone (a worker
-    killed between taking it and claiming it).  Marks them sent again now and
-    returns their ids for the caller to send; a duplicate message (one was
-    claimed meanwhile) is harmless, because only one worker can claim an
-    execution."""
-    stale_after = stale_after if stale_after is not None else settings.AGENTRY_EXECUTION_STALE_SECONDS
-    now = timezone.now()
-    requeued = list(Execution.objects.filter(status=ExecutionStatus.QUEUED,
-                                              enqueued_at__lt=now - timedelta(seconds=stale_after))
-                    .values_list("pk", flat=True)[:500])
-    Execution.objects.filter(pk__in=requeued).update(enqueued_at=now)
-    if requeued:
-        logger.warning("Sending %d long-queued executions again: %s", len(requeued), requeued)
-    return requeued
-
-
-def fail_executions_of_worker(worker: str) -> list:
-    """A Celery worker starting up fails what an earlier process under its
-    node name left running (two live workers never share a node name)."""
-    return _fail_lost(Execution.objects.filter(status=ExecutionStatus.RUNNING, worker=worker),
-                      "The worker running this execution ({worker}) restarted; it was marked failed.")
-
-
-def _fail_lost(executions, message: str) -> list:
-    """Fail ``executions`` as ``worker_lost``; ``message`` may name ``{worker}``."""
-    lost = []
-    for execution in executions:
-        _finish(execution, ExecutionStatus.FAILED, error={
-            "code": "worker_lost", "node_id": None, "message": message.format(worker=execution.worker or "unknown")})
-        lost.append(execution.pk)
-    return lost

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.actor import Actor
 from executions import tasks
 from executions.models import Execution
-from executions.services import runs
+from executions.services import reaper, runs
 from tests.executions.conftest import THREE_NODES
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +52,12 @@ def test_reaper_sends_again_only_long_queued_executions(user, make_agent, settin
         return execution
     lost, fresh = queued(120), queued(5)
 
-    assert runs.requeue_lost_executions() == [lost.pk]
+    assert reaper.requeue_lost_executions() == [lost.pk]
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert timezone.now() - fresh.enqueued_at > timedelta(seconds=4)
     assert lost.status == "queued" and timezone.now() - lost.enqueued_at < timedelta(seconds=5)
-    assert runs.requeue_lost_executions() == []  # not again until another stale period passes
+    assert reaper.requeue_lost_executions() == []  # not again until another stale period passes
 
 
 def test_a_restarting_worker_fails_what_it_left_running(running):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.actor import Actor
 from executions.models import Execution
-from executions.services import runs
+from executions.services import reaper, runs
 from tests.executions.conftest import THREE_NODES, read_sse
 from tests.fakes.llm_server import Reply
 from tests.fakes.worker import wait_for
@@ -83,11 +83,11 @@ def test_killed_worker_leaves_no_execution_running(api, user, make_agent, llm, c
 def test_reaper_fails_runs_whose_heartbeat_stopped(api, user, make_agent, llm, celery_worker):
     exec_id = start_a_run_that_hangs(api, user, make_agent, llm)
     time.sleep(1.2)
-    assert runs.reap_stale_executions(stale_after=5) == []  # the live worker keeps beating
+    assert reaper.reap_stale_executions(stale_after=5) == []  # the live worker keeps beating
 
     celery_worker.kill()
     time.sleep(1.5)
-    assert runs.reap_stale_executions(stale_after=1) == [Execution.objects.get(pk=exec_id).pk]
+    assert reaper.reap_stale_executions(stale_after=1) == [Execution.objects.get(pk=exec_id).pk]
     execution = Execution.objects.get(pk=exec_id)
     assert execution.status == "failed" and execution.error["code"] == "worker_lost"
 
