@@ -1,7 +1,7 @@
 """Nesting in runs never crashes the engine or answers 500: JSON that reaches
 a run from outside (an HTTP response, a model's answer, a tool call's
 arguments) and nests past AGENTRY_MAX_JSON_DEPTH is kept as text, the way JSON
-that does not parse is."""
+that does not parse is; an input schema whose $ref loops is a 400."""
 
 import json
 import logging
@@ -12,6 +12,7 @@ import pytest
 
 from executions.llm.openai_client import _tool_call
 from executions.models import Execution
+from tests.conftest import problem
 from tests.executions.conftest import input_node, llm_node, output_node, pipeline
 from tests.fakes.llm_server import Reply
 
@@ -104,3 +105,22 @@ def test_model_answer_nested_past_the_limit_is_kept_as_text(api, user, make_agen
 def test_tool_call_arguments_nested_past_the_limit_are_kept_raw(arguments):
     assert _tool_call("call_1", "lookup", arguments).arguments == {"_raw": arguments}
 
+
+@pytest.mark.parametrize("schema", [
+    {"$ref": "#"},
+    {"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}},
+], ids=["root", "property"])
+def test_input_schema_whose_ref_loops_is_400_not_500(api, user, make_agent, caplog, schema):
+    # given: a schema that is valid JSON Schema, but whose $ref leads back to itself
+    agent = make_agent(user, pipeline=pipeline(input_node(schema), output_node("{{input}}"),
+                                               edges=[("input", "output")]))
+
+    # when
+    response = invoke(api(user), agent, {"input": {"a": 1}})
+
+    # then
+    body = problem(response, 400, "validation_error")
+    assert body["errors"] == {
+        "input": ["The schema cannot be checked: a $ref in it refers back to itself without end."]}
+    assert not Execution.objects.exists()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
