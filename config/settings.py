@@ -156,6 +156,11 @@ LOGIN_URL = "/admin/login/"
 
 AGENTRY_MAX_REQUEST_BYTES = int(os.environ.get("AGENTRY_MAX_REQUEST_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = AGENTRY_MAX_REQUEST_BYTES
+# How deeply lists and objects in a request body (JSON or YAML) may nest; deeper
+# answers 400.  What reads the data afterwards recurses (serializers, jsonschema
+# with several frames per level, templates, json.dumps), so keep this far below
+# Python's recursion limit of 1000: past ~100, a nested input schema can fail.
+AGENTRY_MAX_JSON_DEPTH = int(os.environ.get("AGENTRY_MAX_JSON_DEPTH", "64"))
 AGENTRY_ENCRYPTION_KEY = os.environ.get("AGENTRY_ENCRYPTION_KEY", "")
 AGENTRY_ALLOWED_PRIVATE_HOSTS = env_list("AGENTRY_ALLOWED_PRIVATE_HOSTS")
 # Don't write last_used_at more often than this, so a busy token costs no

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 
 from core.errors import PayloadTooLarge
+from core.nesting import NestedTooDeep, nesting_check, nesting_limit
 
 
 def _has_nul(value) -> bool:
@@ -24,10 +25,16 @@ def _has_nul(value) -> bool:
 class StrictJSONParser(JSONParser):
     """DRF's JSON parser (which already refuses NaN and Infinity), also
     refusing NUL characters: PostgreSQL cannot store them in text or jsonb,
-    so they would otherwise surface as a 500 at write time."""
+    so they would otherwise surface as a 500 at write time; and documents
+    nested deeper than ``AGENTRY_MAX_JSON_DEPTH`` (see ``core.nesting``)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = nesting_check(super().parse(stream, media_type, parser_context))
+        except RecursionError:  # the decoder's own, long past the limit
+            raise ParseError(f"JSON {NestedTooDeep(nesting_limit())}.") from None
+        except NestedTooDeep as exc:
+            raise ParseError(f"JSON {exc}.") from None
         if _has_nul(data):
             raise ParseError("Strings cannot contain NUL (\\u0000) characters.")
         return data
@@ -79,11 +86,13 @@ def yaml_load(text: str):
     """One YAML document as JSON data, parsed safely (no Python tags, no
     aliases); any problem is a ``ParseError``."""
     try:
-        data = yaml.load(text, Loader=_NoAliasSafeLoader)
+        data = nesting_check(yaml.load(text, Loader=_NoAliasSafeLoader))
     except yaml.YAMLError as exc:
         raise ParseError(f"Invalid YAML: {exc}")
-    except RecursionError:
-        raise ParseError("Invalid YAML: nested too deeply.")
+    except RecursionError:  # the composer's own, long past the limit
+        raise ParseError(f"Invalid YAML: {NestedTooDeep(nesting_limit())}.") from None
+    except NestedTooDeep as exc:
+        raise ParseError(f"Invalid YAML: {exc}.") from None
     return _json_compatible(data)
 
 

@@ -18,8 +18,14 @@ def _validator(schema_json: str) -> Draft202012Validator:
 def input_errors(schema: dict, value, prefix: str = "input") -> dict[str, list[str]]:
     """Map of error paths (``input.items[0].name``) to messages; empty when valid."""
     validator = _validator(json.dumps(schema, sort_keys=True))
+    try:
+        found = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    except RecursionError:
+        # Values nest at most AGENTRY_MAX_JSON_DEPTH levels, so only a schema whose
+        # $ref leads back to itself without going deeper (``{"$ref": "#"}``) gets here.
+        return {prefix: ["The schema cannot be checked: a $ref in it refers back to itself without end."]}
     errors: dict[str, list[str]] = {}
-    for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+    for error in found:
         path = prefix
         for part in error.absolute_path:
             path += f"[{part}]" if isinstance(part, int) else f".{part}"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
 
 import httpx
@@ -12,6 +11,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from core.errors import error_summary
+from core.nesting import json_loads
 from executions.engine.context import (
     AgentDefinition,
     InputInvalid,
@@ -179,7 +179,7 @@ class LlmCallNode:
         outcome, completion = await _complete(ctx, ctx.node_prefix + node["id"], candidates, request)
         if response_format and response_format.get("type") in ("json_object", "json_schema"):
             try:
-                outcome.output = json.loads(completion.text)
+                outcome.output = json_loads(completion.text)
             except ValueError:
                 pass  # the model ignored the format; keep its text
         return outcome
@@ -301,7 +301,7 @@ class HttpRequestNode:
             raise ProviderFailure(f"HTTP request to {url} failed: {exc.__class__.__name__}: {exc}") from None
         raw = response.content[:MAX_HTTP_BODY_BYTES]
         try:
-            parsed = json.loads(raw) if raw else None
+            parsed = json_loads(raw) if raw else None
         except ValueError:
             parsed = raw.decode(response.encoding or "utf-8", errors="replace")
         return StepOutcome(output={"status": response.status_code, "headers": dict(response.headers),

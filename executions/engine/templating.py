@@ -26,6 +26,14 @@ class TemplateProblem(ValueError):
     """A template failed to parse or render; the message says where."""
 
 
+# What a user's own template raises besides Jinja's errors (a SecurityError is
+# one of those): the sandbox's range limit (OverflowError), arithmetic on the
+# wrong types ({{ 1 / 0 }}, {{ 1 + "a" }}), a macro that calls itself, and,
+# when compiling, nesting deeper than Python's parser or stack allow.  They are
+# the template's fault, so they are a TemplateProblem, not an engine crash.
+_USER_ERRORS = (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError, SyntaxError)
+
+
 def _tojson(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -49,12 +57,23 @@ def _compile_expression(source: str):
     return _environment().compile_expression(source, undefined_to_none=True)
 
 
+def _reason(exc: Exception) -> str:
+    """What went wrong, for the template's author."""
+    if isinstance(exc, (TemplateError, OverflowError)):
+        return str(exc)  # Jinja's messages and the sandbox's range limit read well as they are
+    if isinstance(exc, RecursionError):
+        return "nested or recursing too deeply."
+    if isinstance(exc, SyntaxError):
+        return f"nested too deeply ({exc.msg})."
+    return f"{exc} ({type(exc).__name__})"
+
+
 def check_template(source: str) -> str | None:
     """The syntax error in ``source``, or None; for validating pipelines on save."""
     try:
         _compile(source)
-    except TemplateError as exc:
-        return f"Template error: {exc}"
+    except _USER_ERRORS as exc:
+        return f"Template error: {_reason(exc)}"
     return None
 
 
@@ -63,8 +82,8 @@ def check_expression(expression: str) -> str | None:
     match = _SINGLE_EXPRESSION.match(expression)
     try:
         _compile_expression((match.group("expr") if match else expression).strip())
-    except TemplateError as exc:
-        return f"Expression error: {exc}"
+    except _USER_ERRORS as exc:
+        return f"Expression error: {_reason(exc)}"
     return None
 
 
@@ -72,8 +91,8 @@ def render(source: str, context: dict[str, Any]) -> str:
     """Render ``source`` to text."""
     try:
         text = _compile(source).render(context)
-    except TemplateError as exc:
-        raise TemplateProblem(f"Template error: {exc}") from exc
+    except _USER_ERRORS as exc:
+        raise TemplateProblem(f"Template error: {_reason(exc)}") from exc
     if len(text) > MAX_RENDERED_CHARS:
         raise TemplateProblem(f"Rendered template is longer than {MAX_RENDERED_CHARS} characters.")
     return text
@@ -85,8 +104,8 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
     source = match.group("expr") if match else expression
     try:
         return _compile_expression(source.strip())(**context)
-    except TemplateError as exc:
-        raise TemplateProblem(f"Expression error in {expression!r}: {exc}") from exc
+    except _USER_ERRORS as exc:
+        raise TemplateProblem(f"Expression error in {expression!r}: {_reason(exc)}") from exc
 
 
 def render_value(value: Any, context: dict[str, Any]) -> Any:

@@ -15,6 +15,8 @@ import httpx
 import httpx2
 import openai
 
+from core.nesting import json_loads
+
 from .base import Completion, CompletionRequest, Message, ProviderError, ProviderSettings, ToolCall, Usage
 from .retry import error_detail, redact, status_error, transport_error
 
@@ -127,7 +129,7 @@ def _wire_message(message: Message) -> dict[str, Any]:
 def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
     """A tool call; arguments that are not a JSON object are kept whole under ``_raw``."""
     try:
-        parsed = json.loads(arguments) if arguments else {}
+        parsed = json_loads(arguments) if arguments else {}
     except ValueError:
         parsed = None
     return ToolCall(id=call_id, name=name, arguments=parsed if isinstance(parsed, dict) else {"_raw": arguments})

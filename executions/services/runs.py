@@ -257,8 +257,10 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
             raise  # we were cancelled from outside (shutdown), not by a cancel request
         status = ExecutionStatus.CANCELLED
         error = {"code": "cancelled", "message": "Cancelled on request.", "node_id": None}
-    except NodeFailure as failure:
+    except NodeFailure as failure:  # the pipeline's or a provider's doing, not ours: one line, no traceback
         error = failure.to_dict()
+        logger.info("Execution %s failed at node %s: %s: %s", execution.id, failure.node_id, failure.code,
+                    failure.message)
     except Exception:  # an engine bug must still finish the execution
         logger.exception("Execution %s crashed", execution.id)
         error = {"code": "server_error", "message": "The engine failed unexpectedly.", "node_id": None}
