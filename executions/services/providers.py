@@ -24,7 +24,7 @@ from agents.validation import UUID_LIKE_RE
 from core import crypto, netguard
 from core.errors import ApiError, BadGateway, Forbidden, NotFound, ValidationFailed
 from executions.llm import CompletionRequest, Message, ProviderError, client_for
-from executions.llm.retry import redact
+from executions.llm.errors import redact
 from executions.models import Provider, ProviderKind
 from executions.selectors import PROVIDER_NAME_RE, provider_settings
 
