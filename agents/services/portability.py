@@ -29,13 +29,13 @@ from accounts.actor import Actor
 from accounts.roles import Role
 from agents.config import ENV_KEY, AgentConfigSerializer, public_config
 from agents.models import Agent, AgentSkill, AgentStatus, AgentTag, AuditAction, Schedule
-from agents.pipeline import empty_pipeline
 from agents.selectors import agents_visible_to
 from agents.services.agents import _validate_fields, agent_create, agent_etag, agent_replace
 from agents.services.audit import audit_record
 from agents.services.schedules import ScheduleFieldsSerializer, schedule_create, schedule_delete
 from agents.services.skills import skills_connect
 from core.errors import ApiError, Forbidden, ValidationFailed, error_summary, flatten_errors
+from executions.engine.graph import empty_pipeline
 
 AGENT_FORMAT = "agentry.agent"
 BUNDLE_FORMAT = "agentry.bundle"
