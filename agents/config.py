@@ -18,8 +18,8 @@ from agents.providers import known_providers, provider_is_known
 from agents.validation import json_schema_problem
 from core import crypto
 from core.errors import ValidationFailed, flatten_errors
+from executions.engine.nodes import TOOL_TYPES
 
-TOOL_TYPES = ("http_request", "knowledge_search", "subagent", "template", "llm_call")
 MCP_TRANSPORTS = ("stdio", "streamable-http")
 MEMORY_TYPES = ("conversation", "episodic", "semantic")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from django.utils.text import slugify
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+
+from executions.engine.inputs import json_schema_problem  # noqa: F401 (re-exported for agents.config)
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
 UUID_LIKE_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -78,13 +78,3 @@ def name_key(name: str) -> str:
     """What agents sort by when sorted by name."""
     return name.casefold()[:NAME_MAX]
 
-
-def json_schema_problem(schema) -> str | None:
-    """Why ``schema`` is not a usable JSON Schema (draft 2020-12), or ``None``."""
-    if not isinstance(schema, dict):
-        return "Must be a JSON Schema object."
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        return f"Not a valid JSON Schema: {exc.message}"
-    return None

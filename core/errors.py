@@ -17,6 +17,8 @@ from django.views import csrf, defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from core.field_errors import error_summary
+
 logger = logging.getLogger("agentry.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -135,14 +137,6 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     else:
         flat.setdefault(prefix or "non_field_errors", []).append(str(detail))
     return flat
-
-
-def error_summary(errors: dict[str, list[str]]) -> str:
-    """One line for a problem's ``detail``: the first field and its first message."""
-    field, messages = next(iter(errors.items()))
-    if field == "non_field_errors":
-        return messages[0]
-    return f"{field}: {messages[0]}"
 
 
 _DRF_CODES = {

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count
 
-from executions.engine.nodes import model_choice
+from executions.engine.nodes.llm import model_choice
 from executions.engine.runner import effective_pipeline
 from executions.llm.base import Usage
 from executions.llm.echo import estimate_tokens

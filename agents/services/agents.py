@@ -13,7 +13,6 @@ from accounts.roles import Role
 from agents.config import normalize_config, public_config
 from agents.errors import NameTaken
 from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
-from agents.pipeline import validate_pipeline
 from agents.services.audit import agent_snapshot, audit_record, diff
 from agents.services.schedules import periodic_tasks_delete, periodic_tasks_sync
 from agents.validation import (
@@ -30,6 +29,7 @@ from agents.validation import (
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from core.etags import check_if_match, strong_etag
 from core.naming import first_free
+from executions.engine.graph import validate_pipeline
 
 EDITABLE_FIELDS = ("name", "slug", "description", "tags", "status", "config", "pipeline")
 

@@ -28,9 +28,9 @@ from accounts.actor import Actor
 from accounts.roles import Role
 from agents.config import AgentConfigSerializer, public_config
 from agents.models import Agent, AgentSkill, AgentTag, AuditAction, Schedule
-from agents.pipeline import empty_pipeline
 from agents.selectors import agents_visible_to
 from agents.services.audit import audit_record
+from executions.engine.graph import empty_pipeline
 
 AGENT_FORMAT = "agentry.agent"
 BUNDLE_FORMAT = "agentry.bundle"

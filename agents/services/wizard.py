@@ -37,27 +37,16 @@ from agents.services.skills import skills_connect
 from agents.validation import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, TAG_MAX, TAGS_MAX, name_problem
 from core.errors import ValidationFailed, flatten_errors
 from core.naming import first_free
+from executions.engine.nodes import CONNECTOR_ALIASES
 
-# Connector node types the wizard's tiles use, and the tool type each becomes.
-# A tool type itself is accepted too, with hyphens or underscores.
-CONNECTOR_ALIASES = {
-    "web-search": "http_request",
-    "http": "http_request",
-    "api": "http_request",
-    "webhook": "http_request",
-    "knowledge": "knowledge_search",
-    "knowledge-base": "knowledge_search",
-    "rag": "knowledge_search",
-    "agent": "subagent",
-    "sub-agent": "subagent",
-    "llm": "llm_call",
-}
 TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")  # tool ids become function names, which allow only these
 SEEDS_MAX = {"memory": 500, "rules": 200, "skills": 100, "tasks": 50}
 
 
 def connector_tool_type(node_type: str) -> str | None:
-    """The tool type a connector's ``node_type`` stands for, or ``None``."""
+    """The tool type a connector's ``node_type`` stands for, or ``None``: an
+    alias the tool's node class declares, or a tool type itself, with hyphens
+    or underscores."""
     key = node_type.strip().lower()
     if key in CONNECTOR_ALIASES:
         return CONNECTOR_ALIASES[key]

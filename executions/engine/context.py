@@ -1,12 +1,19 @@
 """What a running pipeline carries around: the agent's definition, the input,
-the outputs so far, and the recorder that writes the trace."""
+the outputs so far, the recorder that writes the trace and the catalogue that
+reads what nodes need from the installation.
+
+The engine imports no app and no ORM: the recorder and the catalogue are
+protocols, implemented in ``executions.services``."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
+
+from executions.llm.base import ProviderSettings
 
 
 class NodeFailure(Exception):
@@ -93,6 +100,29 @@ class Recorder(Protocol):
     async def delta(self, node_id: str, text: str) -> None: ...
 
 
+class Catalogue(Protocol):
+    """What nodes read from the installation: providers, the other agents a
+    run may call, an agent's env (``executions.services.catalogue``)."""
+
+    async def provider(self, ref: str) -> ProviderSettings:
+        """The provider an agent's ``provider`` reference (id or name) names.
+        Raises ``LookupError`` when there is none, ``ValueError`` when its
+        stored key no longer decrypts."""
+
+    async def subagent(self, ref: str, user_id: uuid.UUID | None) -> AgentDefinition:
+        """The agent ``ref`` (id or slug) for a subagent node, if ``user_id``
+        may run it and it is active; ``LookupError`` says why not."""
+
+    async def env(self, definition: AgentDefinition) -> dict[str, str]:
+        """``env`` as ``definition``'s templates see it, secrets decrypted."""
+
+
+class Tool(Protocol):
+    """A node type an agent node may call as a tool (``nodes.TOOLS``)."""
+
+    async def run(self, node: dict, ctx: RunContext) -> StepOutcome: ...
+
+
 @dataclass
 class RunContext:
     execution_id: uuid.UUID
@@ -100,6 +130,7 @@ class RunContext:
     input: dict
     env: dict[str, str]
     recorder: Recorder
+    catalogue: Catalogue
     user_id: uuid.UUID | None = None  # who asked for the run; subagents are checked against them
     memory: Any = ""
     stream_deltas: bool = False
@@ -107,6 +138,9 @@ class RunContext:
     node_prefix: str = ""
     outputs: dict[str, dict] = field(default_factory=dict)
     llm_clients: dict = field(default_factory=dict)  # one client per provider for the run; closed at the end
+    # Set by ``run_pipeline``, so nodes that run other nodes import neither the runner nor the registry:
+    runner: Callable[[RunContext, dict], Awaitable[Any]] | None = None  # runs a subagent's pipeline
+    tools: Mapping[str, Tool] = field(default_factory=dict)  # what an agent node's tools run as, by type
 
     def template_context(self) -> dict:
         return {"input": self.input, "nodes": self.outputs, "env": self.env, "memory": self.memory}

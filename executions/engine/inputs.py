@@ -1,4 +1,5 @@
-"""Checking a run's input against the pipeline's JSON Schema."""
+"""Input schemas: whether a JSON Schema is usable, and checking a run's
+input against the pipeline's."""
 
 from __future__ import annotations
 
@@ -6,8 +7,20 @@ import json
 from functools import lru_cache
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 MAX_ERRORS = 20
+
+
+def json_schema_problem(schema) -> str | None:
+    """Why ``schema`` is not a usable JSON Schema (draft 2020-12), or ``None``."""
+    if not isinstance(schema, dict):
+        return "Must be a JSON Schema object."
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return f"Not a valid JSON Schema: {exc.message}"
+    return None
 
 
 @lru_cache(maxsize=256)

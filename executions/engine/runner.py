@@ -14,8 +14,8 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from executions.engine import nodes as node_types
 from executions.engine.context import NodeFailure, NodeTimeout, RunContext, StepOutcome
+from executions.engine.nodes import NODES, TOOLS
 from executions.engine.templating import TemplateProblem
 
 SUCCEEDED, SKIPPED = "succeeded", "skipped"
@@ -44,7 +44,10 @@ def effective_pipeline(pipeline: dict | None) -> dict:
 
 async def run_pipeline(ctx: RunContext, pipeline: dict) -> Any:
     """Run ``pipeline`` to completion and return its output: the single output
-    node's value, or ``{output_node_id: value}`` when several ran."""
+    node's value, or ``{output_node_id: value}`` when several ran.
+
+    Nodes that run others find the runner and the tool types on ``ctx``."""
+    ctx.runner, ctx.tools = run_pipeline, TOOLS
     pipeline = effective_pipeline(pipeline)
     nodes = {node["id"]: node for node in pipeline["nodes"]}
     incoming, outgoing = defaultdict(list), defaultdict(list)
@@ -110,8 +113,8 @@ async def run_pipeline(ctx: RunContext, pipeline: dict) -> Any:
 async def _run_node(ctx: RunContext, node: dict) -> StepOutcome:
     """Run one node as one step of the trace."""
     node_id = ctx.node_prefix + node["id"]
-    handler = node_types.HANDLERS[node["type"]]
-    step_input = handler.describe_input(node, ctx) if hasattr(handler, "describe_input") else None
+    handler = NODES[node["type"]]
+    step_input = handler.describe_input(node, ctx)
     step = await ctx.recorder.step_started(node_id, node["type"], step_input)
     try:
         timeout = _node_timeout(node)

@@ -22,7 +22,7 @@ import httpx
 import httpx2
 
 from .base import Completion, CompletionRequest, Message, ProviderError, ProviderSettings, ToolCall, Usage
-from .retry import error_detail, redact, status_error, transport_error
+from .errors import error_detail, redact, status_error, transport_error
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 1024

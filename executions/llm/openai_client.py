@@ -18,7 +18,7 @@ import openai
 from core.nesting import json_loads
 
 from .base import Completion, CompletionRequest, Message, ProviderError, ProviderSettings, ToolCall, Usage
-from .retry import error_detail, redact, status_error, transport_error
+from .errors import error_detail, redact, status_error, transport_error
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_API_KEY = "not-needed"  # local servers accept any key, but the SDK insists on one

@@ -4,9 +4,6 @@ A node names a model and, optionally, fallback models; each is a
 ``Candidate``.  ``complete_with_fallbacks`` tries them in order, retrying the
 errors a provider says may pass (429, 5xx, connection errors, timeouts) with
 backoff, and records every try as an ``Attempt`` for the step's trace.
-
-This module also turns a provider's HTTP failure into a ``ProviderError`` the
-same way for every client, so "retryable" means one thing everywhere.
 """
 
 from __future__ import annotations
@@ -19,9 +16,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
+
+from django.conf import settings
 
 from .base import Completion, CompletionRequest, LLMClient, ProviderError, ProviderSettings, Usage
+from .clients import client_for
 
 logger = logging.getLogger(__name__)
 
@@ -29,95 +28,7 @@ DEFAULT_RETRIES = 2
 DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_MAX = 8.0
 MAX_RETRY_AFTER = 60.0  # a provider asking for longer is treated as asking for this
-RETRYABLE_STATUSES = frozenset({408, 429})  # and every 5xx
 _COST_QUANTUM = Decimal("0.00000001")
-_MAX_DETAIL = 500
-
-
-# errors
-
-def redact(text: str, secret: str) -> str:
-    """``text`` with ``secret`` (an API key) replaced, for messages and logs."""
-    return text.replace(secret, "[redacted]") if secret else text
-
-
-def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    if not headers:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
-    value = (headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def is_retryable_status(status: int | None) -> bool:
-    return status is not None and (status in RETRYABLE_STATUSES or status >= 500)
-
-
-def status_error(*, provider: str, status: int, detail: str, headers: Mapping[str, str] | None = None,
-                 secret: str = "") -> ProviderError:
-    """The ``ProviderError`` for an HTTP error answer."""
-    retryable = is_retryable_status(status)
-    message = redact(f"{provider}: HTTP {status}: {detail}", secret)[:_MAX_DETAIL]  # redact, then cut
-    return ProviderError(message, status=status, retryable=retryable,
-                         retry_after=parse_retry_after(headers) if retryable else None)
-
-
-def transport_error(*, provider: str, exc: BaseException, timeout: bool, secret: str = "") -> ProviderError:
-    """The ``ProviderError`` for a request that got no answer: refused, dropped or timed out.
-
-    A request the network guard refused (a private address) is not
-    retryable: the answer would be the same.  Everything else may pass.
-    """
-    blocked = _guard_refusal(exc)
-    if blocked is not None:
-        return ProviderError(redact(f"{provider}: request refused: {blocked}", secret)[:_MAX_DETAIL])
-    cause = exc.__cause__ or exc
-    what = "timed out" if timeout else "connection failed"
-    detail = str(cause) or type(cause).__name__
-    return ProviderError(redact(f"{provider}: {what}: {detail}", secret)[:_MAX_DETAIL], retryable=True)
-
-
-def error_detail(body: object, fallback: str) -> str:
-    """The human part of an error body in either wire format: ``error.message``."""
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    return fallback
-
-
-def _guard_refusal(exc: BaseException) -> BaseException | None:
-    """The network guard's refusal somewhere in ``exc``'s chain, if any."""
-    try:
-        from core.netguard import BlockedAddress, BlockedRequest
-    except ImportError:
-        return None
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, (BlockedRequest, BlockedAddress)):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
 
 
 # retries and fallbacks
@@ -194,8 +105,6 @@ async def complete_with_fallbacks(
     ``close_clients``).  Without a dict, the clients made here are closed here.
     Raises ``AllCandidatesFailed`` carrying every attempt.
     """
-    from . import client_for  # the package imports this module
-
     retries = max(0, _setting("AGENTRY_LLM_RETRIES", DEFAULT_RETRIES) if retries is None else retries)
     backoff_base = _setting("AGENTRY_LLM_BACKOFF_BASE", DEFAULT_BACKOFF_BASE) if backoff_base is None else backoff_base
     owned = clients is None
@@ -265,8 +174,6 @@ async def _call(client: LLMClient, request: CompletionRequest,
 
 
 def _setting(name: str, default):
-    from django.conf import settings
-
     if not settings.configured:
         return default
     return type(default)(getattr(settings, name, default))

@@ -15,7 +15,7 @@ from agents.models import Provider
 from agents.services.providers import MODEL_NAME_MAX
 from core.errors import ApiError, BadGateway, ValidationFailed
 from executions.llm import CompletionRequest, Message, ProviderError, client_for
-from executions.llm.retry import redact
+from executions.llm.errors import redact
 from executions.selectors import provider_settings
 
 logger = logging.getLogger("agentry.providers")

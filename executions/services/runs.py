@@ -38,7 +38,8 @@ from executions.engine.inputs import input_errors, input_schema
 from executions.engine.runner import effective_pipeline, run_pipeline
 from executions.engine.templating import TemplateProblem, render_value
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
-from executions.services.definitions import DRAFT, definition_for, parse_version, template_env
+from executions.services.catalogue import DatabaseCatalogue
+from executions.services.definitions import DRAFT, definition_for, parse_version
 from executions.services.recording import DatabaseRecorder, event_record
 
 logger = logging.getLogger("agentry.executions")
@@ -237,9 +238,10 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
         await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED,
                                      error={"code": exc.code, "message": exc.detail, "node_id": None})
         return
+    catalogue = DatabaseCatalogue()
     ctx = RunContext(
         execution_id=execution.id, agent=definition, input=execution.input,
-        env=await sync_to_async(template_env)(definition.config), recorder=DatabaseRecorder(execution.id),
+        env=await catalogue.env(definition), recorder=DatabaseRecorder(execution.id), catalogue=catalogue,
         user_id=execution.requested_by_id, stream_deltas=stream_deltas)
     run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
     watchdog = asyncio.ensure_future(_watch(execution.id, run))

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from executions.engine.context import AgentDefinition, NodeFailure, RunContext
+from executions.engine.nodes import NODES, Node
 from executions.engine.runner import run_pipeline
 from executions.engine.templating import evaluate, render_value
 
@@ -30,12 +31,25 @@ class MemoryRecorder:
         pass
 
 
+class MemoryCatalogue:
+    """An installation with no providers and no other agents."""
+
+    async def provider(self, ref):
+        raise LookupError(f"Unknown provider {ref!r}.")
+
+    async def subagent(self, ref, user_id):
+        raise LookupError("Subagents need a user behind the run." if user_id is None else f"No agent {ref!r}.")
+
+    async def env(self, definition):
+        return {}
+
+
 def run(pipeline, input=None):
     recorder = MemoryRecorder()
     definition = AgentDefinition(id=uuid.uuid4(), slug="t", owner_id=uuid.uuid4(),
                                  config={"model": {"provider": "echo", "model": "echo"}}, pipeline=pipeline)
     ctx = RunContext(execution_id=uuid.uuid4(), agent=definition, input=input or {}, env={"K": "v"},
-                     recorder=recorder)
+                     recorder=recorder, catalogue=MemoryCatalogue())
     return asyncio.run(run_pipeline(ctx, pipeline)), recorder
 
 
@@ -68,22 +82,23 @@ def test_several_output_nodes_give_an_object():
     assert run(pipeline)[0] == {"a": "A", "b": "B"}
 
 
-class SlowNode:
-    @staticmethod
-    async def run(node, ctx):
+class SlowNode(Node):
+    type = "slow"
+
+    @classmethod
+    async def run(cls, node, ctx):
         await asyncio.sleep(5)
 
 
 def test_a_failing_node_cancels_its_concurrent_siblings(monkeypatch):
-    from executions.engine import nodes
-
-    monkeypatch.setitem(nodes.HANDLERS, "slow", SlowNode)
+    monkeypatch.setitem(NODES, "slow", SlowNode)
     pipeline = graph(
         [("in", "input", {}), ("slow", "slow", {}), ("bad", "subagent", {"agent": "nobody"}), ("out", "output", {})],
         [("in", "slow"), ("in", "bad"), ("slow", "out"), ("bad", "out")])
     recorder = MemoryRecorder()
     definition = AgentDefinition(id=uuid.uuid4(), slug="t", owner_id=uuid.uuid4(), config={}, pipeline=pipeline)
-    ctx = RunContext(execution_id=uuid.uuid4(), agent=definition, input={}, env={}, recorder=recorder)
+    ctx = RunContext(execution_id=uuid.uuid4(), agent=definition, input={}, env={}, recorder=recorder,
+                     catalogue=MemoryCatalogue())
 
     with pytest.raises(NodeFailure) as failure:
         asyncio.run(asyncio.wait_for(run_pipeline(ctx, pipeline), 2))

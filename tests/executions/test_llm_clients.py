@@ -22,7 +22,7 @@ from executions.llm import (
     client_for,
 )
 from executions.llm.echo import EchoClient, estimate_tokens
-from executions.llm.retry import parse_retry_after
+from executions.llm.errors import parse_retry_after
 from tests.fakes.llm_server import Reply
 
 KINDS = ["openai", "anthropic"]

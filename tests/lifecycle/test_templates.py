@@ -4,8 +4,8 @@
 import pytest
 
 from agents.models import Agent, AgentSkill, AuditLogEntry, Schedule, Skill
-from agents.pipeline import validate_pipeline
 from agents.services.templates import CATALOG_DIR, catalog
+from executions.engine.graph import validate_pipeline
 from tests.conftest import META_KEYS, problem
 from tests.fakes.llm_server import Reply
 

@@ -10,35 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 
-from agents.validation import json_schema_problem
-from executions.engine.templating import check_expression, check_template
+from executions.engine.nodes import NODE_TYPES, NODES
+from executions.engine.templating import check_template
 
-NODE_TYPES = (
-    "input", "output", "llm_call", "agent", "condition", "template",
-    "http_request", "knowledge_search", "subagent",
-)
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 MAX_NODES = 200
-
-# Keys of ``data`` that hold templates (or objects of templates), per node type.
-TEMPLATE_KEYS = {
-    "llm_call": ("system_prompt_template", "user_prompt_template"),
-    "agent": ("instructions", "prompt"),
-    "template": ("template",),
-    "output": ("mapping",),
-    "http_request": ("url", "headers", "body"),
-    "knowledge_search": ("query",),
-    "subagent": ("input",),
-}
-
-# Keys each node type needs in ``data``, with the type they must have.
-REQUIRED_DATA = {
-    "condition": {"expression": str},
-    "template": {"template": str},
-    "http_request": {"url": str},
-    "subagent": {"agent": str},
-    "knowledge_search": {"query": str},
-}
 
 
 class PipelineErrors:
@@ -107,32 +82,16 @@ def _validate_nodes(raw, path, errs) -> list[dict]:
 
 
 def _validate_node_data(node_type: str, data: dict, path: str, errs) -> None:
-    for key, kind in REQUIRED_DATA.get(node_type, {}).items():
+    """What the node type declares: its required keys, its own checks, its templates."""
+    node_class = NODES[node_type]
+    for key, kind in node_class.required_data.items():
         if not isinstance(data.get(key), kind) or not data.get(key):
             errs.add(f"{path}.{key}", f"Required for a {node_type} node.")
-    if node_type == "input" and "schema" in data:
-        problem = json_schema_problem(data["schema"])
-        if problem:
-            errs.add(f"{path}.schema", problem)
-    if node_type == "http_request":
-        method = str(data.get("method", "GET")).upper()
-        if method not in HTTP_METHODS:
-            errs.add(f"{path}.method", f"Must be one of {', '.join(HTTP_METHODS)}.")
-    if node_type == "knowledge_search" and "top_k" in data:
-        top_k = data["top_k"]
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 50:
-            errs.add(f"{path}.top_k", "Must be an integer from 1 to 50.")
-    if node_type in ("llm_call", "agent"):
-        for key in ("system_prompt_template", "user_prompt_template", "instructions"):
-            if key in data and not isinstance(data[key], str):
-                errs.add(f"{path}.{key}", "Must be a string.")
-    for key in TEMPLATE_KEYS.get(node_type, ()):
+    for key, problem in node_class.data_problems(data):
+        errs.add(f"{path}.{key}", problem)
+    for key in node_class.template_keys:
         if key in data:
             _check_templates(data[key], f"{path}.{key}", errs)
-    if node_type == "condition" and isinstance(data.get("expression"), str):
-        problem = check_expression(data["expression"])
-        if problem:
-            errs.add(f"{path}.expression", problem)
 
 
 def _check_templates(value, path: str, errs) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents.pipeline import validate_pipeline
+from executions.engine.graph import validate_pipeline
 
 
 def node(id, type, **data):

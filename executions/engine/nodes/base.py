@@ -1,0 +1,43 @@
+"""What every node type declares, and the defaults it inherits.
+
+A node type is a class: its ``type``, the ``data`` keys it needs, the keys
+that hold templates, whether an agent may call it as a tool, and ``run``.
+Pipeline validation, config validation, the wizard and the runner read these
+declarations through the registry (``nodes/__init__.py``); nothing else
+lists node types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from executions.engine.context import RunContext, StepOutcome
+
+
+class Node:
+    type: ClassVar[str]
+    # Keys ``data`` must hold, each a non-empty value of the given type.
+    required_data: ClassVar[Mapping[str, type]] = {}
+    # Keys of ``data`` that hold templates (or objects and lists of them), checked on save.
+    template_keys: ClassVar[tuple[str, ...]] = ()
+    # Whether an agent node (``config.tools``) may call it.
+    tool: ClassVar[bool] = False
+    # What the wizard's connector tiles may call it, besides its type.
+    connector_aliases: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def data_problems(cls, data: dict) -> Iterable[tuple[str, str]]:
+        """This type's own checks of ``data``, beyond required keys and
+        templates, as ``(key, message)`` pairs."""
+        return ()
+
+    @classmethod
+    def describe_input(cls, node: dict, ctx: RunContext) -> Any:
+        """What the trace shows as the step's input."""
+        return None
+
+    @classmethod
+    async def run(cls, node: dict, ctx: RunContext) -> StepOutcome:
+        """Run ``node``; the runner records the outcome as one step of the trace."""
+        raise NotImplementedError
