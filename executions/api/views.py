@@ -18,7 +18,7 @@ from accounts.actor import Actor
 from accounts.models import Scope
 from accounts.permissions import ActionRulePermission, Rule
 from accounts.roles import Role
-from agents.api.views import AGENT_PATH, AgentScopedViewMixin
+from agents.api.base import AGENT_PATH, AgentScopedViewMixin
 from core.envelope import data_response, enveloped
 from core.errors import (
     BadGateway,
