@@ -1,7 +1,7 @@
 from django_filters import rest_framework as filters
 
 from core.filters import UtcIsoDateTimeFilter
-from executions.models import Execution, ExecutionStatus, Trigger
+from executions.models import Execution, ExecutionStatus, Provider, ProviderKind, Trigger
 
 
 class ExecutionFilter(filters.FilterSet):
@@ -15,3 +15,11 @@ class ExecutionFilter(filters.FilterSet):
     class Meta:
         model = Execution
         fields = ["status", "trigger", "since", "until"]
+
+
+class ProviderFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=ProviderKind.choices)
+
+    class Meta:
+        model = Provider
+        fields = ["kind"]

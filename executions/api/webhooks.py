@@ -11,8 +11,7 @@ from rest_framework.views import APIView
 from agents.services import webhooks
 from core.envelope import data_response, enveloped
 from core.errors import ServiceUnavailable, ValidationFailed
-from executions.api.serializers import QueuedRunSerializer
-from executions.api.views import CORRELATION_ID, IDEMPOTENCY_KEY, execution_url, run_headers
+from executions.api.runs import CORRELATION_ID, IDEMPOTENCY_KEY, QueuedRunSerializer, execution_url, run_headers
 from executions.models import ExecutionStatus
 
 HOOK_INSTANCE = "/api/v1/hooks"
