@@ -3,6 +3,7 @@ the URL, disable it) and ``/agents/{agent}/webhook/rotate``.  The public
 trigger the URL points at starts runs, so it is served by the executions app
 (``executions.api.webhooks``)."""
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework import status as http
@@ -27,7 +28,10 @@ class WebhookSerializer(serializers.Serializer):
 
 
 def _webhook_response(request, agent, webhook: webhooks.Webhook):
-    url = request.build_absolute_uri(f"/api/v1/hooks/{agent.pk}/{webhook.secret}") if webhook.secret else None
+    url = None
+    if webhook.secret:  # the public trigger, routed in executions.api.urls
+        path = reverse("webhook-trigger", kwargs={"agent": agent.pk, "secret": webhook.secret})
+        url = request.build_absolute_uri(path)
     return data_response(WebhookSerializer({"url": url, "secret": webhook.secret, "enabled": webhook.enabled}).data)
 
 

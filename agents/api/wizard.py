@@ -2,6 +2,7 @@
 agent and seeding its memory, rules, skills and tasks.  The body is validated
 by ``agents.services.wizard``, whose serializer also describes it here."""
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework import status as http
@@ -49,4 +50,4 @@ class WizardViewSet(viewsets.ViewSet):
                 "operating_prompt_id": agent.config.get("operating_prompt_id")}
         return data_response(WizardResultSerializer(body).data, status=http.HTTP_201_CREATED,
                              headers={"ETag": services.agent_etag(agent),
-                                      "Location": f"/api/v1/agents/{agent.pk}"})
+                                      "Location": reverse("agent-detail", kwargs={"agent": agent.pk})})

@@ -33,6 +33,7 @@ from executions.api.runs import (
     RunResultSerializer,
     TokensSerializer,
     TraceStepSerializer,
+    execution_path,
     execution_url,
     run_headers,
 )
@@ -120,7 +121,7 @@ def sync_result_response(request, execution: Execution, *, correlation: str, cre
         headers["Idempotent-Replayed"] = "true"
     if execution.status != ExecutionStatus.SUCCEEDED:
         error = execution.error or {}
-        instance = f"/api/v1/executions/{execution.pk}"
+        instance = execution_path(execution)
         if execution.status == ExecutionStatus.CANCELLED:
             raise Conflict("The execution was cancelled.", instance=instance, headers=headers)
         if execution.status == ExecutionStatus.TIMED_OUT:
@@ -200,7 +201,7 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
             execution.refresh_from_db(fields=["status"])
             if execution.status == ExecutionStatus.FAILED:
                 raise ServiceUnavailable("The task queue is unavailable; try again shortly.",
-                                         instance=f"/api/v1/executions/{execution.pk}", headers={"Retry-After": "5"})
+                                         instance=execution_path(execution), headers={"Retry-After": "5"})
         headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": execution_url(
             request, execution)}
         if not created:

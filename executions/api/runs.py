@@ -5,6 +5,7 @@ or where to follow a queued run."""
 import uuid
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -146,5 +147,10 @@ def run_headers(request) -> tuple[str, str]:
     return key, correlation
 
 
+def execution_path(execution: Execution) -> str:
+    """The execution's path: where it is followed, and the ``instance`` of its problems."""
+    return reverse("execution-detail", kwargs={"id": execution.pk})
+
+
 def execution_url(request, execution: Execution) -> str:
-    return request.build_absolute_uri(f"/api/v1/executions/{execution.pk}")
+    return request.build_absolute_uri(execution_path(execution))

@@ -2,6 +2,7 @@
 run with ``trigger=webhook``.  Starting runs is this app's job; the webhook's
 secret and its admin endpoints are the agents app's (``agents.api.webhooks``)."""
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
@@ -14,8 +15,12 @@ from core.errors import ServiceUnavailable, ValidationFailed
 from executions.api.runs import CORRELATION_ID, IDEMPOTENCY_KEY, QueuedRunSerializer, execution_url, run_headers
 from executions.models import ExecutionStatus
 
-HOOK_INSTANCE = "/api/v1/hooks"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}  # added by core.schema
+
+
+def hook_instance() -> str:
+    """The instance every webhook problem names: the hooks path without agent or secret."""
+    return reverse("webhook-trigger-no-secret", kwargs={"agent": "-"}).rpartition("/")[0]
 
 
 def _problems(descriptions: dict[int, str]) -> dict:
@@ -66,7 +71,7 @@ class HookView(APIView):
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
         if isinstance(response.data, dict) and "instance" in response.data:
-            response.data["instance"] = HOOK_INSTANCE
+            response.data["instance"] = hook_instance()
         return response
 
 
