@@ -42,7 +42,7 @@ def auth_header(make_user, make_token, make_agent):
 # Revoking tokens would cut the fuzzer's own credentials; the tokens API is
 # covered by tests/accounts.  A streamed run executes in a thread with its own
 # connection, which cannot see this test's uncommitted rows; its bodies are
-# the same as invoke's, and tests/executions/test_api_stream.py covers it.
+# the same as invoke's, and tests/executions/api/test_executions_stream.py covers it.
 @schema.exclude(path="/api/v1/auth/tokens/{token}").exclude(path="/api/v1/agents/{agent}/run/stream").parametrize()
 @settings(max_examples=int(os.environ.get("AGENTRY_FUZZ_EXAMPLES", "20")), deadline=None,
           derandomize=os.environ.get("AGENTRY_FUZZ_RANDOM") != "1",

@@ -1,11 +1,23 @@
+"""The agents app's API routes, one block per resource module.
+
+Fixed paths under ``agents/`` (templates, export, import, create-from-wizard)
+come before the router's ``agents/{agent}``, which would otherwise take them.
+"""
+
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from agents.api import views
-from agents.api.automation_urls import urlpatterns as automation_urlpatterns
-from agents.api.brain_urls import urlpatterns as brain_urlpatterns
-from agents.api.lifecycle_urls import urlpatterns as lifecycle_urlpatterns
-from agents.api.portability_urls import urlpatterns as portability_urlpatterns
+from agents.api.agents import AccessibleAgentViewSet, AgentViewSet
+from agents.api.audit import AuditLogViewSet
+from agents.api.config import AgentBrainViewSet
+from agents.api.members import MemberViewSet
+from agents.api.portability import AgentExportViewSet, BundleExportViewSet, ImportViewSet
+from agents.api.runtime import RuntimeViewSet
+from agents.api.schedules import PrimaryScheduleViewSet, ScheduleViewSet
+from agents.api.templates import TemplateViewSet
+from agents.api.versions import VersionViewSet
+from agents.api.webhooks import WebhookViewSet
+from agents.api.wizard import WizardViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -17,22 +29,57 @@ class OptionalSlashRouter(SimpleRouter):
 
 
 router = OptionalSlashRouter()
-router.register("agents", views.AgentViewSet, basename="agent")
+router.register("agents", AgentViewSet, basename="agent")
 
-members = views.MemberViewSet.as_view
-# Fixed paths under agents/ (templates, export, import, create-from-wizard)
-# come before the router's agents/{agent}, which would otherwise take them.
+AGENT = r"^agents/(?P<agent>[^/]+)"
+brain = AgentBrainViewSet.as_view
+versions = VersionViewSet.as_view
+runtime = RuntimeViewSet.as_view
+schedules = ScheduleViewSet.as_view
+webhook = WebhookViewSet.as_view
+members = MemberViewSet.as_view
+
 urlpatterns = [
-    *portability_urlpatterns,
-    *brain_urlpatterns,
-    *lifecycle_urlpatterns,
-    *automation_urlpatterns,
-    re_path(r"^agents/(?P<agent>[^/]+)/admins/?$", members({"get": "list", "post": "create"}),
-            name="agent-member-list"),
-    re_path(r"^agents/(?P<agent>[^/]+)/admins/(?P<member>[^/]+)/?$",
-            members({"patch": "partial_update", "delete": "destroy"}), name="agent-member-detail"),
-    re_path(r"^agents/(?P<agent>[^/]+)/audit-log/?$", views.AuditLogViewSet.as_view({"get": "list"}),
-            name="agent-audit-log"),
-    re_path(r"^auth/agents/?$", views.AccessibleAgentViewSet.as_view({"get": "list"}), name="auth-agents"),
+    # templates, export and import
+    re_path(r"^agents/templates/?$", TemplateViewSet.as_view({"get": "list"}), name="agent-templates"),
+    re_path(r"^agents/export/?$", BundleExportViewSet.as_view({"post": "create"}),
+            name="agent-bundle-export"),
+    re_path(r"^agents/import/?$", ImportViewSet.as_view({"post": "create"}), name="agent-import"),
+    re_path(AGENT + r"/export/?$", AgentExportViewSet.as_view({"get": "retrieve"}), name="agent-export"),
+    # the wizard and the brain
+    re_path(r"^agents/create-from-wizard/?$", WizardViewSet.as_view({"post": "create"}),
+            name="agent-create-from-wizard"),
+    re_path(AGENT + r"/config/?$", brain({"get": "config_retrieve"}), name="agent-config"),
+    re_path(AGENT + r"/model/?$", brain({"patch": "model_update"}), name="agent-model"),
+    re_path(AGENT + r"/settings/?$",
+            brain({"get": "settings_retrieve", "put": "settings_update", "patch": "settings_partial_update"}),
+            name="agent-settings"),
+    # versions and runtime
+    re_path(AGENT + r"/versions/?$", versions({"get": "list", "post": "create"}), name="agent-version-list"),
+    re_path(AGENT + r"/versions/(?P<index>[^/]+)/?$", versions({"get": "retrieve"}), name="agent-version-detail"),
+    re_path(AGENT + r"/versions/(?P<a>[^/]+)/diff/(?P<b>[^/]+)/?$", versions({"get": "diff"}),
+            name="agent-version-diff"),
+    re_path(AGENT + r"/versions/(?P<index>[^/]+)/rollback/?$", versions({"post": "rollback"}),
+            name="agent-version-rollback"),
+    re_path(AGENT + r"/status/?$", runtime({"get": "status"}), name="agent-runtime-status"),
+    re_path(AGENT + r"/start/?$", runtime({"post": "start"}), name="agent-runtime-start"),
+    re_path(AGENT + r"/stop/?$", runtime({"post": "stop"}), name="agent-runtime-stop"),
+    re_path(AGENT + r"/redeploy/?$", runtime({"post": "redeploy"}), name="agent-runtime-redeploy"),
+    # schedules and the webhook (its public trigger is in executions.api.urls)
+    re_path(AGENT + r"/schedules/?$", schedules({"get": "list", "post": "create"}), name="agent-schedule-list"),
+    re_path(AGENT + r"/schedules/(?P<id>[^/]+)/?$",
+            schedules({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+            name="agent-schedule-detail"),
+    re_path(AGENT + r"/schedule/?$",
+            PrimaryScheduleViewSet.as_view({"post": "create", "delete": "destroy"}),
+            name="agent-primary-schedule"),
+    re_path(AGENT + r"/webhook/?$", webhook({"get": "retrieve", "delete": "destroy"}), name="agent-webhook"),
+    re_path(AGENT + r"/webhook/rotate/?$", webhook({"post": "rotate"}), name="agent-webhook-rotate"),
+    # members and the audit log
+    re_path(AGENT + r"/admins/?$", members({"get": "list", "post": "create"}), name="agent-member-list"),
+    re_path(AGENT + r"/admins/(?P<member>[^/]+)/?$", members({"patch": "partial_update", "delete": "destroy"}),
+            name="agent-member-detail"),
+    re_path(AGENT + r"/audit-log/?$", AuditLogViewSet.as_view({"get": "list"}), name="agent-audit-log"),
+    re_path(r"^auth/agents/?$", AccessibleAgentViewSet.as_view({"get": "list"}), name="auth-agents"),
     *router.urls,
 ]

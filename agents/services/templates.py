@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from accounts.actor import Actor
 from agents.models import Agent
@@ -84,7 +85,7 @@ def agent_create_from_template(*, actor: Actor, template, overrides: dict) -> Ag
     is used, numbered when the actor already has an agent by that name."""
     if not isinstance(template, str) or template not in catalog():
         raise ValidationFailed.from_errors(
-            {"template": [f"Unknown template {template!r}; GET /api/v1/agents/templates lists them."]})
+            {"template": [f"Unknown template {template!r}; GET {reverse('agent-templates')} lists them."]})
     agent = copy.deepcopy(catalog()[template]["agent"])
     agent.update({key: overrides[key] for key in OVERRIDABLE if key in overrides})
     if "config" in overrides:

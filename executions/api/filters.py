@@ -1,5 +1,6 @@
 from django_filters import rest_framework as filters
 
+from agents.models import Provider, ProviderKind
 from core.filters import UtcIsoDateTimeFilter
 from executions.models import Execution, ExecutionStatus, Trigger
 
@@ -15,3 +16,11 @@ class ExecutionFilter(filters.FilterSet):
     class Meta:
         model = Execution
         fields = ["status", "trigger", "since", "until"]
+
+
+class ProviderFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=ProviderKind.choices)
+
+    class Meta:
+        model = Provider
+        fields = ["kind"]

@@ -1,6 +1,39 @@
-"""The executions app's API routes: providers, and runs and executions."""
+"""The executions app's API routes: providers, runs and executions, the cost
+estimate and the public webhook trigger."""
 
-from executions.api.execution_urls import urlpatterns as execution_urlpatterns
-from executions.api.provider_urls import urlpatterns as provider_urlpatterns
+from django.urls import re_path
 
-urlpatterns = [*provider_urlpatterns, *execution_urlpatterns]
+from executions.api.cost_estimate import CostEstimateViewSet
+from executions.api.executions import AgentExecutionViewSet, ExecutionViewSet
+from executions.api.providers import ProviderViewSet
+from executions.api.webhooks import HookView, HookWithoutSecretView
+
+providers = ProviderViewSet.as_view
+agent_runs = AgentExecutionViewSet.as_view
+executions = ExecutionViewSet.as_view
+AGENT = r"^agents/(?P<agent>[^/]+)"
+EXECUTION = r"^executions/(?P<id>[^/]+)"
+
+urlpatterns = [
+    # providers
+    re_path(r"^providers/?$", providers({"get": "list", "post": "create"}), name="provider-list"),
+    re_path(r"^providers/(?P<provider>[^/]+)/?$",
+            providers({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}), name="provider-detail"),
+    re_path(r"^providers/(?P<provider>[^/]+)/test/?$", providers({"post": "test"}), name="provider-test"),
+    # runs and executions
+    re_path(AGENT + r"/invoke/?$", agent_runs({"post": "invoke"}), name="agent-invoke"),
+    re_path(AGENT + r"/executions/?$", agent_runs({"get": "list", "post": "create"}), name="agent-execution-list"),
+    re_path(AGENT + r"/executions/async/?$", agent_runs({"post": "start_async"}), name="agent-execution-async"),
+    re_path(AGENT + r"/executions/(?P<id>[^/]+)/?$", agent_runs({"get": "retrieve"}),
+            name="agent-execution-detail"),
+    re_path(AGENT + r"/run/?$", agent_runs({"post": "run"}), name="agent-run"),
+    re_path(AGENT + r"/run/stream/?$", agent_runs({"post": "stream"}), name="agent-run-stream"),
+    re_path(AGENT + r"/cost-estimate/?$", CostEstimateViewSet.as_view({"get": "retrieve"}),
+            name="agent-cost-estimate"),
+    re_path(EXECUTION + r"/?$", executions({"get": "retrieve"}), name="execution-detail"),
+    re_path(EXECUTION + r"/events/?$", executions({"get": "events"}), name="execution-events"),
+    re_path(EXECUTION + r"/cancel/?$", executions({"post": "cancel"}), name="execution-cancel"),
+    # the public webhook trigger (the webhook's admin endpoints are in agents.api.urls)
+    re_path(r"^hooks/(?P<agent>[^/]+)/(?P<secret>[^/]+)/?$", HookView.as_view(), name="webhook-trigger"),
+    re_path(r"^hooks/(?P<agent>[^/]+)/?$", HookWithoutSecretView.as_view(), name="webhook-trigger-no-secret"),
+]

@@ -1,26 +1,60 @@
-"""Versions and runtime: save, list, diff and roll back versions; start,
-stop, redeploy and read the runtime status (API.md §7)."""
+"""``/agents/{agent}/versions``: save, list, get, diff and roll back versions (API.md §7)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
 from rest_framework import status as http
-from rest_framework import viewsets
 
 from accounts.roles import Role
 from agents import selectors
-from agents.api.lifecycle_serializers import (
-    RedeploySerializer,
-    RuntimeStatusSerializer,
-    VersionDetailSerializer,
-    VersionDiffSerializer,
-    VersionSaveSerializer,
-    VersionSerializer,
+from agents.api.base import (
+    AGENT_PATH,
+    AgentScopedViewMixin,
+    AgentSerializer,
+    PipelineSerializer,
+    UserRefSerializer,
+    agent_response,
+    agent_rule,
 )
-from agents.api.serializers import AgentSerializer
-from agents.api.views import AGENT_PATH, AgentScopedViewMixin, _agent_response, _rule
+from agents.config import AgentConfigSerializer, public_config
 from agents.models import AgentVersion
-from agents.services import runtime, versions
+from agents.services import versions
+from agents.services.versions import CHANGELOG_MAX
 from core.envelope import data_response, enveloped
+
+
+class VersionSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="1-based; grows by one per saved version.")
+    changelog = serializers.CharField()
+    author = UserRefSerializer(allow_null=True)
+    content_hash = serializers.CharField(help_text="SHA-256 of the canonical JSON of config and pipeline.")
+    created_at = serializers.DateTimeField()
+
+
+class VersionDetailSerializer(VersionSerializer):
+    config = serializers.SerializerMethodField()
+    pipeline = PipelineSerializer()
+
+    def get_config(self, version) -> AgentConfigSerializer:
+        return public_config(version.config)
+
+
+class VersionSaveSerializer(serializers.Serializer):
+    changelog = serializers.CharField(max_length=CHANGELOG_MAX, allow_blank=True, required=False, default="")
+
+
+class ChangeSerializer(serializers.Serializer):
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class VersionDiffSerializer(serializers.Serializer):
+    a = serializers.CharField(help_text='"v1", "v2", … or "draft".')
+    b = serializers.CharField()
+    changes = serializers.DictField(child=ChangeSerializer(),
+                                    help_text='{"config.model.model": {"old": …, "new": …}} for every changed leaf.')
+    unified = serializers.CharField(help_text="Unified diff of the two definitions as indented JSON.")
+
 
 INDEX_PATH = OpenApiParameter("index", OpenApiTypes.INT, OpenApiParameter.PATH, description="Version index (1, 2, …).")
 DIFF_PATHS = [
@@ -35,8 +69,8 @@ class VersionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     agent_representation = False
     sort_fields = ("index",)
     default_sort = "-index"
-    rules = {"list": _rule(Role.VIEWER), "retrieve": _rule(Role.VIEWER), "diff": _rule(Role.VIEWER),
-             "create": _rule(Role.ADMIN), "rollback": _rule(Role.ADMIN)}
+    rules = {"list": agent_rule(Role.VIEWER), "retrieve": agent_rule(Role.VIEWER), "diff": agent_rule(Role.VIEWER),
+             "create": agent_rule(Role.ADMIN), "rollback": agent_rule(Role.ADMIN)}
 
     @extend_schema(summary="List the agent's versions, newest first", parameters=[AGENT_PATH],
                    responses=VersionSerializer(many=True))
@@ -66,35 +100,6 @@ class VersionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
                    parameters=[AGENT_PATH, INDEX_PATH], request=None, responses=enveloped(AgentSerializer))
     def rollback(self, request, agent=None, index=None):
         agent = versions.version_rollback(agent=self.get_agent(), actor=self.actor(), index=index)
-        return _agent_response(request, agent)
+        return agent_response(request, agent)
 
 
-class RuntimeViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
-    serializer_class = RuntimeStatusSerializer
-    agent_representation = False
-    rules = {"status": _rule(Role.VIEWER), "start": _rule(Role.ADMIN), "stop": _rule(Role.ADMIN),
-             "redeploy": _rule(Role.ADMIN)}
-
-    def _status(self, agent, serializer=RuntimeStatusSerializer, **extra):
-        return data_response(serializer({**selectors.runtime_status(agent), **extra}).data)
-
-    @extend_schema(summary="Runtime state, deployed version and what it serves", parameters=[AGENT_PATH],
-                   responses=enveloped(RuntimeStatusSerializer))
-    def status(self, request, agent=None):
-        return self._status(self.get_agent())
-
-    @extend_schema(summary="Deploy the working config (a new version if it changed) and start serving it",
-                   parameters=[AGENT_PATH], request=None, responses=enveloped(RuntimeStatusSerializer))
-    def start(self, request, agent=None):
-        return self._status(runtime.agent_start(agent=self.get_agent(), actor=self.actor()))
-
-    @extend_schema(summary="Stop the agent: schedules and heartbeat pause", parameters=[AGENT_PATH],
-                   request=None, responses=enveloped(RuntimeStatusSerializer))
-    def stop(self, request, agent=None):
-        return self._status(runtime.agent_stop(agent=self.get_agent(), actor=self.actor()))
-
-    @extend_schema(summary="Pin the working config on a running agent", parameters=[AGENT_PATH],
-                   request=None, responses=enveloped(RedeploySerializer))
-    def redeploy(self, request, agent=None):
-        agent, redeployed = runtime.agent_redeploy(agent=self.get_agent(), actor=self.actor())
-        return self._status(agent, RedeploySerializer, redeployed=redeployed)

@@ -1,13 +1,14 @@
-"""Runs and executions (API.md §4): check permission, parse, call a service,
-serialize.  Streams are Server-Sent Events built in ``executions.api.sse``."""
+"""Runs and executions (API.md §4): ``/agents/{agent}/invoke``, ``/run``,
+``/run/stream`` and ``/executions``, and ``/executions/{id}`` with its events
+and cancel.  Check permission, parse, call a service, serialize.  Streams are
+Server-Sent Events built in ``executions.api.sse``."""
 
 import logging
-import uuid
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
 from rest_framework import status as http
-from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -16,30 +17,25 @@ from accounts.actor import Actor
 from accounts.models import Scope
 from accounts.permissions import ActionRulePermission, Rule
 from accounts.roles import Role
-from agents.api.views import AGENT_PATH, AgentScopedViewMixin
+from agents.api.base import AGENT_PATH, AgentScopedViewMixin
 from core.envelope import data_response, enveloped
-from core.errors import (
-    BadGateway,
-    Conflict,
-    GatewayTimeout,
-    ServiceUnavailable,
-    UnprocessableContent,
-    ValidationFailed,
-)
+from core.errors import BadGateway, Conflict, GatewayTimeout, ServiceUnavailable, UnprocessableContent
 from executions import selectors
 from executions.api.filters import ExecutionFilter
-from executions.api.serializers import (
-    CostEstimateSerializer,
-    CostQuerySerializer,
-    ExecutionDetailSerializer,
-    ExecutionSerializer,
+from executions.api.runs import (
+    CORRELATION_ID,
+    IDEMPOTENCY_KEY,
+    ErrorSerializer,
     QueuedRunSerializer,
     RunRequestSerializer,
     RunResultSerializer,
+    TokensSerializer,
     TraceStepSerializer,
+    execution_path,
+    execution_url,
+    run_headers,
 )
 from executions.api.sse import EventStreamRenderer, parse_last_event_id, stream_response
-from executions.costs import cost_estimate
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services import runs
 from executions.services.queue import execution_queue
@@ -49,13 +45,6 @@ logger = logging.getLogger("agentry.executions")
 READ_RULE = Rule(Scope.AGENTS_READ, Role.VIEWER)
 RUN_RULE = Rule(Scope.AGENTS_RUN, Role.OPERATOR)
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Also X-Idempotency-Key. The same key and body within 24 h returns the first execution; "
-                "another body → 422; while the first is still running → 409.")
-CORRELATION_ID = OpenApiParameter(
-    "X-Correlation-ID", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Stored with the execution and echoed in the response (one is generated when absent).")
 EXECUTION_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Execution id.")
 LAST_EVENT_ID = OpenApiParameter(
     "Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER, required=False,
@@ -75,20 +64,44 @@ _FAILURES = {
 }
 
 
+class AgentRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ExecutionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    agent = AgentRefSerializer()
+    status = serializers.ChoiceField(choices=ExecutionStatus.choices)
+    trigger = serializers.ChoiceField(choices=Trigger.choices)
+    version = serializers.IntegerField(allow_null=True)
+    input = serializers.JSONField()
+    output = serializers.JSONField(allow_null=True)
+    error = ErrorSerializer(allow_null=True)
+    correlation_id = serializers.CharField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    tokens_used = serializers.IntegerField()
+    tokens = serializers.SerializerMethodField()
+    cost_usd = serializers.FloatField()
+    cancel_requested = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_tokens(self, execution) -> TokensSerializer:
+        return {"prompt": execution.tokens_prompt, "completion": execution.tokens_completion}
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    trace = TraceStepSerializer(many=True, source="trace_steps")
+
+
 def stream_renderers(view):
     """Streaming actions also accept ``Accept: text/event-stream``; the rest speak JSON only."""
     if view.action in ("stream", "events"):
         return [JSONRenderer(), EventStreamRenderer()]
     return [renderer() for renderer in view.renderer_classes]
-
-
-def run_headers(request) -> tuple[str, str]:
-    key = (request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key") or "").strip()
-    if len(key) > 255:
-        raise ValidationFailed("Idempotency-Key is at most 255 characters.",
-                               errors={"Idempotency-Key": ["At most 255 characters."]})
-    correlation = (request.headers.get("X-Correlation-ID") or "").strip()[:200] or str(uuid.uuid4())
-    return key, correlation
 
 
 def _trigger(request) -> str:
@@ -99,10 +112,6 @@ def _trace(execution: Execution) -> list:
     return TraceStepSerializer(selectors.execution_trace(execution), many=True).data
 
 
-def execution_url(request, execution: Execution) -> str:
-    return request.build_absolute_uri(f"/api/v1/executions/{execution.pk}")
-
-
 def sync_result_response(request, execution: Execution, *, correlation: str, created: bool, compozy: bool = False):
     """200 with the result, or the run's problem (the execution is kept either way)."""
     headers = {"X-Correlation-ID": execution.correlation_id or correlation, "X-Execution-ID": str(execution.pk)}
@@ -110,7 +119,7 @@ def sync_result_response(request, execution: Execution, *, correlation: str, cre
         headers["Idempotent-Replayed"] = "true"
     if execution.status != ExecutionStatus.SUCCEEDED:
         error = execution.error or {}
-        instance = f"/api/v1/executions/{execution.pk}"
+        instance = execution_path(execution)
         if execution.status == ExecutionStatus.CANCELLED:
             raise Conflict("The execution was cancelled.", instance=instance, headers=headers)
         if execution.status == ExecutionStatus.TIMED_OUT:
@@ -194,7 +203,7 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         if created:
             if execution.status == ExecutionStatus.FAILED:
                 raise ServiceUnavailable("The task queue is unavailable; try again shortly.",
-                                         instance=f"/api/v1/executions/{execution.pk}", headers={"Retry-After": "5"})
+                                         instance=execution_path(execution), headers={"Retry-After": "5"})
         headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": execution_url(
             request, execution)}
         if not created:
@@ -282,18 +291,3 @@ class ExecutionViewSet(viewsets.GenericViewSet):
     def events(self, request, id=None):
         execution = self.get_execution()
         return stream_response(request, execution.pk, parse_last_event_id(request))
-
-
-class CostEstimateViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
-    """``/agents/{agent}/cost-estimate``."""
-
-    rules = {"retrieve": READ_RULE}
-    agent_representation = False
-    queryset = Execution.objects.none()
-
-    @extend_schema(summary="Estimated tokens and cost per run: static and from history",
-                   parameters=[AGENT_PATH, CostQuerySerializer], responses=enveloped(CostEstimateSerializer))
-    def retrieve(self, request, agent=None):
-        query = CostQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return data_response(cost_estimate(self.get_agent(), sample_size=query.validated_data["sample_size"]))

@@ -1,12 +1,12 @@
-"""Providers API views: installation-wide LLM credentials.  Anyone with
-``agents:read`` may read them; writes and tests need ``agents:write`` and a
-staff user.  The API key is write-only."""
+"""``/providers``: installation-wide LLM credentials (API.md §3).  Anyone
+with ``agents:read`` may read them; writes and tests need ``agents:write``
+and a staff user.  The API key is write-only.  The services validate; the
+serializers translate JSON and describe it for the OpenAPI schema."""
 
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
 from rest_framework import status as http
-from rest_framework import viewsets
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
@@ -14,30 +14,94 @@ from accounts.actor import Actor
 from accounts.permissions import READ, WRITE, ActionRulePermission
 from agents.models import Provider, ProviderKind
 from agents.providers import provider_get, provider_list
-from agents.services.providers import provider_create, provider_delete, provider_update, require_staff
-from core.envelope import data_response, enveloped
-from executions.api.provider_serializers import (
-    ProviderSerializer,
-    ProviderTestResultSerializer,
-    ProviderTestSerializer,
-    ProviderWriteSerializer,
-    raw_provider_fields,
+from agents.services.providers import (
+    FIELDS,
+    MODEL_NAME_MAX,
+    MODELS_MAX,
+    NAME_MAX,
+    provider_create,
+    provider_delete,
+    provider_update,
+    require_staff,
 )
+from core.envelope import data_response, enveloped
+from core.errors import ValidationFailed
+from executions.api.filters import ProviderFilter
 from executions.services.providers import provider_test
+
+# Fields of the representation a client may send back unchanged (say, a GET
+# body edited and PATCHed); they are not writable, so they are ignored.
+READ_ONLY_FIELDS = ("id", "has_api_key", "created_at", "updated_at")
+
+
+class ProviderModelSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=MODEL_NAME_MAX)
+    input_per_million = serializers.FloatField(min_value=0, default=0, help_text="USD per million input tokens.")
+    output_per_million = serializers.FloatField(min_value=0, default=0, help_text="USD per million output tokens.")
+
+
+class ProviderSerializer(serializers.Serializer):
+    """A provider as every caller sees it: never its API key."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ProviderKind.choices)
+    base_url = serializers.CharField(help_text="Empty: the SDK's default endpoint.")
+    has_api_key = serializers.BooleanField()
+    models = ProviderModelSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ProviderWriteSerializer(serializers.Serializer):
+    """The body of create and PATCH, for the schema; the services check it."""
+
+    name = serializers.CharField(max_length=NAME_MAX,
+                                 help_text="Letters, digits, - _ . ; unique (case-insensitive); not echo, "
+                                           "openai or anthropic.")
+    kind = serializers.ChoiceField(choices=ProviderKind.choices)
+    base_url = serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                     help_text="http(s) endpoint; must be a public address unless allowed by "
+                                               "AGENTRY_ALLOWED_PRIVATE_HOSTS. Not for echo.")
+    api_key = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
+                                    help_text="Write-only. On PATCH: omit to keep, empty or null to clear.")
+    models = ProviderModelSerializer(many=True, required=False, max_length=MODELS_MAX)
+
+
+def raw_provider_fields(request_data) -> dict:
+    """The body's provider fields as sent, for the services to check;
+    representation-only fields are dropped, anything else is refused."""
+    if not isinstance(request_data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    unknown = sorted(key for key in request_data if key not in FIELDS and key not in READ_ONLY_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"{unknown[0]}: Unknown field.", errors={key: ["Unknown field."] for key in unknown})
+    return {key: value for key, value in request_data.items() if key in FIELDS}
+
+
+class ProviderTestSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=MODEL_NAME_MAX, required=False,
+                                  help_text="Defaults to the provider's first listed model.")
+
+
+class UsageSerializer(serializers.Serializer):
+    prompt = serializers.IntegerField()
+    completion = serializers.IntegerField()
+
+
+class ProviderTestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    model = serializers.CharField()
+    latency_ms = serializers.IntegerField()
+    output = serializers.CharField(help_text="What the model answered (first 1000 characters).")
+    usage = UsageSerializer()
+
 
 PROVIDER_PATH = OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH,
                                  description="The provider's UUID or name.")
 NO_CONTENT = OpenApiResponse(description="Deleted; no body.")
 PROVIDER_FAILED = OpenApiResponse(description="The provider failed or could not be reached: problem+json with "
                                               "code provider_error and the provider's HTTP status in detail.")
-
-
-class ProviderFilter(filters.FilterSet):
-    kind = filters.ChoiceFilter(choices=ProviderKind.choices)
-
-    class Meta:
-        model = Provider
-        fields = ["kind"]
 
 
 class StaffForWrites(BasePermission):

@@ -1,18 +1,39 @@
+"""``/auth/tokens``: the caller's API tokens (API.md §2).  A raw token is
+shown once, at creation; only its hash is stored."""
+
 import uuid
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
 from rest_framework import status as http
-from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.actor import Actor
-from accounts.api.serializers import MeSerializer, TokenCreatedSerializer, TokenCreateSerializer, TokenSerializer
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Scope
 from core.envelope import data_response, enveloped
 from core.errors import NotFound
+
+
+class TokenSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The token's first characters, to recognise it.")
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices))
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(help_text="The raw token. Shown this once; store it now.")
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices), allow_empty=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 @extend_schema_view(
@@ -51,19 +72,3 @@ class TokenViewSet(viewsets.GenericViewSet):
             raise NotFound("No such token.")
         services.token_delete(user=request.user, token_id=token_id)
         return Response(status=http.HTTP_204_NO_CONTENT)
-
-
-class MeView(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(summary="Who you are and how you authenticated", responses=enveloped(MeSerializer))
-    def get(self, request):
-        actor = Actor.from_request(request)
-        user = request.user
-        data = {
-            "id": user.pk, "username": user.username, "email": user.email, "is_staff": user.is_staff,
-            "auth_method": "token" if actor.token else "session",
-            "scopes": sorted(actor.scopes),
-            "token": actor.token,
-        }
-        return data_response(MeSerializer(data).data)

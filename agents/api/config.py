@@ -1,34 +1,69 @@
-"""The agent's brain (config, model, settings) and the creation wizard.
+"""The agent's brain: ``/agents/{agent}/config``, ``/model`` and ``/settings``.
 
 Writes change the working config only: a running agent keeps its deployed
 version until ``POST /agents/{agent}/redeploy`` (API.md §7); answers say so
-in ``redeploy_required``.
+in ``redeploy_required``.  Request bodies are validated by
+``agents.services.brain``, whose serializers also describe them here.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status as http
-from rest_framework import viewsets
-from rest_framework.permissions import IsAuthenticated
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, viewsets
 
-from accounts.actor import Actor
-from accounts.permissions import WRITE, ActionRulePermission
 from accounts.roles import Role
 from agents import services
-from agents.api.brain_serializers import (
-    AgentBrainConfigSerializer,
-    AgentModelChangeSerializer,
-    AgentModelSerializer,
-    AgentSettingsSerializer,
-    WizardResultSerializer,
-    WizardSerializer,
-)
-from agents.api.views import AGENT_PATH, IF_MATCH, AgentScopedViewMixin, _rule
-from agents.config import public_config
+from agents.api.base import AGENT_PATH, IF_MATCH, AgentScopedViewMixin, agent_rule
+from agents.config import AgentConfigSerializer, ModelRefSerializer, ModelSerializer, public_config
 from agents.models import RuntimeState
-from agents.services.brain import agent_model_set, agent_settings, agent_settings_set, redeploy_required
-from agents.services.wizard import agent_create_from_wizard
+from agents.services.brain import (
+    AgentModelChangeSerializer,
+    AgentSettingsSerializer,
+    agent_model_set,
+    agent_settings,
+    agent_settings_set,
+    redeploy_required,
+)
 from core.envelope import data_response, enveloped
 from core.etags import if_match_values
+
+
+@extend_schema_field(ModelSerializer())
+class _ModelField(serializers.DictField):
+    """A stored model reference, rendered as it is."""
+
+
+@extend_schema_field(ModelRefSerializer(many=True))
+class _FallbacksField(serializers.ListField):
+    """The stored fallback list, rendered as it is."""
+
+
+@extend_schema_field(AgentConfigSerializer())
+class _ConfigField(serializers.DictField):
+    """The public config (secrets masked), rendered as it is."""
+
+
+class AgentBrainConfigSerializer(serializers.Serializer):
+    """``GET /agents/{agent}/config``."""
+
+    agent_name = serializers.CharField()
+    agent_type = serializers.ChoiceField(choices=["pipeline", "function-calling"],
+                                         help_text="pipeline when the agent's pipeline has nodes.")
+    is_running = serializers.BooleanField()
+    deployed_version = serializers.IntegerField(allow_null=True)
+    redeploy_required = serializers.BooleanField(
+        help_text="Running with a deployed version whose models differ from the working config's.")
+    config = _ConfigField(help_text="The working config; secrets masked.")
+    primary_model = _ModelField()
+    fallback_models = _FallbacksField()
+
+
+class AgentModelSerializer(serializers.Serializer):
+    """The answer of ``PATCH /agents/{agent}/model``."""
+
+    model = _ModelField()
+    fallback_models = _FallbacksField()
+    redeploy_required = serializers.BooleanField(
+        help_text="The agent is running another model; POST /agents/{agent}/redeploy to switch.")
+
 
 PRECONDITION_FAILED = OpenApiResponse(description="If-Match does not match the agent's current ETag.")
 REDEPLOY_NOTE = ("Changes the working config only; a running agent keeps its deployed version until "
@@ -54,11 +89,11 @@ class AgentBrainViewSet(AgentScopedViewMixin, viewsets.ViewSet):
 
     agent_representation = False
     rules = {
-        "config_retrieve": _rule(Role.VIEWER),
-        "model_update": _rule(Role.ADMIN),
-        "settings_retrieve": _rule(Role.VIEWER),
-        "settings_update": _rule(Role.ADMIN),
-        "settings_partial_update": _rule(Role.ADMIN),
+        "config_retrieve": agent_rule(Role.VIEWER),
+        "model_update": agent_rule(Role.ADMIN),
+        "settings_retrieve": agent_rule(Role.VIEWER),
+        "settings_update": agent_rule(Role.ADMIN),
+        "settings_partial_update": agent_rule(Role.ADMIN),
     }
 
     def _etag(self, agent) -> dict:
@@ -107,26 +142,3 @@ class AgentBrainViewSet(AgentScopedViewMixin, viewsets.ViewSet):
                    responses={200: enveloped(AgentSettingsSerializer), 412: PRECONDITION_FAILED})
     def settings_partial_update(self, request, agent=None):
         return self._settings_write(request, partial=True)
-
-
-class WizardViewSet(viewsets.ViewSet):
-    """``POST /agents/create-from-wizard``: any authenticated caller with agents:write; they own the agent."""
-
-    permission_classes = [IsAuthenticated, ActionRulePermission]
-    rules = {"create": WRITE}
-
-    @extend_schema(summary="Create an agent in one shot, seeding its memory, rules, skills and tasks",
-                   description=("All or nothing: any invalid part answers 400 naming its path "
-                                "(e.g. training.tasks[0].cron) and nothing is created. A name you already use "
-                                "is 409 name_taken, as for POST /agents."),
-                   request=WizardSerializer,
-                   responses={201: OpenApiResponse(enveloped(WizardResultSerializer),
-                                                   description="The ETag header is the new agent's.")})
-    def create(self, request):
-        result = agent_create_from_wizard(actor=Actor.from_request(request), data=request.data)
-        agent = result.agent
-        body = {"workflow_id": agent.pk, "agent_id": agent.pk, "slug": agent.slug, "seed_counts": result.seed_counts,
-                "operating_prompt_id": agent.config.get("operating_prompt_id")}
-        return data_response(WizardResultSerializer(body).data, status=http.HTTP_201_CREATED,
-                             headers={"ETag": services.agent_etag(agent),
-                                      "Location": f"/api/v1/agents/{agent.pk}"})

@@ -1,11 +1,26 @@
-"""Run requests, execution results and execution representations."""
+"""What every way of starting a run shares (API.md §4): the request body,
+the idempotency and correlation headers, and the answers — a run's result,
+or where to follow a queued run."""
+
+import uuid
 
 from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from agents.config import StrictSerializer
-from executions.models import ExecutionStatus, Trigger
+from core.errors import ValidationFailed
+from executions.models import Execution, ExecutionStatus
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Also X-Idempotency-Key. The same key and body within 24 h returns the first execution; "
+                "another body → 422; while the first is still running → 409.")
+CORRELATION_ID = OpenApiParameter(
+    "X-Correlation-ID", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Stored with the execution and echoed in the response (one is generated when absent).")
 MAX_PROMPT_CHARS = 200_000
 
 
@@ -123,86 +138,19 @@ class QueuedRunSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ExecutionStatus.choices)
 
 
-class AgentRefSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    slug = serializers.CharField()
-    name = serializers.CharField()
+def run_headers(request) -> tuple[str, str]:
+    key = (request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key") or "").strip()
+    if len(key) > 255:
+        raise ValidationFailed("Idempotency-Key is at most 255 characters.",
+                               errors={"Idempotency-Key": ["At most 255 characters."]})
+    correlation = (request.headers.get("X-Correlation-ID") or "").strip()[:200] or str(uuid.uuid4())
+    return key, correlation
 
 
-class ExecutionSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    agent = AgentRefSerializer()
-    status = serializers.ChoiceField(choices=ExecutionStatus.choices)
-    trigger = serializers.ChoiceField(choices=Trigger.choices)
-    version = serializers.IntegerField(allow_null=True)
-    input = serializers.JSONField()
-    output = serializers.JSONField(allow_null=True)
-    error = ErrorSerializer(allow_null=True)
-    correlation_id = serializers.CharField()
-    duration_ms = serializers.IntegerField(allow_null=True)
-    tokens_used = serializers.IntegerField()
-    tokens = serializers.SerializerMethodField()
-    cost_usd = serializers.FloatField()
-    cancel_requested = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-
-    def get_tokens(self, execution) -> TokensSerializer:
-        return {"prompt": execution.tokens_prompt, "completion": execution.tokens_completion}
+def execution_path(execution: Execution) -> str:
+    """The execution's path: where it is followed, and the ``instance`` of its problems."""
+    return reverse("execution-detail", kwargs={"id": execution.pk})
 
 
-class ExecutionDetailSerializer(ExecutionSerializer):
-    trace = TraceStepSerializer(many=True, source="trace_steps")
-
-
-class CostQuerySerializer(serializers.Serializer):
-    sample_size = serializers.IntegerField(min_value=1, max_value=1000, default=100,
-                                           help_text="How many recent succeeded executions the history uses.")
-
-
-class StaticNodeCostSerializer(serializers.Serializer):
-    node_id = serializers.CharField()
-    type = serializers.CharField()
-    provider = serializers.CharField()
-    model = serializers.CharField()
-    tokens = TokensSerializer()
-    tokens_used = serializers.IntegerField()
-    cost_usd = serializers.FloatField()
-    priced = serializers.BooleanField(help_text="False when the provider lists no price for the model.")
-    max_calls = serializers.IntegerField(help_text="Model calls the node may make (an agent's max_iterations).")
-
-
-class StaticCostSerializer(serializers.Serializer):
-    tokens = TokensSerializer()
-    tokens_used = serializers.IntegerField()
-    cost_usd = serializers.FloatField(help_text="One call per model node, completions at max_tokens.")
-    max_cost_usd = serializers.FloatField(help_text="With every agent node using all its iterations.")
-    nodes = StaticNodeCostSerializer(many=True)
-
-
-class HistoryFiguresSerializer(serializers.Serializer):
-    tokens_used = serializers.FloatField()
-    cost_usd = serializers.FloatField()
-    duration_ms = serializers.FloatField()
-
-
-class HistoryNodeCostSerializer(serializers.Serializer):
-    node_id = serializers.CharField()
-    type = serializers.CharField()
-    runs = serializers.IntegerField()
-    avg_tokens = serializers.DictField(child=serializers.FloatField())
-    avg_cost_usd = serializers.FloatField()
-
-
-class HistoryCostSerializer(serializers.Serializer):
-    executions = serializers.IntegerField()
-    avg = HistoryFiguresSerializer(allow_null=True)
-    p95 = HistoryFiguresSerializer(allow_null=True)
-    nodes = HistoryNodeCostSerializer(many=True)
-
-
-class CostEstimateSerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    static = StaticCostSerializer()
-    history = HistoryCostSerializer()
+def execution_url(request, execution: Execution) -> str:
+    return request.build_absolute_uri(execution_path(execution))

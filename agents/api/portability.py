@@ -1,39 +1,118 @@
-"""Export, import and the template catalog (API.md §3, §7).
+"""Export and import (API.md §7): ``GET /agents/{agent}/export``,
+``POST /agents/export`` and ``POST /agents/import``.
 
 Exports answer with the document itself, not inside ``{"data": ...}``: the
 body is a file that ``POST /agents/import`` accepts unchanged.  Errors are
-problem+json as everywhere.
+problem+json as everywhere.  The documents are built and checked by
+``agents.services.exporting`` and ``agents.services.importing``; the serializers here describe them for
+OpenAPI and validate query parameters.
 """
-
-import base64
-import json
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 
 from accounts.actor import Actor
-from accounts.permissions import READ, WRITE, ActionRulePermission
+from accounts.permissions import WRITE, ActionRulePermission
 from accounts.roles import Role
-from agents.api.portability_serializers import (
-    AgentDocumentSerializer,
-    BundleSerializer,
-    ExportQuerySerializer,
-    ImportDocumentSerializer,
-    ImportQuerySerializer,
-    ImportResultSerializer,
-    TemplateQuerySerializer,
-    TemplateSerializer,
-)
-from agents.api.views import AGENT_PATH, AgentScopedViewMixin, _rule
-from agents.services import exporting, importing, templates
+from agents.api.base import AGENT_PATH, AgentScopedViewMixin, PipelineSerializer, agent_rule, validated_query
+from agents.config import AgentConfigSerializer
+from agents.models import AgentStatus
+from agents.services import exporting, importing
+from agents.services.exporting import AGENT_FORMAT, BUNDLE_FORMAT, EXPORT_FORMATS, FORMAT_VERSION
+from agents.services.importing import SEED_ONLY, STRATEGIES
 from core.envelope import data_response, enveloped
-from core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor
 from core.parsers import YAML_PARSERS, StrictJSONParser
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=EXPORT_FORMATS, default="json",
+                                     help_text="json (application/json) or yaml (application/yaml).")
+
+
+class ImportQuerySerializer(serializers.Serializer):
+    strategy = serializers.ChoiceField(
+        choices=STRATEGIES, default=SEED_ONLY,
+        help_text="seed_only skips agents whose slug exists; overwrite_conflicts replaces them (owner only).")
+
+
+class ExportedSkillSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=500, required=False)
+    content = serializers.CharField(required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+
+class ExportedScheduleSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    cron = serializers.CharField(max_length=100)
+    timezone = serializers.CharField(max_length=64, required=False)
+    input = serializers.DictField(required=False)
+    enabled = serializers.BooleanField(required=False)
+    primary = serializers.BooleanField(required=False)
+
+
+class ExportedAgentSerializer(serializers.Serializer):
+    """One agent of a document: the agent's fields, without ids, timestamps or secrets."""
+
+    slug = serializers.CharField(max_length=64, required=False,
+                                 help_text="What import matches existing agents by; derived from name when absent.")
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=500, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    status = serializers.ChoiceField(choices=AgentStatus.choices, required=False)
+    config = AgentConfigSerializer(required=False, help_text="Without secret env values.")
+    secret_env = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="Names of the secret env values left out; set them after an import.")
+    pipeline = PipelineSerializer(required=False)
+    skills = ExportedSkillSerializer(many=True, required=False)
+    schedules = ExportedScheduleSerializer(many=True, required=False)
+
+
+class AgentDocumentSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=[AGENT_FORMAT])
+    format_version = serializers.ChoiceField(choices=[FORMAT_VERSION])
+    agent = ExportedAgentSerializer()
+
+
+class BundleCountsSerializer(serializers.Serializer):
+    agents = serializers.IntegerField()
+    schedules = serializers.IntegerField()
+    skills = serializers.IntegerField()
+
+
+class BundleSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=[BUNDLE_FORMAT])
+    format_version = serializers.ChoiceField(choices=[FORMAT_VERSION])
+    counts = BundleCountsSerializer(required=False, help_text="Informative; ignored on import.")
+    agents = ExportedAgentSerializer(many=True)
+
+
+ImportDocumentSerializer = PolymorphicProxySerializer(
+    component_name="ImportDocument",
+    serializers={AGENT_FORMAT: AgentDocumentSerializer, BUNDLE_FORMAT: BundleSerializer},
+    resource_type_field_name="format",
+)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.ListField(child=serializers.CharField(), help_text="Slugs of the agents created.")
+    updated = serializers.ListField(child=serializers.CharField(), help_text="Slugs of the agents overwritten.")
+    skipped = serializers.ListField(child=serializers.CharField(), help_text="Slugs that existed (seed_only).")
+    secrets_to_set = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Per slug, the secret env values the document names but the agent lacks.")
+
 
 CONTENT_TYPES = {"json": "application/json", "yaml": "application/yaml"}
 YAML_TYPES = ", ".join(parser.media_type for parser in YAML_PARSERS)
@@ -46,12 +125,6 @@ class FormatIsTheDocuments(DefaultContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
-
-
-def _query(serializer_class, request) -> dict:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
 
 
 def _document_response(document: dict, fmt: str, filename: str) -> HttpResponse:
@@ -78,12 +151,12 @@ FORMAT_PARAM = OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.QUE
     responses=_document_responses(AgentDocumentSerializer, "The agent document, as a file to import."),
 ))
 class AgentExportViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
-    rules = {"retrieve": _rule(Role.ADMIN)}
+    rules = {"retrieve": agent_rule(Role.ADMIN)}
     agent_representation = False
     content_negotiation_class = FormatIsTheDocuments
 
     def retrieve(self, request, agent=None):
-        fmt = _query(ExportQuerySerializer, request)["format"]
+        fmt = validated_query(ExportQuerySerializer, request)["format"]
         agent = self.get_agent()
         document = exporting.agent_export(agent=agent, actor=self.actor(), fmt=fmt)
         return _document_response(document, fmt, f"{agent.slug}.agent")
@@ -103,7 +176,7 @@ class BundleExportViewSet(viewsets.GenericViewSet):
     content_negotiation_class = FormatIsTheDocuments
 
     def create(self, request):
-        fmt = _query(ExportQuerySerializer, request)["format"]
+        fmt = validated_query(ExportQuerySerializer, request)["format"]
         bundle = exporting.bundle_export(actor=Actor.from_request(request), fmt=fmt)
         return _document_response(bundle, fmt, "agents.bundle")
 
@@ -129,64 +202,7 @@ class ImportViewSet(viewsets.GenericViewSet):
     rules = {"create": WRITE}
 
     def create(self, request):
-        strategy = _query(ImportQuerySerializer, request)["strategy"]
+        strategy = validated_query(ImportQuerySerializer, request)["strategy"]
         result = importing.agents_import(actor=Actor.from_request(request), document=request.data,
                                            strategy=strategy)
         return data_response(ImportResultSerializer(result).data)
-
-
-# --- the template catalog ----------------------------------------------------------------
-
-class _ListQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    offset = serializers.IntegerField(min_value=0, default=0)
-    cursor = serializers.CharField(required=False, allow_blank=True)
-    sort = serializers.ChoiceField(choices=["id", "-id", "title", "-title", "category", "-category"], default="id")
-
-
-def _cursor(sort: str, offset: int) -> str:
-    raw = json.dumps({"s": sort, "o": offset}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _cursor_offset(cursor: str, sort: str) -> int:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if payload["s"] != sort or not isinstance(payload["o"], int) or payload["o"] < 0:
-            raise ValueError("cursor belongs to another sort order")
-        return payload["o"]
-    except Exception:  # any garbage means the same to the client
-        raise InvalidCursor("Invalid cursor parameter.",
-                            errors={"cursor": ["Malformed or belongs to another sort order."]})
-
-
-def _list_response(request, items: list[dict]) -> Response:
-    """A list held in memory, paginated like the database-backed ones
-    (limit, offset or cursor, sort; the same ``meta``)."""
-    query = _query(_ListQuerySerializer, request)
-    sort, limit = query["sort"], query["limit"]
-    items = sorted(items, key=lambda item: (item[sort.lstrip("-")], item["id"]), reverse=sort.startswith("-"))
-    offset = _cursor_offset(query["cursor"], sort) if query.get("cursor") else query["offset"]
-    page, has_more = items[offset:offset + limit], offset + limit < len(items)
-    meta = {"total": len(items), "limit": limit, "offset": offset, "has_more": has_more,
-            "next_cursor": _cursor(sort, offset + limit) if has_more else None,
-            "prev_cursor": _cursor(sort, max(offset - limit, 0)) if offset > 0 else None}
-    return Response({"data": page, "meta": meta})
-
-
-@extend_schema_view(list=extend_schema(
-    summary="The template catalog: ready-made agents to create with POST /agents {\"template\": id}",
-    parameters=[TemplateQuerySerializer], responses=TemplateSerializer(many=True),
-))
-class TemplateViewSet(viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated, ActionRulePermission]
-    serializer_class = TemplateSerializer
-    filter_backends = []  # the catalog is not a queryset; category is filtered by the service
-    rules = {"list": READ}
-    sort_fields = ("id", "title", "category")
-    default_sort = "id"
-
-    def list(self, request):
-        category = _query(TemplateQuerySerializer, request).get("category")
-        items = TemplateSerializer(templates.template_list(category=category), many=True).data
-        return _list_response(request, items)

@@ -1,0 +1,151 @@
+"""What every agent resource of the API builds on: the ``{agent}`` lookup
+through the visibility selector, the rule an action on an agent needs, the
+shared OpenAPI parameters, and the agent representation most writes answer
+with.  Rules live in the services; views only translate HTTP."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+from rest_framework import status as http
+from rest_framework.permissions import IsAuthenticated
+
+from accounts.actor import Actor
+from accounts.models import Scope
+from accounts.permissions import ActionRulePermission, Rule
+from accounts.roles import Role
+from agents import selectors, services
+from agents.config import AgentConfigSerializer, public_config
+from agents.models import AgentStatus, RuntimeState
+from core.envelope import data_response
+
+AGENT_PATH = OpenApiParameter("agent", OpenApiTypes.STR, OpenApiParameter.PATH,
+                              description="The agent's UUID or slug.")
+IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                            description="Strong ETag from a previous response; 412 if the agent has changed.")
+NO_CONTENT = OpenApiResponse(description="Deleted; no body.")
+
+
+def agent_rule(role: Role) -> Rule:
+    """The scope an action on an agent needs follows from its least role (API.md §2)."""
+    return Rule(Scope.AGENTS_READ if role == Role.VIEWER else Scope.AGENTS_WRITE, role)
+
+
+def validated_query(serializer_class, request) -> dict:
+    """The query parameters, checked by ``serializer_class`` (400 naming the parameter)."""
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class AgentScopedViewMixin:
+    """Resolves ``{agent}`` from the URL once, through the visibility selector."""
+
+    permission_classes = [IsAuthenticated, ActionRulePermission]
+    agent_url_kwarg = "agent"
+    # Whether get_agent() also fetches what the agent representation shows
+    # (owner, tags, counts); views that never render the agent skip it.
+    agent_representation = True
+
+    def get_agent(self):
+        if not hasattr(self, "_agent"):
+            self._agent = selectors.agent_get_for_user(user=self.request.user, ref=self.kwargs[self.agent_url_kwarg],
+                                                       representation=self.agent_representation)
+        return self._agent
+
+    @property
+    def agent_role(self) -> Role:
+        return Role(self.get_agent().role)
+
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
+
+# --- the agent representation ----------------------------------------------------------------
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+
+
+class RuntimeSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=RuntimeState.choices)
+    deployed_version = serializers.IntegerField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class StatsSerializer(serializers.Serializer):
+    versions = serializers.IntegerField()
+    executions = serializers.IntegerField()
+    threads = serializers.IntegerField()
+    messages = serializers.IntegerField()
+    schedules = serializers.IntegerField()
+    artifacts = serializers.IntegerField()
+    knowledge_documents = serializers.IntegerField()
+
+
+class PipelineNodeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    data = serializers.DictField()
+
+
+class PipelineEdgeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    condition = serializers.ChoiceField(choices=["true", "false"], required=False)
+
+
+class PipelineSerializer(serializers.Serializer):
+    nodes = PipelineNodeSerializer(many=True)
+    edges = PipelineEdgeSerializer(many=True)
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+class AgentSerializer(serializers.Serializer):
+    """The agent representation of API.md §3."""
+
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=AgentStatus.choices)
+    runtime = serializers.SerializerMethodField()
+    owner = UserRefSerializer()
+    role = serializers.ChoiceField(choices=Role.choices, help_text="The caller's role on this agent.")
+    config = serializers.SerializerMethodField()
+    pipeline = PipelineSerializer()
+    stats = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    last_activity = serializers.DateTimeField()
+
+    def get_tags(self, agent) -> list[str]:
+        return [tag.name for tag in agent.tag_rows.all()]
+
+    def get_runtime(self, agent) -> RuntimeSerializer:
+        # Built by hand: a nested serializer per agent costs more than the rest of the row.
+        started = agent.runtime_started_at
+        return {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
+                "started_at": _DATETIME.to_representation(started) if started else None}
+
+    def get_config(self, agent) -> AgentConfigSerializer:
+        return public_config(agent.config)
+
+    def get_stats(self, agent) -> StatsSerializer:
+        return selectors.agent_stats(agent)
+
+    def to_representation(self, agent):
+        data = super().to_representation(agent)
+        data["pipeline"] = agent.pipeline or {"nodes": [], "edges": []}
+        return data
+
+
+def agent_response(request, agent, *, status=http.HTTP_200_OK):
+    """Render the agent as the caller sees it (fresh from the database), with its ETag."""
+    agent = selectors.agent_get_for_user(user=request.user, ref=str(agent.pk))
+    return data_response(AgentSerializer(agent).data, status=status,
+                         headers={"ETag": services.agent_etag(agent)})

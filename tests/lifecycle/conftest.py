@@ -1,4 +1,0 @@
-"""Fixtures for the agent lifecycle tests: the fake LLM server as providers
-(shared with the execution tests)."""
-
-from tests.executions.conftest import _quick_retries, llm, server, staff  # noqa: F401
