@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count
 
+from executions.engine.nodes import NODES
 from executions.engine.nodes.llm import model_choice
 from executions.engine.runner import effective_pipeline
 from executions.llm.base import Usage
@@ -24,7 +25,6 @@ from executions.llm.retry import cost_usd
 from executions.models import Execution, ExecutionStatus, ExecutionStep
 from executions.selectors import UnknownProvider, resolve_provider
 
-MODEL_NODES = ("llm_call", "agent")
 DEFAULT_SAMPLE = 100
 
 
@@ -35,7 +35,7 @@ def cost_estimate(agent, *, sample_size: int = DEFAULT_SAMPLE) -> dict:
 def static_estimate(agent) -> dict:
     config, nodes, providers = agent.config, [], {}
     for node in effective_pipeline(agent.pipeline)["nodes"]:
-        if node["type"] not in MODEL_NODES:
+        if node["type"] not in NODES or not NODES[node["type"]].calls_model:
             continue
         data = node.get("data", {})
         primary, _fallbacks = model_choice(data, config)

@@ -9,14 +9,12 @@ from django.utils import timezone
 
 from executions import live
 from executions.engine.context import StepOutcome
+from executions.engine.nodes import NODES
 from executions.engine.templating import as_text
 from executions.models import ExecutionEvent, ExecutionStep
 
 MAX_EVENT_CONTENT = 20_000
 
-# How a finished node reads in a chat-like stream (seed 001's ``step`` events).
-NODE_ROLES = {"input": "user", "llm_call": "assistant", "agent": "assistant", "template": "assistant",
-              "output": "assistant"}
 
 
 def event_record(execution_id, kind: str, data: dict) -> ExecutionEvent:
@@ -51,9 +49,14 @@ def _step_finish(step: ExecutionStep, status: str, outcome: StepOutcome | None, 
     else:
         content = as_text(step.output)
     event_record(step.execution_id, "step", {
-        "id": str(step.id), "role": NODE_ROLES.get(step.node_type, "tool"), "content": content[:MAX_EVENT_CONTENT],
+        "id": str(step.id), "role": _stream_role(step.node_type), "content": content[:MAX_EVENT_CONTENT],
         "node_id": step.node_id, "agent_iteration_id": None, "type": step.node_type, "status": status,
         "duration_ms": step.duration_ms, "tokens_used": step.tokens_used})
+
+
+def _stream_role(node_type: str) -> str:
+    node = NODES.get(node_type)  # a subagent's steps carry their own types, all in the catalogue
+    return node.stream_role if node is not None else "tool"
 
 
 class DatabaseRecorder:

@@ -25,6 +25,10 @@ class Node:
     tool: ClassVar[bool] = False
     # What the wizard's connector tiles may call it, besides its type.
     connector_aliases: ClassVar[tuple[str, ...]] = ()
+    # Whether it calls a model (its cost can be estimated from the model's prices).
+    calls_model: ClassVar[bool] = False
+    # How its finished step reads in a chat-like stream (seed 001's ``step`` events).
+    stream_role: ClassVar[str] = "tool"
 
     @classmethod
     def data_problems(cls, data: dict) -> Iterable[tuple[str, str]]:

@@ -10,6 +10,7 @@ from executions.engine.nodes.base import Node
 
 class InputNode(Node):
     type = "input"
+    stream_role = "user"
 
     @classmethod
     def data_problems(cls, data: dict):

@@ -18,6 +18,9 @@ PROMPT_KEYS = ("system_prompt_template", "user_prompt_template", "instructions")
 class ModelNode(Node):
     """A node that calls a model."""
 
+    calls_model = True
+    stream_role = "assistant"
+
     @classmethod
     def data_problems(cls, data: dict):
         for key in PROMPT_KEYS:

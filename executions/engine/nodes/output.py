@@ -9,6 +9,7 @@ from executions.engine.templating import render_value
 
 class OutputNode(Node):
     type = "output"
+    stream_role = "assistant"
     template_keys = ("mapping",)
 
     @classmethod

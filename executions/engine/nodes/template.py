@@ -9,6 +9,7 @@ from executions.engine.templating import render
 
 class TemplateNode(Node):
     type = "template"
+    stream_role = "assistant"
     required_data = {"template": str}
     template_keys = ("template",)
     tool = True
