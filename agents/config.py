@@ -15,9 +15,10 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from agents.providers import known_providers, provider_is_known
-from agents.validation import json_schema_problem
 from core import crypto
-from core.errors import ValidationFailed, flatten_errors
+from core.errors import ValidationFailed
+from core.validation import StrictSerializer, validated
+from executions.engine.inputs import json_schema_problem
 from executions.engine.nodes import TOOL_TYPES
 
 MCP_TRANSPORTS = ("stdio", "streamable-http")
@@ -60,18 +61,6 @@ def validate_provider(value: str) -> str:
         raise serializers.ValidationError(
             f"Unknown provider {value!r}; known providers: {', '.join(known_providers())}.")
     return value
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses keys it does not know, so a typo (``"temprature"``) is a 400
-    rather than a setting silently ignored."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class FilledSerializer(StrictSerializer):
@@ -234,10 +223,8 @@ def normalize_config(raw, *, previous: dict | None = None) -> dict:
     if not isinstance(raw, dict):
         raise ValidationFailed("config must be an object.", errors={"config": ["Must be an object."]})
     env = raw.get("env", {})
-    serializer = AgentConfigSerializer(data={k: v for k, v in raw.items() if k != "env"})
-    if not serializer.is_valid():
-        raise ValidationFailed.from_errors(flatten_errors(serializer.errors, "config"))
-    config = _to_plain(serializer.validated_data)
+    clean = validated(AgentConfigSerializer(data={k: v for k, v in raw.items() if k != "env"}), prefix="config")
+    config = _to_plain(clean)
     config["env"] = normalize_env(env, (previous or {}).get("env"))
     return config
 

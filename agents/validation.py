@@ -7,8 +7,6 @@ import re
 
 from django.utils.text import slugify
 
-from executions.engine.inputs import json_schema_problem  # noqa: F401 (re-exported for agents.config)
-
 SLUG_RE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
 UUID_LIKE_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Path segments under /agents/ that are not agents.

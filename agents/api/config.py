@@ -13,15 +13,9 @@ from accounts.roles import Role
 from agents import services
 from agents.api.base import AGENT_PATH, IF_MATCH, AgentScopedViewMixin, agent_rule
 from agents.config import AgentConfigSerializer, ModelRefSerializer, ModelSerializer, public_config
+from agents.inputs.config import AgentModelChangeSerializer, AgentSettingsSerializer
 from agents.models import RuntimeState
-from agents.services.brain import (
-    AgentModelChangeSerializer,
-    AgentSettingsSerializer,
-    agent_model_set,
-    agent_settings,
-    agent_settings_set,
-    redeploy_required,
-)
+from agents.services.brain import agent_model_set, agent_settings, agent_settings_set, redeploy_required
 from core.envelope import data_response, enveloped
 from core.etags import if_match_values
 

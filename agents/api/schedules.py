@@ -19,12 +19,13 @@ from accounts.roles import Role
 from agents import selectors
 from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, agent_rule
 from agents.cron import next_runs
+from agents.inputs.schedules import ScheduleFieldsSerializer
 from agents.models import Schedule
 from agents.services import schedules
 from core.envelope import data_response, enveloped
 
 SCHEDULE_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Schedule id.")
-SCHEDULE_FIELDS = schedules.ScheduleFieldsSerializer
+SCHEDULE_FIELDS = ScheduleFieldsSerializer
 READ, WRITE = agent_rule(Role.VIEWER), agent_rule(Role.ADMIN)
 
 

@@ -11,7 +11,8 @@ from rest_framework.permissions import IsAuthenticated
 from accounts.actor import Actor
 from accounts.permissions import WRITE, ActionRulePermission
 from agents import services
-from agents.services.wizard import WizardSerializer, agent_create_from_wizard
+from agents.inputs.wizard import WizardSerializer
+from agents.services.wizard import agent_create_from_wizard
 from core.envelope import data_response, enveloped
 
 

@@ -11,65 +11,23 @@ those; the built-in providers accept any model name.
 from __future__ import annotations
 
 from django.db import transaction
-from rest_framework import serializers
 
 from accounts.actor import Actor
-from agents.config import (
-    ModelParamsSerializer,
-    ModelRefSerializer,
-    StrictSerializer,
-    normalize_config,
-    public_config,
-)
+from agents.config import normalize_config, public_config
+from agents.inputs.config import AgentModelChangeSerializer, AgentSettingsSerializer
 from agents.models import Agent, AgentVersion, AuditAction, RuntimeState
 from agents.providers import BUILTIN_PROVIDERS, known_providers, provider_find
 from agents.services.agents import agent_changes_apply, agent_lock
 from agents.services.audit import agent_snapshot
-from core.errors import ValidationFailed, flatten_errors
+from core.errors import ValidationFailed
+from core.validation import validated
 
 MODEL_KEYS = ("model", "fallback_models")
-
-
-# --- input ------------------------------------------------------------------------------------
-
-class AgentModelChoiceSerializer(ModelRefSerializer):
-    params = ModelParamsSerializer(required=False, help_text=(
-        "Replaces the model's params when given (absent keys take their defaults); "
-        "leave it out to keep the current ones."))
-
-
-class AgentModelChangeSerializer(StrictSerializer):
-    """The body of ``PATCH /agents/{agent}/model``: either key, or both."""
-
-    model = AgentModelChoiceSerializer(required=False, help_text="The primary model.")
-    fallback_models = ModelRefSerializer(many=True, required=False, max_length=10,
-                                         help_text="Tried in order when the primary fails; replaces the list.")
-
-    def validate(self, attrs):
-        if not attrs:
-            raise serializers.ValidationError("Send model, fallback_models or both.")
-        return attrs
-
-
-class AgentSettingsSerializer(StrictSerializer):
-    """Seed 002's shorthand for ``config.model``: provider, model and temperature."""
-
-    llm_provider = serializers.CharField(max_length=100, help_text="config.model.provider")
-    llm_model = serializers.CharField(max_length=200, help_text="config.model.model")
-    llm_temperature = serializers.FloatField(min_value=0, max_value=2, help_text="config.model.params.temperature")
-    redeploy_required = serializers.BooleanField(
-        read_only=True, help_text="The agent is running a deployed version with another model; "
-                                  "POST /agents/{agent}/redeploy to use this one.")
-
-
 SETTINGS_PATHS = {"llm_provider": ("provider",), "llm_model": ("model",), "llm_temperature": ("params", "temperature")}
 
 
 def _validated(serializer_class, data, *, partial: bool = False) -> dict:
-    serializer = serializer_class(data=data, partial=partial)
-    if not serializer.is_valid():
-        raise ValidationFailed.from_errors(flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
+    return dict(validated(serializer_class(data=data, partial=partial)))
 
 
 # --- rules --------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ from django.db import transaction
 
 from accounts.actor import Actor
 from agents.config import ENV_KEY
+from agents.inputs.schedules import ScheduleFieldsSerializer
 from agents.models import Agent, AgentSkill, AgentStatus, AuditAction, Schedule
 from agents.services.agents import agent_create, agent_etag, agent_fields_validate, agent_replace
 from agents.services.audit import audit_record
 from agents.services.exporting import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
-from agents.services.schedules import ScheduleFieldsSerializer, schedule_create, schedule_delete
+from agents.services.schedules import schedule_create, schedule_delete
 from agents.services.skills import skills_connect
 from core.errors import ApiError, Forbidden, ValidationFailed, error_summary, flatten_errors
 

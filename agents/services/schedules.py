@@ -18,49 +18,24 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
-from rest_framework import serializers
 
 from accounts.actor import Actor
-from agents.config import validate_cron, validate_timezone
 from agents.errors import NameTaken
+from agents.inputs.schedules import ScheduleFieldsSerializer
 from agents.models import Agent, AgentStatus, AuditAction, RuntimeState, Schedule
 from agents.selectors import deployed_heartbeat
 from agents.services.audit import audit_record, diff
-from core.errors import NotFound, ValidationFailed, flatten_errors
+from core.errors import NotFound
 from core.naming import first_free
+from core.validation import validated
 
 SCHEDULE_TASK = "agents.fire_schedule"
 HEARTBEAT_TASK = "agents.fire_heartbeat"
 SCHEDULE_FIELDS = ("name", "cron", "timezone", "input", "enabled")
 
 
-class ScheduleFieldsSerializer(serializers.Serializer):
-    """The writable fields of a schedule; also their OpenAPI description."""
-
-    name = serializers.CharField(max_length=100, required=False,
-                                 help_text="Unique per agent; derived from the cron when absent.")
-    cron = serializers.CharField(max_length=100, validators=[validate_cron],
-                                 help_text="Five fields: minute hour day-of-month month day-of-week, read as "
-                                           "Celery does (day-of-month and day-of-week must both match).")
-    timezone = serializers.CharField(max_length=64, default="UTC", validators=[validate_timezone],
-                                     help_text="IANA time zone the cron is read in.")
-    input = serializers.DictField(default=dict, help_text="The run's input, as for invoke; checked against the "
-                                                          "deployed pipeline's input schema when it fires.")
-    enabled = serializers.BooleanField(default=True)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
-
-
 def _validated(data, *, partial: bool = False) -> dict:
-    serializer = ScheduleFieldsSerializer(data=data, partial=partial)
-    if not serializer.is_valid():
-        raise ValidationFailed.from_errors(flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
+    return dict(validated(ScheduleFieldsSerializer(data=data, partial=partial)))
 
 
 # --- periodic tasks -------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from agents.config import StrictSerializer
 from core.errors import ValidationFailed
+from core.validation import StrictSerializer
 from executions.models import Execution, ExecutionStatus
 
 IDEMPOTENCY_KEY = OpenApiParameter(
