@@ -10,8 +10,9 @@ from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, P
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
+from agents.inputs.agents import agent_name_is_valid
 from agents.models import Agent, AgentMember, AgentTag, AgentVersion, AuditLogEntry, RuntimeState, Schedule
-from agents.validation import SLUG_RE, name_problem
+from agents.validation import SLUG_RE
 from core.errors import NotFound
 
 
@@ -85,7 +86,7 @@ def agent_stats(agent: Agent) -> dict:
 
 def agent_name_check(*, user, name: str, ignore_id=None) -> dict:
     """Whether ``user`` could give an agent this name (API.md §3 check-name)."""
-    if name_problem(name):
+    if not agent_name_is_valid(name):
         return {"available": False, "reason": "invalid", "conflict_id": None}
     clash = Agent.objects.filter(owner=user, name=name.strip())
     if ignore_id:

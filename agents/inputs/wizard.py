@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from agents.config import (
     MEMORY_TYPES,
@@ -19,8 +18,9 @@ from agents.config import (
     SessionPolicySerializer,
     validate_provider,
 )
+from agents.inputs.agents import AgentNameField
 from agents.inputs.schedules import ScheduleFieldsSerializer
-from agents.validation import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, TAG_MAX, TAGS_MAX, name_problem
+from agents.validation import DESCRIPTION_MAX, SLUG_MAX, TAG_MAX, TAGS_MAX
 from core.validation import StrictSerializer
 from executions.engine.nodes import CONNECTOR_ALIASES
 
@@ -48,19 +48,6 @@ def parse_model_id(value: str) -> dict:
 
 
 # --- input --------------------------------------------------------------------------------------
-
-class AgentNameField(serializers.CharField):
-    """The agent's name, checked by the rule ``POST /agents`` and check-name use."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_length=NAME_MAX, trim_whitespace=False, **kwargs)
-
-    def run_validation(self, data=empty):
-        problem = name_problem(None if data is empty else data)
-        if problem:
-            raise serializers.ValidationError(problem)
-        return data
-
 
 class WizardConnectorSerializer(StrictSerializer):
     """A wizard tile that becomes one of ``config.tools``."""

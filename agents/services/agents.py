@@ -12,23 +12,20 @@ from accounts.actor import Actor
 from accounts.roles import Role
 from agents.config import normalize_config, public_config
 from agents.errors import NameTaken
+from agents.inputs.agents import AgentFieldsSerializer
 from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
 from agents.services.audit import agent_snapshot, audit_record, diff
 from agents.services.schedules import periodic_tasks_delete, periodic_tasks_sync
 from agents.validation import (
     UNDELETABLE_NAME,
     UUID_LIKE_RE,
-    description_problem,
     name_key,
-    name_problem,
-    normalize_tags,
     slug_base,
-    slug_problem,
-    tags_problem,
 )
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from core.etags import check_if_match, strong_etag
 from core.naming import first_free
+from core.validation import validated
 from executions.engine.graph import validate_pipeline
 
 EDITABLE_FIELDS = ("name", "slug", "description", "tags", "status", "config", "pipeline")
@@ -44,14 +41,11 @@ def agent_fields_validate(fields: dict, *, previous_config: dict | None = None) 
     reported together.  ``previous_config`` keeps secrets sent back masked."""
     errors: dict[str, list[str]] = {}
     clean = dict(fields)
-    checks = {"name": name_problem, "slug": slug_problem, "tags": tags_problem, "description": description_problem}
-    for field, problem_of in checks.items():
-        if field in fields:
-            problem = problem_of(fields[field])
-            if problem:
-                errors[field] = [problem]
-    if "status" in fields and fields["status"] not in AgentStatus.values:
-        errors["status"] = [f"Must be one of {', '.join(AgentStatus.values)}."]
+    own = {key: fields[key] for key in AgentFieldsSerializer().fields if key in fields}
+    try:
+        clean.update(validated(AgentFieldsSerializer(data=own, partial=True)))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     if "config" in fields:
         try:
             clean["config"] = normalize_config(fields["config"], previous=previous_config)
@@ -64,8 +58,6 @@ def agent_fields_validate(fields: dict, *, previous_config: dict | None = None) 
         raise ValidationFailed.from_errors(errors)
     if "name" in clean:
         clean["name"] = clean["name"].strip()
-    if "tags" in clean:
-        clean["tags"] = normalize_tags(clean["tags"])
     return clean
 
 
