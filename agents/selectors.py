@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import hmac
+import json
 import uuid
+from dataclasses import dataclass
 
 from django.apps import apps
 from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
+from agents.config import public_config
 from agents.inputs.agents import agent_name_is_valid
 from agents.models import Agent, AgentMember, AgentTag, AgentVersion, AuditLogEntry, RuntimeState, Schedule
 from agents.validation import SLUG_RE
+from core import crypto
+from core.diffs import diff
 from core.errors import NotFound
+
+DRAFT, DEPLOYED = "draft", "deployed"  # what a version reference may say instead of an index
+MODEL_KEYS = ("model", "fallback_models")  # the config keys that say which models an agent thinks with
 
 
 def agents_visible_to(user) -> QuerySet[Agent]:
@@ -119,10 +130,7 @@ def runtime_status(agent: Agent) -> dict:
     """``GET /agents/{agent}/status``: what the agent serves right now.
     Threads arrive with chat; until then none are active."""
     running = agent.runtime_state == RuntimeState.RUNNING
-    config = agent.config
-    if running and agent.deployed_version is not None:
-        config = (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
-                  .values_list("config", flat=True).first()) or config
+    config = (deployed_config(agent) if running else None) or agent.config
     return {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
             "started_at": agent.runtime_started_at, "tools_count": len(config.get("tools", [])),
             "active_threads": 0}
@@ -146,13 +154,17 @@ def schedule_get_for_agent(*, agent: Agent, schedule_id) -> Schedule:
     return schedule
 
 
-def deployed_heartbeat(agent: Agent) -> dict | None:
-    """The deployed version's heartbeat settings, or ``None`` when there is no deployed version."""
+def deployed_config(agent: Agent) -> dict | None:
+    """The stored config of the version the agent serves, or ``None`` when it has no deployed version."""
     if agent.deployed_version is None:
         return None
-    config = (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
-              .values_list("config", flat=True).first())
-    return (config or {}).get("heartbeat")
+    return (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
+            .values_list("config", flat=True).first())
+
+
+def deployed_heartbeat(agent: Agent) -> dict | None:
+    """The deployed version's heartbeat settings, or ``None`` when there is no deployed version."""
+    return (deployed_config(agent) or {}).get("heartbeat")
 
 
 def schedule_acting_user(schedule: Schedule):
@@ -164,3 +176,106 @@ def schedule_acting_user(schedule: Schedule):
             user.is_staff or AgentMember.objects.filter(agent=schedule.agent, user=user).exists()):
         return user
     return schedule.agent.owner
+
+
+# --- versions -----------------------------------------------------------------------------------
+
+def version_get(agent: Agent, index) -> AgentVersion:
+    """Version ``index`` of the agent; 404 when it has none with that index."""
+    try:
+        index = int(index)
+    except (TypeError, ValueError):
+        raise NotFound(f"This agent has no version {index}.")
+    version = AgentVersion.objects.filter(agent=agent, index=index).select_related("author").first()
+    if version is None:
+        raise NotFound(f"This agent has no version {index}.")
+    return version
+
+
+def latest_version(agent: Agent) -> AgentVersion | None:
+    return AgentVersion.objects.filter(agent=agent).order_by("-index").first()
+
+
+def _definition(agent: Agent, ref) -> tuple[str, dict]:
+    """``(label, {"config", "pipeline"})`` for a version index or ``draft``, secrets masked."""
+    if str(ref) == DRAFT:
+        config, pipeline, label = agent.config, agent.pipeline, DRAFT
+    else:
+        version = version_get(agent, ref)
+        config, pipeline, label = version.config, version.pipeline, f"v{version.index}"
+    return label, {"config": public_config(config), "pipeline": pipeline or {"nodes": [], "edges": []}}
+
+
+def version_diff(agent: Agent, a, b) -> dict:
+    """What changed from ``a`` to ``b`` (version indexes or ``draft``):
+    ``changes`` maps dotted paths to ``{old, new}``; ``unified`` is a
+    unified diff of the two definitions as indented JSON."""
+    label_a, doc_a = _definition(agent, a)
+    label_b, doc_b = _definition(agent, b)
+    text_a = json.dumps(doc_a, indent=2, sort_keys=True, ensure_ascii=False).splitlines(keepends=True)
+    text_b = json.dumps(doc_b, indent=2, sort_keys=True, ensure_ascii=False).splitlines(keepends=True)
+    unified = "".join(difflib.unified_diff(text_a, text_b, fromfile=label_a, tofile=label_b))
+    return {"a": label_a, "b": label_b, "changes": diff(doc_a, doc_b), "unified": unified}
+
+
+# --- the brain and the webhook --------------------------------------------------------------------
+
+def redeploy_required(agent: Agent) -> bool:
+    """Whether the agent runs a deployed version whose models differ from the working config's."""
+    if agent.runtime_state != RuntimeState.RUNNING or agent.deployed_version is None:
+        return False
+    deployed = deployed_config(agent) or {}
+    return any(deployed.get(key) != agent.config.get(key) for key in MODEL_KEYS)
+
+
+def agent_settings(agent: Agent) -> dict:
+    """The settings shorthand read from the working config."""
+    model = agent.config.get("model") or {}
+    return {"llm_provider": model.get("provider"), "llm_model": model.get("model"),
+            "llm_temperature": (model.get("params") or {}).get("temperature"),
+            "redeploy_required": redeploy_required(agent)}
+
+
+# Never equal to a real secret's hash: the comparison for an unknown agent
+# costs what a real one does, so timing tells nothing either.
+_NO_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An agent's webhook as its admins see it; ``secret`` is ``None`` when
+    disabled (or when the encryption key changed and it cannot be read)."""
+
+    enabled: bool
+    secret: str | None
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def webhook_get(agent: Agent) -> Webhook:
+    """The agent's webhook with its secret decrypted."""
+    if not agent.webhook_secret_hash:
+        return Webhook(enabled=False, secret=None)
+    try:
+        secret = crypto.decrypt(agent.webhook_secret_ciphertext)
+    except ValueError:
+        secret = None
+    return Webhook(enabled=True, secret=secret)
+
+
+def webhook_agent(*, ref: str, secret: str) -> Agent:
+    """The agent whose webhook ``secret`` is, by id or slug; 404 for an
+    unknown agent, a disabled webhook and a wrong secret alike."""
+    agent = Agent.objects.select_related("owner").filter(agent_ref_filter(ref)).first()
+    stored = (agent.webhook_secret_hash if agent is not None else "") or _NO_HASH
+    matches = hmac.compare_digest(stored, secret_hash(secret or ""))
+    if agent is None or not agent.webhook_secret_hash or not matches:
+        raise NotFound("Not found.")
+    return agent
+
+
+def exportable_agents(user) -> QuerySet[Agent]:
+    """The agents ``user`` may export: those they own or administer (all of them for staff)."""
+    return agents_visible_to(user).filter(role__in=[Role.OWNER, Role.ADMIN]).order_by("slug")

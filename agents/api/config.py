@@ -15,7 +15,8 @@ from agents.api.base import AGENT_PATH, IF_MATCH, AgentScopedViewMixin, agent_ru
 from agents.config import AgentConfigSerializer, ModelRefSerializer, ModelSerializer, public_config
 from agents.inputs.config import AgentModelChangeSerializer, AgentSettingsSerializer
 from agents.models import RuntimeState
-from agents.services.brain import agent_model_set, agent_settings, agent_settings_set, redeploy_required
+from agents.selectors import agent_settings, redeploy_required
+from agents.services.brain import agent_model_set, agent_settings_set
 from core.envelope import data_response, enveloped
 from core.etags import if_match_values
 

@@ -89,12 +89,12 @@ class VersionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     @extend_schema(summary="Get a version with its config and pipeline", parameters=[AGENT_PATH, INDEX_PATH],
                    responses=enveloped(VersionDetailSerializer))
     def retrieve(self, request, agent=None, index=None):
-        return data_response(VersionDetailSerializer(versions.version_get(self.get_agent(), index)).data)
+        return data_response(VersionDetailSerializer(selectors.version_get(self.get_agent(), index)).data)
 
     @extend_schema(summary="What changed between two versions (or a version and the draft)",
                    parameters=[AGENT_PATH, *DIFF_PATHS], responses=enveloped(VersionDiffSerializer))
     def diff(self, request, agent=None, a=None, b=None):
-        return data_response(VersionDiffSerializer(versions.version_diff(self.get_agent(), a, b)).data)
+        return data_response(VersionDiffSerializer(selectors.version_diff(self.get_agent(), a, b)).data)
 
     @extend_schema(summary="Copy a version into the working config and pipeline (audited)",
                    parameters=[AGENT_PATH, INDEX_PATH], request=None, responses=enveloped(AgentSerializer))

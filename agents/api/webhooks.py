@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts.models import Scope
 from accounts.permissions import Rule
 from accounts.roles import Role
+from agents import selectors
 from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, agent_rule
 from agents.models import Schedule
 from agents.services import webhooks
@@ -27,7 +28,7 @@ class WebhookSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
 
 
-def _webhook_response(request, agent, webhook: webhooks.Webhook):
+def _webhook_response(request, agent, webhook: selectors.Webhook):
     url = None
     if webhook.secret:  # the public trigger, routed in executions.api.urls
         path = reverse("webhook-trigger", kwargs={"agent": agent.pk, "secret": webhook.secret})
@@ -57,7 +58,7 @@ class WebhookViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request, agent=None):
         agent = self.get_agent()
-        return _webhook_response(request, agent, webhooks.webhook_get(agent))
+        return _webhook_response(request, agent, selectors.webhook_get(agent))
 
     @action(detail=False, methods=["post"])
     def rotate(self, request, agent=None):

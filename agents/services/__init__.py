@@ -13,7 +13,7 @@ from agents.services.agents import (  # noqa: F401
     derive_slug,
     merge_patch,
 )
-from agents.services.audit import agent_snapshot, audit_record, diff  # noqa: F401
+from agents.services.audit import agent_snapshot, audit_record  # noqa: F401
 from agents.services.members import (  # noqa: F401
     member_add,
     member_change_role,

@@ -14,7 +14,7 @@ from agents.config import normalize_config, public_config
 from agents.errors import NameTaken
 from agents.inputs.agents import AgentFieldsSerializer
 from agents.models import Agent, AgentMember, AgentStatus, AgentTag, AuditAction
-from agents.services.audit import agent_snapshot, audit_record, diff
+from agents.services.audit import agent_snapshot, audit_record
 from agents.services.schedules import periodic_tasks_delete, periodic_tasks_sync
 from agents.validation import (
     UNDELETABLE_NAME,
@@ -22,6 +22,7 @@ from agents.validation import (
     name_key,
     slug_base,
 )
+from core.diffs import diff
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from core.etags import check_if_match, strong_etag
 from core.naming import first_free

@@ -6,8 +6,6 @@ from accounts.actor import Actor
 from agents.config import public_config
 from agents.models import Agent, AuditLogEntry
 
-_MISSING = object()
-
 
 def agent_snapshot(agent: Agent, tags: list[str] | None = None) -> dict:
     """The fields an audit diff compares, secrets masked."""
@@ -20,20 +18,6 @@ def agent_snapshot(agent: Agent, tags: list[str] | None = None) -> dict:
         "config": public_config(agent.config),
         "pipeline": agent.pipeline,
     }
-
-
-def diff(before: dict, after: dict, prefix: str = "") -> dict:
-    """``{"dotted.path": {"old": …, "new": …}}`` for every leaf that differs;
-    lists are compared whole."""
-    changes = {}
-    for key in sorted(set(before) | set(after), key=str):
-        old, new = before.get(key, _MISSING), after.get(key, _MISSING)
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            changes.update(diff(old, new, path))
-        elif old != new:
-            changes[path] = {"old": None if old is _MISSING else old, "new": None if new is _MISSING else new}
-    return changes
 
 
 def audit_record(*, agent: Agent, actor: Actor, action: str, changes: dict | None = None) -> AuditLogEntry:

@@ -15,14 +15,13 @@ from django.db import transaction
 from accounts.actor import Actor
 from agents.config import normalize_config, public_config
 from agents.inputs.config import AgentModelChangeSerializer, AgentSettingsSerializer
-from agents.models import Agent, AgentVersion, AuditAction, RuntimeState
+from agents.models import Agent, AuditAction
 from agents.providers import BUILTIN_PROVIDERS, known_providers, provider_find
 from agents.services.agents import agent_changes_apply, agent_lock
 from agents.services.audit import agent_snapshot
 from core.errors import ValidationFailed
 from core.validation import validated
 
-MODEL_KEYS = ("model", "fallback_models")
 SETTINGS_PATHS = {"llm_provider": ("provider",), "llm_model": ("model",), "llm_temperature": ("params", "temperature")}
 
 
@@ -61,23 +60,6 @@ def models_errors(*, model: dict | None, fallback_models: list[dict] | None,
         errors.update(model_ref_errors(ref["provider"], ref["model"], provider_path=f"{here}.provider",
                                        model_path=f"{here}.model"))
     return errors
-
-
-def redeploy_required(agent: Agent) -> bool:
-    """Whether the agent runs a deployed version whose models differ from the working config's."""
-    if agent.runtime_state != RuntimeState.RUNNING or agent.deployed_version is None:
-        return False
-    deployed = (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
-                .values_list("config", flat=True).first()) or {}
-    return any(deployed.get(key) != agent.config.get(key) for key in MODEL_KEYS)
-
-
-def agent_settings(agent: Agent) -> dict:
-    """The settings shorthand read from the working config."""
-    model = agent.config.get("model") or {}
-    return {"llm_provider": model.get("provider"), "llm_model": model.get("model"),
-            "llm_temperature": (model.get("params") or {}).get("temperature"),
-            "redeploy_required": redeploy_required(agent)}
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -25,10 +25,9 @@ from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
 from accounts.actor import Actor
-from accounts.roles import Role
 from agents.config import AgentConfigSerializer, public_config
 from agents.models import Agent, AgentSkill, AgentTag, AuditAction, Schedule
-from agents.selectors import agents_visible_to
+from agents.selectors import exportable_agents
 from agents.services.audit import audit_record
 from executions.engine.graph import empty_pipeline
 
@@ -106,11 +105,6 @@ def agent_export(*, agent: Agent, actor: Actor, fmt: str) -> dict:
     document = {"format": AGENT_FORMAT, "format_version": FORMAT_VERSION, "agent": _agent_part(agent)}
     _audit_export(agent, actor, fmt, bundle=False)
     return document
-
-
-def exportable_agents(user) -> QuerySet[Agent]:
-    """The agents ``user`` may export: those they own or administer (all of them for staff)."""
-    return agents_visible_to(user).filter(role__in=[Role.OWNER, Role.ADMIN]).order_by("slug")
 
 
 @transaction.atomic

@@ -24,7 +24,8 @@ from agents.errors import NameTaken
 from agents.inputs.schedules import ScheduleFieldsSerializer
 from agents.models import Agent, AgentStatus, AuditAction, RuntimeState, Schedule
 from agents.selectors import deployed_heartbeat
-from agents.services.audit import audit_record, diff
+from agents.services.audit import audit_record
+from core.diffs import diff
 from core.errors import NotFound
 from core.naming import first_free
 from core.validation import validated

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 
@@ -10,14 +9,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.actor import Actor
-from agents.config import public_config
 from agents.models import Agent, AgentVersion, AuditAction
+from agents.selectors import latest_version, version_get
 from agents.services.agents import agent_lock
-from agents.services.audit import agent_snapshot, audit_record, diff
-from core.errors import Conflict, NotFound, ValidationFailed
+from agents.services.audit import agent_snapshot, audit_record
+from core.diffs import diff
+from core.errors import Conflict, ValidationFailed
 
 CHANGELOG_MAX = 1000
-DRAFT = "draft"
 
 
 def canonical_json(value) -> str:
@@ -32,22 +31,6 @@ def content_hash(config: dict, pipeline: dict | None) -> str:
 
 def agent_content_hash(agent: Agent) -> str:
     return content_hash(agent.config, agent.pipeline)
-
-
-def version_get(agent: Agent, index) -> AgentVersion:
-    """Version ``index`` of the agent; 404 when it has none with that index."""
-    try:
-        index = int(index)
-    except (TypeError, ValueError):
-        raise NotFound(f"This agent has no version {index}.")
-    version = AgentVersion.objects.filter(agent=agent, index=index).select_related("author").first()
-    if version is None:
-        raise NotFound(f"This agent has no version {index}.")
-    return version
-
-
-def latest_version(agent: Agent) -> AgentVersion | None:
-    return AgentVersion.objects.filter(agent=agent).order_by("-index").first()
 
 
 def _snapshot(agent: Agent, *, author, changelog: str) -> AgentVersion:
@@ -121,25 +104,4 @@ def version_rollback(*, agent: Agent, actor: Actor, index) -> Agent:
 def _touch(agent: Agent) -> None:
     Agent.objects.filter(pk=agent.pk).update(last_activity=timezone.now())
 
-
-def _definition(agent: Agent, ref) -> tuple[str, dict]:
-    """``(label, {"config", "pipeline"})`` for a version index or ``draft``, secrets masked."""
-    if str(ref) == DRAFT:
-        config, pipeline, label = agent.config, agent.pipeline, DRAFT
-    else:
-        version = version_get(agent, ref)
-        config, pipeline, label = version.config, version.pipeline, f"v{version.index}"
-    return label, {"config": public_config(config), "pipeline": pipeline or {"nodes": [], "edges": []}}
-
-
-def version_diff(agent: Agent, a, b) -> dict:
-    """What changed from ``a`` to ``b`` (version indexes or ``draft``):
-    ``changes`` maps dotted paths to ``{old, new}``; ``unified`` is a
-    unified diff of the two definitions as indented JSON."""
-    label_a, doc_a = _definition(agent, a)
-    label_b, doc_b = _definition(agent, b)
-    text_a = json.dumps(doc_a, indent=2, sort_keys=True, ensure_ascii=False).splitlines(keepends=True)
-    text_b = json.dumps(doc_b, indent=2, sort_keys=True, ensure_ascii=False).splitlines(keepends=True)
-    unified = "".join(difflib.unified_diff(text_a, text_b, fromfile=label_a, tofile=label_b))
-    return {"a": label_a, "b": label_b, "changes": diff(doc_a, doc_b), "unified": unified}
 

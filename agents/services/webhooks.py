@@ -9,47 +9,16 @@ app's (``executions.services.triggers.webhook_trigger``).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-from dataclasses import dataclass
 
 from django.db import transaction
 
 from accounts.actor import Actor
 from agents.models import Agent, AuditAction
-from agents.selectors import agent_ref_filter
+from agents.selectors import Webhook, secret_hash
 from agents.services.audit import audit_record
 from core import crypto
 from core.errors import NotFound
-
-# Never equal to a real secret's hash: the comparison for an unknown agent
-# costs what a real one does, so timing tells nothing either.
-_NO_HASH = "0" * 64
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """An agent's webhook as its admins see it; ``secret`` is ``None`` when
-    disabled (or when the encryption key changed and it cannot be read)."""
-
-    enabled: bool
-    secret: str | None
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def webhook_get(agent: Agent) -> Webhook:
-    """The agent's webhook with its secret decrypted."""
-    if not agent.webhook_secret_hash:
-        return Webhook(enabled=False, secret=None)
-    try:
-        secret = crypto.decrypt(agent.webhook_secret_ciphertext)
-    except ValueError:
-        secret = None
-    return Webhook(enabled=True, secret=secret)
 
 
 @transaction.atomic
@@ -78,12 +47,3 @@ def webhook_disable(*, agent: Agent, actor: Actor) -> None:
                  changes={"webhook.enabled": {"old": True, "new": False}})
 
 
-def webhook_agent(*, ref: str, secret: str) -> Agent:
-    """The agent whose webhook ``secret`` is, by id or slug; 404 for an
-    unknown agent, a disabled webhook and a wrong secret alike."""
-    agent = Agent.objects.select_related("owner").filter(agent_ref_filter(ref)).first()
-    stored = (agent.webhook_secret_hash if agent is not None else "") or _NO_HASH
-    matches = hmac.compare_digest(stored, secret_hash(secret or ""))
-    if agent is None or not agent.webhook_secret_hash or not matches:
-        raise NotFound("Not found.")
-    return agent

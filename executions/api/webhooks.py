@@ -9,7 +9,7 @@ from rest_framework import status as http
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from agents.services import webhooks
+from agents.selectors import webhook_agent
 from core.envelope import data_response, enveloped
 from core.errors import ServiceUnavailable, ValidationFailed
 from executions.api.runs import CORRELATION_ID, IDEMPOTENCY_KEY, QueuedRunSerializer, execution_url, run_headers
@@ -53,7 +53,7 @@ class HookView(APIView):
                                 429: "rate_limited; Retry-After says when to try again.",
                                 503: "The task queue is unavailable."})})
     def post(self, request, agent, secret=""):
-        target = webhooks.webhook_agent(ref=agent, secret=secret)
+        target = webhook_agent(ref=agent, secret=secret)
         body = request.data
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.", errors={"body": ["Must be a JSON object."]})

@@ -7,8 +7,7 @@ from asgiref.sync import sync_to_async
 
 from executions.engine.context import AgentDefinition
 from executions.llm.base import ProviderSettings
-from executions.selectors import resolve_provider, runnable_agent_definition
-from executions.services.definitions import template_env
+from executions.selectors import resolve_provider, runnable_agent_definition, template_env
 
 
 class DatabaseCatalogue:

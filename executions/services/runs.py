@@ -32,14 +32,15 @@ from django.utils import timezone
 from accounts.actor import Actor
 from agents.errors import AgentNotActive
 from agents.models import Agent, AgentStatus
+from agents.selectors import DRAFT
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
 from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
 from executions.engine.runner import effective_pipeline, run_pipeline
 from executions.engine.templating import TemplateProblem, render_value
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
+from executions.selectors import definition_for, parse_version
 from executions.services.catalogue import DatabaseCatalogue
-from executions.services.definitions import DRAFT, definition_for, parse_version
 from executions.services.recording import DatabaseRecorder, event_record
 
 logger = logging.getLogger("agentry.executions")
