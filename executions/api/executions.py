@@ -8,7 +8,6 @@ import logging
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
-from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -19,7 +18,7 @@ from accounts.permissions import ActionRulePermission, Rule
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, AgentScopedViewMixin
 from core.envelope import data_response, enveloped
-from core.errors import BadGateway, Conflict, GatewayTimeout, ServiceUnavailable, UnprocessableContent
+from core.errors import BadGateway, Conflict, GatewayTimeout, UnprocessableContent
 from executions import selectors
 from executions.api.filters import ExecutionFilter
 from executions.api.runs import (
@@ -27,15 +26,15 @@ from executions.api.runs import (
     IDEMPOTENCY_KEY,
     ErrorSerializer,
     QueuedRunSerializer,
-    RunRequestSerializer,
     RunResultSerializer,
     TokensSerializer,
     TraceStepSerializer,
     execution_path,
-    execution_url,
+    queued_run_response,
     run_headers,
 )
 from executions.api.sse import EventStreamRenderer, parse_last_event_id, stream_response
+from executions.inputs import RunRequestSerializer
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services import runs
 from executions.services.queue import execution_queue
@@ -168,13 +167,11 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
 
     def _run_arguments(self, request) -> dict:
         """What the run services take from the request: the agent, the parsed run request and the headers."""
-        body = RunRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         agent = self.get_agent()
+        run_request = runs.run_request_from_body(agent, request.data)
         key, correlation = run_headers(request)
         return {"agent": agent, "actor": Actor.from_request(request), "trigger": _trigger(request),
-                "request": runs.run_request(agent, **body.run_fields()), "idempotency_key": key,
-                "correlation_id": correlation}
+                "request": run_request, "idempotency_key": key, "correlation_id": correlation}
 
     def _start(self, request, *, queued: bool):
         arguments = self._run_arguments(request)
@@ -198,18 +195,8 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
 
     def _async(self, request):
         arguments = self._run_arguments(request)
-        correlation = arguments["correlation_id"]
         execution, created = execution_queue(**arguments)
-        if created:
-            if execution.status == ExecutionStatus.FAILED:
-                raise ServiceUnavailable("The task queue is unavailable; try again shortly.",
-                                         instance=execution_path(execution), headers={"Retry-After": "5"})
-        headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": execution_url(
-            request, execution)}
-        if not created:
-            headers["Idempotent-Replayed"] = "true"
-        return data_response({"exec_id": str(execution.pk), "exec_url": execution_url(request, execution),
-                              "status": execution.status}, status=http.HTTP_202_ACCEPTED, headers=headers)
+        return queued_run_response(request, execution, created=created, correlation=arguments["correlation_id"])
 
     @extend_schema(summary="Queue a run for a worker", request=RunRequestSerializer,
                    parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],

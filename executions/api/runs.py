@@ -1,17 +1,18 @@
-"""What every way of starting a run shares (API.md §4): the request body,
-the idempotency and correlation headers, and the answers — a run's result,
-or where to follow a queued run."""
+"""What every way of starting a run shares (API.md §4): the idempotency and
+correlation headers, and the answers — a run's result, or where to follow a
+queued run.  The request body is ``executions.inputs.RunRequestSerializer``."""
 
 import uuid
 
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+from rest_framework import status as http
+from rest_framework.response import Response
 
-from core.errors import ValidationFailed
-from core.validation import StrictSerializer
+from core.envelope import data_response
+from core.errors import ServiceUnavailable, ValidationFailed
 from executions.models import Execution, ExecutionStatus
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -21,66 +22,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 CORRELATION_ID = OpenApiParameter(
     "X-Correlation-ID", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="Stored with the execution and echoed in the response (one is generated when absent).")
-MAX_PROMPT_CHARS = 200_000
-
-
-class RunOptionsSerializer(StrictSerializer):
-    timeout = serializers.IntegerField(
-        min_value=1, required=False,
-        help_text="Milliseconds the run may take (up to AGENTRY_EXECUTION_MAX_TIMEOUT); then 504 and timed_out.")
-    trace = serializers.BooleanField(default=False, help_text="Include the node-by-node trace in the result.")
-    version = serializers.JSONField(required=False, help_text='"draft" (default), "deployed" or a version index.')
-
-    def validate_timeout(self, value):
-        return _check_timeout_ms(value)
-
-
-def _check_timeout_ms(value: int) -> int:
-    maximum = int(settings.AGENTRY_EXECUTION_MAX_TIMEOUT * 1000)
-    if value > maximum:
-        raise serializers.ValidationError(f"At most {maximum} ms.")
-    return value
-
-
-class RunRequestSerializer(StrictSerializer):
-    """One body for every run endpoint: ``input``, or ``prompt`` (becomes
-    ``input.message``), or ``action`` with ``with``; plus ``options``.  The
-    Compozy-style ``timeout`` in seconds is accepted too."""
-
-    input = serializers.DictField(required=False, help_text="Input validated against the pipeline's input schema.")
-    prompt = serializers.CharField(max_length=MAX_PROMPT_CHARS, required=False, allow_blank=True,
-                                   trim_whitespace=False)
-    action = serializers.CharField(max_length=64, required=False)
-    # ``with`` is a Python keyword, so it joins the fields in get_fields().
-    timeout = serializers.IntegerField(min_value=1, required=False, help_text="Seconds (Compozy style).")
-    options = RunOptionsSerializer(required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["with"] = serializers.DictField(
-            required=False, help_text="Structured parameters for an action (or extra input beside a prompt).")
-        return fields
-
-    def validate(self, attrs):
-        options = attrs.get("options", {})
-        if "timeout" in attrs and "timeout" in options:
-            raise serializers.ValidationError(
-                {"timeout": ["Give timeout (seconds) or options.timeout (ms), not both."]})
-        if "timeout" in attrs:
-            try:
-                _check_timeout_ms(attrs["timeout"] * 1000)
-            except serializers.ValidationError as exc:
-                raise serializers.ValidationError({"timeout": exc.detail}) from None
-        return attrs
-
-    def run_fields(self) -> dict:
-        """Keyword arguments for ``services.run_request``."""
-        data = self.validated_data
-        options = data.get("options", {})
-        timeout_ms = options.get("timeout") or (data["timeout"] * 1000 if "timeout" in data else None)
-        return {"input": data.get("input"), "prompt": data.get("prompt"), "action": data.get("action"),
-                "with_": data.get("with"), "timeout_ms": timeout_ms, "trace": options.get("trace", False),
-                "version": options.get("version")}
 
 
 class TokensSerializer(serializers.Serializer):
@@ -154,3 +95,18 @@ def execution_path(execution: Execution) -> str:
 
 def execution_url(request, execution: Execution) -> str:
     return request.build_absolute_uri(execution_path(execution))
+
+
+def queued_run_response(request, execution: Execution, *, created: bool, correlation: str) -> Response:
+    """202 with where to follow a queued run (``Location``), for every way of
+    queueing one; a replayed idempotency key says so.  503 when the broker
+    refused a new execution (it was failed at once, so it never waits)."""
+    if created and execution.status == ExecutionStatus.FAILED:
+        raise ServiceUnavailable("The task queue is unavailable; try again shortly.",
+                                 instance=execution_path(execution), headers={"Retry-After": "5"})
+    url = execution_url(request, execution)
+    headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": url}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return data_response({"exec_id": str(execution.pk), "exec_url": url, "status": execution.status},
+                         status=http.HTTP_202_ACCEPTED, headers=headers)

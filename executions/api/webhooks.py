@@ -5,15 +5,13 @@ secret and its admin endpoints are the agents app's (``agents.api.webhooks``).""
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status as http
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from agents.selectors import webhook_agent
-from core.envelope import data_response, enveloped
-from core.errors import ServiceUnavailable, ValidationFailed
-from executions.api.runs import CORRELATION_ID, IDEMPOTENCY_KEY, QueuedRunSerializer, execution_url, run_headers
-from executions.models import ExecutionStatus
+from core.envelope import enveloped
+from core.errors import ValidationFailed
+from executions.api.runs import CORRELATION_ID, IDEMPOTENCY_KEY, QueuedRunSerializer, queued_run_response, run_headers
 from executions.services import triggers
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}  # added by core.schema
@@ -60,14 +58,7 @@ class HookView(APIView):
         key, correlation = run_headers(request)
         execution, created = triggers.webhook_trigger(agent=target, body=body, idempotency_key=key,
                                                       correlation_id=correlation)
-        url = execution_url(request, execution)
-        if created and execution.status == ExecutionStatus.FAILED:
-            raise ServiceUnavailable("The task queue is unavailable; try again shortly.", headers={"Retry-After": "5"})
-        headers = {"X-Correlation-ID": execution.correlation_id or correlation, "Location": url}
-        if not created:
-            headers["Idempotent-Replayed"] = "true"
-        return data_response({"exec_id": str(execution.pk), "exec_url": url, "status": execution.status},
-                             status=http.HTTP_202_ACCEPTED, headers=headers)
+        return queued_run_response(request, execution, created=created, correlation=correlation)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

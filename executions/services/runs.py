@@ -34,10 +34,12 @@ from agents.errors import AgentNotActive
 from agents.models import Agent, AgentStatus
 from agents.selectors import DRAFT
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
+from core.validation import validated
 from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
 from executions.engine.runner import effective_pipeline, run_pipeline
 from executions.engine.templating import TemplateProblem, render_value
+from executions.inputs import RunRequestSerializer
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
 from executions.selectors import definition_for, parse_version
 from executions.services.catalogue import DatabaseCatalogue
@@ -93,6 +95,11 @@ def run_request(agent: Agent, *, input=None, prompt=None, action=None, with_=Non
     default_ms = settings.AGENTRY_EXECUTION_DEFAULT_TIMEOUT * 1000
     return RunRequest(input=run_input, timeout_ms=int(timeout_ms or default_ms), trace=bool(trace),
                       version=parse_version(version), action=action)
+
+
+def run_request_from_body(agent: Agent, body) -> RunRequest:
+    """A ``RunRequest`` from a run endpoint's body (``executions.inputs.RunRequestSerializer``)."""
+    return run_request(agent, **RunRequestSerializer.run_fields(validated(RunRequestSerializer(data=body))))
 
 
 def _action_input(actions: list[dict], action_id: str, with_: dict) -> dict:
