@@ -2,8 +2,9 @@
 
 Writes change the working config only: a running agent keeps its deployed
 version until ``POST /agents/{agent}/redeploy`` (API.md §7); answers say so
-in ``redeploy_required``.  Request bodies are validated by
-``agents.services.brain``, whose serializers also describe them here.
+in ``redeploy_required``.  The services (``agents.services.config``)
+validate the bodies with ``agents.inputs.config``, which also describes them
+here.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -16,7 +17,7 @@ from agents.config import AgentConfigSerializer, ModelRefSerializer, ModelSerial
 from agents.inputs.config import AgentModelChangeSerializer, AgentSettingsSerializer
 from agents.models import RuntimeState
 from agents.selectors import agent_settings, redeploy_required
-from agents.services.brain import agent_model_set, agent_settings_set
+from agents.services.config import agent_model_set, agent_settings_set
 from core.envelope import data_response, enveloped
 from core.etags import if_match_values
 

@@ -20,7 +20,7 @@ from agents.config import MEMORY_TYPES
 from agents.inputs.wizard import SEEDS_MAX, WizardSerializer, connector_tool_type, schedule_data
 from agents.models import Agent, Memory, MemoryKind
 from agents.services.agents import agent_create
-from agents.services.brain import model_ref_errors, models_errors
+from agents.services.config import model_ref_errors, models_errors
 from agents.services.schedules import schedule_create
 from agents.services.skills import skills_connect
 from core.errors import ValidationFailed
