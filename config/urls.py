@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -11,6 +11,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    # Providers moved from the executions app to agents: old admin links still arrive.
+    re_path(r"^admin/executions/provider/(?P<rest>.*)$",
+            RedirectView.as_view(url="/admin/agents/provider/%(rest)s", permanent=True, query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
