@@ -62,6 +62,12 @@ def output_node(mapping="{{nodes.llm.output}}", node_id="output"):
     return {"id": node_id, "type": "output", "data": {"mapping": mapping}}
 
 
+def invoke(client, agent, body=None, **headers):
+    """``POST /agents/{agent}/invoke`` as ``client`` (an empty input when no body is given)."""
+    return client.post(f"/api/v1/agents/{agent.slug}/invoke", {"input": {}} if body is None else body,
+                       format="json", **headers)
+
+
 THREE_NODES = pipeline(input_node(), llm_node(), output_node(), edges=[("input", "llm"), ("llm", "output")])
 
 

@@ -5,16 +5,15 @@ that does not parse is; an input schema whose $ref loops is a 400."""
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from executions.llm.openai_client import _tool_call
 from executions.models import Execution
 from tests.conftest import problem
-from tests.executions.conftest import input_node, llm_node, output_node, pipeline
+from tests.executions.conftest import input_node, invoke, llm_node, output_node, pipeline
 from tests.fakes.llm_server import Reply
+from tests.fakes.web import QuietHandler, serving
 
 pytestmark = pytest.mark.django_db
 
@@ -28,40 +27,30 @@ TOO_DEEP = "[" * 100_000  # past what the decoder itself can recurse into
 ONE_PAST = "[" * (LIMIT + 1) + "]" * (LIMIT + 1)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self):
-        raw = self.server.body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
+        self.send_body(200, self.server.body.encode())
 
 
 @pytest.fixture
 def web():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    with serving(_Handler, body="") as server:
+        yield server
 
 
-def invoke(client, agent, body):
-    return client.post(f"/api/v1/agents/{agent.slug}/invoke", body, format="json")
+def http_agent(make_agent, user, web):
+    """An agent whose answer is the body of a GET to the ``web`` server."""
+    return make_agent(user, pipeline=pipeline(
+        input_node({"type": "object"}),
+        {"id": "call", "type": "http_request", "data": {"url": f"http://127.0.0.1:{web.server_port}/deep"}},
+        output_node("{{nodes.call.output.body}}"), edges=[("input", "call"), ("call", "output")]))
 
 
 @pytest.mark.parametrize("text", [TOO_DEEP, ONE_PAST], ids=["too-deep", "one-past"])
 def test_http_response_nested_past_the_limit_is_kept_as_text(api, user, make_agent, llm, web, caplog, text):
     # given
     web.body = text
-    agent = make_agent(user, pipeline=pipeline(
-        input_node({"type": "object"}),
-        {"id": "call", "type": "http_request", "data": {"url": f"http://127.0.0.1:{web.server_port}/deep"}},
-        output_node("{{nodes.call.output.body}}"), edges=[("input", "call"), ("call", "output")]))
+    agent = http_agent(make_agent, user, web)
 
     # when
     response = invoke(api(user), agent, {"input": {}})
@@ -75,10 +64,7 @@ def test_http_response_nested_past_the_limit_is_kept_as_text(api, user, make_age
 
 def test_http_response_at_the_limit_is_parsed(api, user, make_agent, llm, web):
     web.body = "[" * LIMIT + "]" * LIMIT
-    agent = make_agent(user, pipeline=pipeline(
-        input_node({"type": "object"}),
-        {"id": "call", "type": "http_request", "data": {"url": f"http://127.0.0.1:{web.server_port}/deep"}},
-        output_node("{{nodes.call.output.body}}"), edges=[("input", "call"), ("call", "output")]))
+    agent = http_agent(make_agent, user, web)
 
     response = invoke(api(user), agent, {"input": {}})
 

@@ -3,56 +3,36 @@ subagent and knowledge_search."""
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from executions.models import Execution, ExecutionEvent, ExecutionStep
 from tests.conftest import problem
-from tests.executions.conftest import THREE_NODES, input_node, output_node, pipeline
+from tests.executions.conftest import THREE_NODES, input_node, invoke, output_node, pipeline
 from tests.fakes.llm_server import Reply
+from tests.fakes.web import QuietHandler, serving
 
 pytestmark = pytest.mark.django_db
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self):
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", self.server.redirect_to)
             self.end_headers()
             return
-        self._json(200, {"path": self.path, "agent": self.headers.get("X-Agent")})
+        self.send_json(200, {"path": self.path, "agent": self.headers.get("X-Agent")})
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self._json(201, {"received": body})
-
-    def _json(self, status, payload):
-        raw = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
+        self.send_json(201, {"received": body})
 
 
 @pytest.fixture
 def web():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.redirect_to = "http://10.255.255.1/secret"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-
-
-def invoke(client, agent, body):
-    return client.post(f"/api/v1/agents/{agent.slug}/invoke", body, format="json")
+    with serving(_Handler, redirect_to="http://10.255.255.1/secret") as server:
+        yield server
 
 
 def http_pipeline(url, **data):

@@ -9,7 +9,7 @@ import pytest
 from agents.models import Agent
 from executions.models import Execution, ExecutionStatus
 from tests.conftest import problem
-from tests.executions.conftest import input_node, output_node, pipeline
+from tests.executions.conftest import input_node, invoke, output_node, pipeline
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +17,6 @@ pytestmark = pytest.mark.django_db
 def template_pipeline(template: str) -> dict:
     return pipeline(input_node({"type": "object"}), {"id": "t", "type": "template", "data": {"template": template}},
                     output_node("{{nodes.t.output}}"), edges=[("input", "t"), ("t", "output")])
-
-
-def invoke(client, agent, body=None):
-    return client.post(f"/api/v1/agents/{agent.slug}/invoke", body or {"input": {}}, format="json")
 
 
 def records_about(caplog, execution_id) -> list[logging.LogRecord]:

@@ -13,16 +13,12 @@ from accounts.actor import Actor
 from executions.models import Execution, ExecutionEvent
 from executions.services import runs
 from tests.conftest import META_KEYS, problem
-from tests.executions.conftest import THREE_NODES, read_sse
+from tests.executions.conftest import THREE_NODES, invoke, read_sse
 from tests.fakes.llm_server import Reply
 
 EXECUTION_KEYS = {"id", "agent", "status", "trigger", "version", "input", "output", "error", "correlation_id",
                   "duration_ms", "tokens_used", "tokens", "cost_usd", "cancel_requested", "created_at",
                   "started_at", "finished_at"}
-
-
-def invoke(client, agent, body, **headers):
-    return client.post(f"/api/v1/agents/{agent.slug}/invoke", body, format="json", **headers)
 
 
 @pytest.mark.django_db

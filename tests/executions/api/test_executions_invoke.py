@@ -9,7 +9,7 @@ import pytest
 from agents.models import Agent
 from executions.models import Execution, ExecutionEvent, ExecutionStep
 from tests.conftest import problem
-from tests.executions.conftest import THREE_NODES, input_node, llm_node, output_node, pipeline
+from tests.executions.conftest import THREE_NODES, input_node, invoke, llm_node, output_node, pipeline
 from tests.fakes.llm_server import Reply
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +18,6 @@ RESULT_KEYS = {"execution_id", "status", "output", "duration_ms", "tokens_used",
                "error"}
 TRACE_KEYS = {"id", "node_id", "type", "status", "started_at", "finished_at", "duration_ms", "input", "output",
               "provider", "model", "tokens_used", "tokens", "cost_usd", "attempts", "error"}
-
-
-def invoke(client, agent, body, **headers):
-    return client.post(f"/api/v1/agents/{agent.slug}/invoke", body, format="json", **headers)
 
 
 def test_three_node_pipeline_returns_answer_usage_cost_and_trace(api, user, make_agent, llm):
