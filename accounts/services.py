@@ -10,8 +10,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.inputs import TokenCreateSerializer
 from accounts.models import ApiToken, Scope
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.validation import validated
 
 TOKEN_PREFIX = "agt_"
 
@@ -19,18 +21,6 @@ TOKEN_PREFIX = "agt_"
 def hash_token(raw: str) -> str:
     """The stored form of a raw token."""
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _validate_scopes(scopes) -> list[str]:
-    if not isinstance(scopes, list) or not scopes:
-        raise ValidationFailed("scopes must be a non-empty list.", errors={"scopes": ["Give at least one scope."]})
-    unknown = sorted(set(scopes) - set(Scope.values))
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown scope: {', '.join(unknown)}.",
-            errors={"scopes": [f"Unknown scope {s!r}; choose from {', '.join(Scope.values)}." for s in unknown]},
-        )
-    return [s for s in Scope.values if s in set(scopes)]
 
 
 @transaction.atomic
@@ -41,9 +31,9 @@ def token_create(*, user, name: str, scopes: list[str], expires_at=None,
     A token used to create another cannot hand out scopes it lacks, nor
     outlive itself: the new token expires no later than the one creating it.
     """
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-        raise ValidationFailed("name must be 1–100 characters.", errors={"name": ["Must be 1–100 characters."]})
-    scopes = _validate_scopes(scopes)
+    clean = validated(TokenCreateSerializer(data={"name": name, "scopes": scopes, "expires_at": expires_at}))
+    name, expires_at = clean["name"], clean.get("expires_at")
+    scopes = [scope for scope in Scope.values if scope in set(clean["scopes"])]  # the catalogue's order, once each
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed("expires_at must be in the future.", errors={"expires_at": ["Must be in the future."]})
     if created_with is not None:
@@ -56,7 +46,7 @@ def token_create(*, user, name: str, scopes: list[str], expires_at=None,
                 raise Forbidden("A token cannot create a token that expires after it does.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name.strip(), scopes=scopes, expires_at=expires_at,
+        user=user, name=name, scopes=scopes, expires_at=expires_at,
         key_hash=hash_token(raw), prefix=raw[: len(TOKEN_PREFIX) + 6],
     )
     return token, raw

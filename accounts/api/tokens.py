@@ -11,9 +11,11 @@ from rest_framework.response import Response
 
 from accounts import selectors, services
 from accounts.actor import Actor
+from accounts.inputs import TokenCreateSerializer
 from accounts.models import ApiToken, Scope
 from core.envelope import data_response, enveloped
 from core.errors import NotFound
+from core.validation import validated
 
 
 class TokenSerializer(serializers.Serializer):
@@ -28,12 +30,6 @@ class TokenSerializer(serializers.Serializer):
 
 class TokenCreatedSerializer(TokenSerializer):
     token = serializers.CharField(help_text="The raw token. Shown this once; store it now.")
-
-
-class TokenCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices), allow_empty=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 @extend_schema_view(
@@ -58,10 +54,9 @@ class TokenViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(TokenSerializer(page, many=True).data)
 
     def create(self, request):
-        body = TokenCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        fields = validated(TokenCreateSerializer(data=request.data))
         token, raw = services.token_create(user=request.user, created_with=Actor.from_request(request).token,
-                                           **body.validated_data)
+                                           **fields)
         data = TokenSerializer(token).data | {"token": raw}
         return data_response(data, status=http.HTTP_201_CREATED)
 
