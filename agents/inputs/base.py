@@ -9,8 +9,8 @@ from rest_framework import serializers
 from core.validation import UNKNOWN_FIELD, StrictSerializer
 
 
-class ObjectSerializer(StrictSerializer):
-    """A StrictSerializer whose input must be a JSON object: ``null`` gets the
+class ObjectSerializer(serializers.Serializer):
+    """A serializer whose input must be a JSON object: ``null`` gets the
     ``invalid`` message, as a list or a string does (DRF would say "No data
     provided" at the top and "This field may not be null." in a list)."""
 
@@ -20,10 +20,10 @@ class ObjectSerializer(StrictSerializer):
         return super().validate_empty_values(data)
 
 
-class ThoroughSerializer(ObjectSerializer):
-    """An ObjectSerializer that names unknown keys together with the known
+class ThoroughSerializer(ObjectSerializer, StrictSerializer):
+    """A StrictSerializer that names unknown keys together with the known
     fields' problems rather than instead of them, so one answer lists all that
-    is wrong with an item of a document."""
+    is wrong with an item of a document (and refuses null as ObjectSerializer does)."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):

@@ -23,6 +23,7 @@ from agents.models import ProviderKind
 from agents.providers import BUILTIN_PROVIDERS, PROVIDER_NAME_RE
 from agents.validation import UUID_LIKE_RE
 from core import netguard
+from core.validation import StrictSerializer
 
 NAME_MAX, BASE_URL_MAX, API_KEY_MAX = 64, 500, 4096
 MODELS_MAX, MODEL_NAME_MAX, PRICE_MAX = 200, 200, 1_000_000
@@ -168,7 +169,7 @@ class ProviderModelSerializer(ThoroughSerializer):
         return name
 
 
-class ProviderWriteSerializer(ObjectSerializer):
+class ProviderWriteSerializer(ObjectSerializer, StrictSerializer):
     """The body of create and PATCH, for the schema; the services check it."""
 
     # (The docstring above is this body's description in the OpenAPI document.)
