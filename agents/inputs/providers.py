@@ -86,6 +86,8 @@ class ProviderNameField(serializers.CharField):
 
 
 class ProviderKindField(serializers.ChoiceField):
+    """One of ``ProviderKind``; null on a create is a missing kind, on PATCH a wrong one."""
+
     default_error_messages = {"invalid_choice": KIND_CHOICES, "null": KIND_CHOICES}
 
     def __init__(self, **kwargs):
@@ -109,6 +111,8 @@ class TrimmedStringField(serializers.CharField):
 
 
 class ModelNameField(serializers.CharField):
+    """A model's name as the provider knows it, kept as sent: 1–200 characters, not all blank."""
+
     def __init__(self, **kwargs):
         super().__init__(max_length=MODEL_NAME_MAX, **kwargs)
 
@@ -137,6 +141,8 @@ class PriceField(serializers.FloatField):
 
 
 class ProviderModelListSerializer(serializers.ListSerializer):
+    """A provider's models, each name once."""
+
     default_error_messages = {"not_a_list": "Must be a list of objects.", "null": "Must be a list of objects.",
                               "max_length": "At most {max_length} models."}
 
@@ -146,7 +152,7 @@ class ProviderModelListSerializer(serializers.ListSerializer):
 
 
 # The schema shows this class for the models of a provider's representation
-# and of its body, with no description (as before it was an input).
+# and of its body, without a description (not StrictSerializer's docstring).
 @extend_schema_serializer(description="")
 class ProviderModelSerializer(ThoroughSerializer):
     default_error_messages = {"invalid": "Must be an object with name, input_per_million and output_per_million."}
