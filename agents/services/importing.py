@@ -13,25 +13,18 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from accounts.actor import Actor
-from agents.config import ENV_KEY
-from agents.inputs.schedules import ScheduleFieldsSerializer
+from agents.inputs.portability import DOCUMENT_SERIALIZERS, AgentItemSerializer, DocumentFormatSerializer
 from agents.models import Agent, AgentSkill, AgentStatus, AuditAction, Schedule
 from agents.services.agents import agent_create, agent_etag, agent_fields_validate, agent_replace
 from agents.services.audit import audit_record
-from agents.services.exporting import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
+from agents.services.exporting import AGENT_FORMAT
 from agents.services.schedules import schedule_create, schedule_delete
 from agents.services.skills import skills_connect
-from core.errors import ApiError, Forbidden, ValidationFailed, error_summary, flatten_errors
+from core.errors import ApiError, Forbidden, ValidationFailed, error_summary
+from core.validation import validated
 
 SEED_ONLY, OVERWRITE_CONFLICTS = "seed_only", "overwrite_conflicts"
 STRATEGIES = (SEED_ONLY, OVERWRITE_CONFLICTS)
-MAX_IMPORT_AGENTS = 500
-
-AGENT_FIELDS = ("slug", "name", "description", "tags", "status", "config", "pipeline")
-ITEM_KEYS = ("slug", "name", "description", "tags", "status", "config", "secret_env", "pipeline", "skills",
-             "schedules")
-SKILL_KEYS = ("name", "description", "content", "tags")
-SKILL_NAME_MAX, SKILL_DESCRIPTION_MAX, SKILL_CONTENT_MAX = 100, 500, 200_000
 CREATE_DEFAULTS = {"name": None, "description": "", "tags": [], "status": AgentStatus.ACTIVE, "config": {},
                    "pipeline": None}
 
@@ -42,10 +35,10 @@ CREATE_DEFAULTS = {"name": None, "description": "", "tags": [], "status": AgentS
 class DocumentItem:
     """One agent of a document, its shape checked (the services check the rest)."""
 
-    fields: dict
+    fields: dict  # the agent's own fields, as sent
     secret_env: list[str]
     skills: list[dict]
-    schedules: list[dict]
+    schedules: list[dict]  # a schedule's fields and whether it is ``primary``
 
     @property
     def slug(self):
@@ -65,122 +58,23 @@ def _prefixed(errors: dict, path: str) -> dict:
 
 
 def document_items(document) -> list[tuple[str, object]]:
-    """The agents of an agent document or a bundle, each with the path its errors are reported under."""
-    if not isinstance(document, dict):
-        raise ValidationFailed.from_errors({"non_field_errors": ["The document must be an object."]})
-    errors: dict[str, list[str]] = {}
-    kind, version = document.get("format"), document.get("format_version")
-    if kind not in (AGENT_FORMAT, BUNDLE_FORMAT):
-        errors["format"] = [f'Must be "{AGENT_FORMAT}" or "{BUNDLE_FORMAT}".']
-    if version != FORMAT_VERSION or isinstance(version, bool):
-        errors["format_version"] = [f"Must be {FORMAT_VERSION}, the only version this server reads."]
-    if errors:
-        raise ValidationFailed.from_errors(errors)
+    """The agents of an agent document or a bundle, as sent, each with the
+    path its errors are reported under; the envelope is checked by
+    ``agents.inputs.portability`` (its format first, then its keys)."""
+    kind = validated(DocumentFormatSerializer(data=document))["format"]
+    body = validated(DOCUMENT_SERIALIZERS[kind](data=document))
     if kind == AGENT_FORMAT:
-        # "template" is the catalog's metadata: a catalog file imports as it is.
-        allowed, key = {"format", "format_version", "agent", "template"}, "agent"
-    else:
-        allowed, key = {"format", "format_version", "agents", "counts"}, "agents"
-    errors = {name: ["Unknown field."] for name in sorted(set(document) - allowed)}
-    body = document.get(key)
-    if kind == AGENT_FORMAT and not isinstance(body, dict):
-        errors["agent"] = ["Required: an object."]
-    elif kind == BUNDLE_FORMAT and not isinstance(body, list):
-        errors["agents"] = ["Required: a list."]
-    elif kind == BUNDLE_FORMAT and len(body) > MAX_IMPORT_AGENTS:
-        errors["agents"] = [f"At most {MAX_IMPORT_AGENTS} agents per import."]
-    if errors:
-        raise ValidationFailed.from_errors(errors)
-    return [("agent", body)] if kind == AGENT_FORMAT else [(f"agents[{i}]", item) for i, item in enumerate(body)]
-
-
-def _string_problem(value, *, maximum: int, required: bool = False) -> str | None:
-    if not isinstance(value, str):
-        return "Must be a string."
-    if required and not value.strip():
-        return "This field may not be blank."
-    if len(value) > maximum:
-        return f"At most {maximum} characters."
-    return None
-
-
-def _read_skills(raw, errors: dict) -> list[dict]:
-    if not isinstance(raw, list):
-        errors["skills"] = ["Must be a list."]
-        return []
-    skills, names = [], set()
-    for i, spec in enumerate(raw):
-        here = f"skills[{i}]"
-        if not isinstance(spec, dict):
-            errors[here] = ["Must be an object with name, description, content and tags."]
-            continue
-        for key in sorted(set(spec) - set(SKILL_KEYS)):
-            errors[f"{here}.{key}"] = ["Unknown field."]
-        skill = {"name": spec.get("name"), "description": spec.get("description", ""),
-                 "content": spec.get("content", ""), "tags": spec.get("tags", [])}
-        for key, maximum, required in (("name", SKILL_NAME_MAX, True), ("description", SKILL_DESCRIPTION_MAX, False),
-                                       ("content", SKILL_CONTENT_MAX, False)):
-            problem = _string_problem(skill[key], maximum=maximum, required=required)
-            if problem:
-                errors[f"{here}.{key}"] = [problem]
-        tags = skill["tags"]
-        if not isinstance(tags, list) or len(tags) > 20 or any(not isinstance(t, str) or len(t) > 50 for t in tags):
-            errors[f"{here}.tags"] = ["Must be a list of at most 20 strings of at most 50 characters."]
-        if isinstance(skill["name"], str):
-            skill["name"] = skill["name"].strip()
-            if skill["name"] in names:
-                errors[f"{here}.name"] = ["Duplicate skill name in this agent."]
-            names.add(skill["name"])
-        skills.append(skill)
-    return skills
-
-
-def _read_schedules(raw, errors: dict) -> list[dict]:
-    if not isinstance(raw, list):
-        errors["schedules"] = ["Must be a list."]
-        return []
-    schedules, names, primaries = [], set(), 0
-    for i, spec in enumerate(raw):
-        here = f"schedules[{i}]"
-        if not isinstance(spec, dict):
-            errors[here] = ["Must be an object with name, cron, timezone, input, enabled and primary."]
-            continue
-        data = {key: value for key, value in spec.items() if key != "primary"}
-        primary = spec.get("primary", False)
-        if not isinstance(primary, bool):
-            errors[f"{here}.primary"] = ["Must be true or false."]
-        primaries += primary is True
-        check = ScheduleFieldsSerializer(data=data)
-        if not check.is_valid():
-            errors.update(flatten_errors(check.errors, here))
-        name = data.get("name")
-        if isinstance(name, str):
-            if name in names:
-                errors[f"{here}.name"] = ["Duplicate schedule name in this agent."]
-            names.add(name)
-        schedules.append({"data": data, "primary": primary is True})
-    if primaries > 1:
-        errors["schedules"] = ["At most one schedule can be primary."]
-    return schedules
+        return [("agent", body["agent"])]
+    return [(f"agents[{i}]", item) for i, item in enumerate(body["agents"])]
 
 
 def read_item(raw) -> DocumentItem:
-    """Check one agent's shape: known keys, skills, schedules and secret names
-    (the agent fields themselves are the agent services' to check)."""
-    if not isinstance(raw, dict):
-        raise ValidationFailed.from_errors({"non_field_errors": ["Must be an object."]})
-    errors: dict[str, list[str]] = {key: ["Unknown field."] for key in sorted(set(raw) - set(ITEM_KEYS))}
-    secret_env = raw.get("secret_env", [])
-    if not isinstance(secret_env, list) or not all(isinstance(n, str) and ENV_KEY.match(n) for n in secret_env):
-        errors["secret_env"] = ["Must be a list of environment variable names."]
-        secret_env = []
-    skills = _read_skills(raw.get("skills", []), errors)
-    schedules = _read_schedules(raw.get("schedules", []), errors)
-    if errors:
-        raise ValidationFailed.from_errors(errors)
-    fields = {key: raw[key] for key in AGENT_FIELDS if key in raw}
-    return DocumentItem(fields=fields, secret_env=list(dict.fromkeys(secret_env)), skills=skills,
-                        schedules=schedules)
+    """Check one agent's shape with ``AgentItemSerializer``: known keys,
+    skills, schedules and secret names (the agent fields themselves are the
+    agent services' to check)."""
+    fields = dict(validated(AgentItemSerializer(data=raw)))
+    return DocumentItem(secret_env=fields.pop("secret_env"), skills=fields.pop("skills"),
+                        schedules=fields.pop("schedules"), fields=fields)
 
 
 # --- writing an agent -----------------------------------------------------------------------
@@ -188,8 +82,9 @@ def read_item(raw) -> DocumentItem:
 def _create_schedules(agent: Agent, schedules: list[dict], actor: Actor) -> None:
     errors: dict[str, list[str]] = {}
     for i, spec in enumerate(schedules):
+        data = {key: value for key, value in spec.items() if key != "primary"}
         try:
-            schedule_create(agent=agent, actor=actor, data=spec["data"], primary=spec["primary"])
+            schedule_create(agent=agent, actor=actor, data=data, primary=spec["primary"])
         except ApiError as exc:
             errors.update(_prefixed(exc.errors or {"non_field_errors": [exc.detail]}, f"schedules[{i}]"))
     if errors:

@@ -9,26 +9,24 @@ in an error or returned.
 from __future__ import annotations
 
 import logging
-import math
-from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.fields import empty
 
 from accounts.actor import Actor
 from agents.errors import NameTaken
-from agents.models import Provider, ProviderKind
-from agents.providers import BUILTIN_PROVIDERS, PROVIDER_NAME_RE
-from agents.validation import UUID_LIKE_RE
-from core import crypto, netguard
-from core.errors import Forbidden, NotFound, ValidationFailed
+
+# Re-exported: the provider test in executions reads MODEL_NAME_MAX here.
+from agents.inputs.providers import MODEL_NAME_MAX as MODEL_NAME_MAX
+from agents.inputs.providers import ProviderWriteSerializer
+from agents.models import Provider
+from core import crypto
+from core.errors import Forbidden, NotFound
+from core.validation import validated
 
 logger = logging.getLogger("agentry.providers")
 
-FIELDS = ("name", "kind", "base_url", "api_key", "models")
-NAME_MAX, BASE_URL_MAX, API_KEY_MAX = 64, 500, 4096
-MODELS_MAX, MODEL_NAME_MAX, PRICE_MAX = 200, 200, 1_000_000
-MODEL_KEYS = ("name", "input_per_million", "output_per_million")
 
 def require_staff(user) -> None:
     """Providers serve every agent on the installation; only staff manage them."""
@@ -39,147 +37,13 @@ def require_staff(user) -> None:
 # --- validation -------------------------------------------------------------------
 
 
-def _name_problem(name) -> str | None:
-    if not isinstance(name, str) or not 1 <= len(name) <= NAME_MAX:
-        return f"Must be 1–{NAME_MAX} characters."
-    if not PROVIDER_NAME_RE.match(name):
-        return "Use letters, digits, hyphens, underscores and dots, starting with a letter or digit."
-    if UUID_LIKE_RE.match(name):
-        return "Cannot have the form of a UUID (ids and names share the path)."
-    if name.lower() in BUILTIN_PROVIDERS:
-        return f"{name!r} is the name of a built-in provider."
-    return None
-
-
-def _kind_problem(kind) -> str | None:
-    if kind not in ProviderKind.values:
-        return f"Must be one of {', '.join(ProviderKind.values)}."
-    return None
-
-
-def _base_url_problem(url: str) -> str | None:
-    if len(url) > BASE_URL_MAX:
-        return f"Ensure this field has no more than {BASE_URL_MAX} characters."
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return "Must not contain whitespace or control characters."
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None  # check_url explains
-    if parts is not None and (parts.username is not None or parts.password is not None):
-        return "Must not carry credentials; set api_key instead."
-    if parts is not None and parts.fragment:
-        return "Must not have a fragment."
-    try:
-        netguard.check_url(url)
-    except netguard.UnsafeUrl as exc:
-        return str(exc)
-    return None
-
-
-def _price_problem(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            isinstance(value, float) and not math.isfinite(value)):
-        return "Must be a number."
-    if not 0 <= value <= PRICE_MAX:
-        return f"Must be between 0 and {PRICE_MAX}."
-    return None
-
-
-def _clean_models(models, errors: dict) -> list[dict]:
-    """``models`` as stored, every price present; problems go to ``errors``
-    under ``models[i].field``."""
-    if not isinstance(models, list):
-        errors["models"] = ["Must be a list of objects."]
-        return []
-    if len(models) > MODELS_MAX:
-        errors["models"] = [f"At most {MODELS_MAX} models."]
-        return []
-    clean, seen = [], set()
-    for i, model in enumerate(models):
-        path = f"models[{i}]"
-        if not isinstance(model, dict):
-            errors[path] = ["Must be an object with name, input_per_million and output_per_million."]
-            continue
-        for key in sorted(set(model) - set(MODEL_KEYS)):
-            errors[f"{path}.{key}"] = ["Unknown field."]
-        name = model.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > MODEL_NAME_MAX:
-            errors[f"{path}.name"] = [f"Must be 1–{MODEL_NAME_MAX} characters."]
-        elif name in seen:
-            errors[f"{path}.name"] = ["Listed twice."]
-        else:
-            seen.add(name)
-        entry = {"name": name}
-        for key in ("input_per_million", "output_per_million"):
-            value = model.get(key, 0)
-            problem = _price_problem(value)
-            if problem:
-                errors[f"{path}.{key}"] = [problem]
-            entry[key] = value
-        clean.append(entry)
-    return clean
-
-
-def _clean_api_key(value, errors: dict) -> str:
-    """The key to store: a string (``""`` clears it); its value never goes in a message."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors["api_key"] = ["Must be a string."]
-        return ""
-    value = value.strip()
-    if len(value) > API_KEY_MAX:
-        errors["api_key"] = [f"Ensure this field has no more than {API_KEY_MAX} characters."]
-    return value
-
-
-def _clean_base_url(value, *, kind: str, current: str | None, errors: dict) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors["base_url"] = ["Must be a string."]
-        return ""
-    value = value.strip()
-    if kind == ProviderKind.ECHO and value:
-        errors["base_url"] = ["The echo provider runs offline and takes no base_url."]
-    elif value and value != current:  # an unchanged URL was checked when it was set
-        problem = _base_url_problem(value)
-        if problem:
-            errors["base_url"] = [problem]
-    return value
-
-
-def provider_validate(*, provider: Provider | None = None, **fields) -> dict:
-    """The given fields, checked and normalised for a create (``provider``
+def provider_validate(*, provider: Provider | None = None, data=empty, **fields) -> dict:
+    """``data`` (a request body as sent) or else the keyword ``fields``, checked
+    by ``ProviderWriteSerializer`` and normalised for a create (``provider``
     None, ``name`` and ``kind`` required) or an update of ``provider``.
     Raises ``ValidationFailed`` with every problem, then ``NameTaken``."""
-    errors: dict[str, list[str]] = {}
-    for key in sorted(set(fields) - set(FIELDS)):
-        errors[key] = ["Unknown field."]
-    if provider is None:
-        for key in ("name", "kind"):
-            if fields.get(key) is None:
-                errors[key] = ["This field is required."]
-    clean = {}
-    for key, problem_of in (("name", _name_problem), ("kind", _kind_problem)):
-        if key in fields and key not in errors:
-            problem = problem_of(fields[key])
-            if problem:
-                errors[key] = [problem]
-            clean[key] = fields[key]
-    kind = clean.get("kind", provider.kind if provider else None)
-    if "base_url" in fields:
-        clean["base_url"] = _clean_base_url(fields["base_url"], kind=kind,
-                                            current=provider.base_url if provider else None, errors=errors)
-    elif kind == ProviderKind.ECHO and provider is not None and provider.base_url:
-        clean["base_url"] = ""  # switching to echo drops the endpoint it no longer uses
-    if "api_key" in fields:
-        clean["api_key"] = _clean_api_key(fields["api_key"], errors)
-    if "models" in fields:
-        clean["models"] = _clean_models(fields["models"], errors)
-    if errors:
-        raise ValidationFailed.from_errors(errors)
+    body = fields if data is empty else data
+    clean = dict(validated(ProviderWriteSerializer(provider, data=body, partial=provider is not None)))
     if "name" in clean:
         _ensure_name_free(clean["name"], exclude_pk=provider.pk if provider else None)
     return clean
@@ -233,11 +97,12 @@ def _who(actor: Actor) -> str:
 # Validation may resolve a base_url's host, so it runs before the transaction:
 # on SQLite a write transaction holds the database's one write lock.
 
-def provider_create(*, actor: Actor, **fields) -> Provider:
-    """Create a provider from ``name``, ``kind`` and optional ``base_url``,
-    ``api_key`` and ``models``."""
+def provider_create(*, actor: Actor, data=empty, **fields) -> Provider:
+    """Create a provider from ``data``, a request body as sent, or from the
+    keyword fields: ``name``, ``kind`` and optional ``base_url``, ``api_key``
+    and ``models``."""
     require_staff(actor.user)
-    clean = provider_validate(**fields)
+    clean = provider_validate(data=data, **fields)
     provider = Provider(created_by=actor.user if getattr(actor.user, "pk", None) else None)
     changed = _changes_apply(provider, clean)
     _save(provider, create=True)
@@ -245,11 +110,12 @@ def provider_create(*, actor: Actor, **fields) -> Provider:
     return provider
 
 
-def provider_update(*, actor: Actor, provider: Provider, **fields) -> Provider:
-    """Change some of a provider's fields.  ``api_key`` omitted keeps the
-    key, ``""`` or ``None`` clears it."""
+def provider_update(*, actor: Actor, provider: Provider, data=empty, **fields) -> Provider:
+    """Change some of a provider's fields (``data``, a request body as sent,
+    or keyword fields).  ``api_key`` omitted keeps the key, ``""`` or ``None``
+    clears it."""
     require_staff(actor.user)
-    clean = provider_validate(provider=provider, **fields)
+    clean = provider_validate(provider=provider, data=data, **fields)
     with transaction.atomic():
         provider = Provider.objects.select_for_update().filter(pk=provider.pk).first()
         if provider is None:

@@ -1,7 +1,8 @@
 """``/providers``: installation-wide LLM credentials (API.md §3).  Anyone
 with ``agents:read`` may read them; writes and tests need ``agents:write``
-and a staff user.  The API key is write-only.  The services validate; the
-serializers translate JSON and describe it for the OpenAPI schema."""
+and a staff user.  The API key is write-only.  The services validate the
+bodies with ``agents.inputs.providers``, which the schema shows too; the
+serializers here render providers and test results."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -12,32 +13,13 @@ from rest_framework.response import Response
 
 from accounts.actor import Actor
 from accounts.permissions import READ, WRITE, ActionRulePermission
+from agents.inputs.providers import MODEL_NAME_MAX, ProviderModelSerializer, ProviderWriteSerializer
 from agents.models import Provider, ProviderKind
 from agents.providers import provider_get, provider_list
-from agents.services.providers import (
-    FIELDS,
-    MODEL_NAME_MAX,
-    MODELS_MAX,
-    NAME_MAX,
-    provider_create,
-    provider_delete,
-    provider_update,
-    require_staff,
-)
+from agents.services.providers import provider_create, provider_delete, provider_update, require_staff
 from core.envelope import data_response, enveloped
-from core.errors import ValidationFailed
 from executions.api.filters import ProviderFilter
 from executions.services.providers import provider_test
-
-# Fields of the representation a client may send back unchanged (say, a GET
-# body edited and PATCHed); they are not writable, so they are ignored.
-READ_ONLY_FIELDS = ("id", "has_api_key", "created_at", "updated_at")
-
-
-class ProviderModelSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=MODEL_NAME_MAX)
-    input_per_million = serializers.FloatField(min_value=0, default=0, help_text="USD per million input tokens.")
-    output_per_million = serializers.FloatField(min_value=0, default=0, help_text="USD per million output tokens.")
 
 
 class ProviderSerializer(serializers.Serializer):
@@ -51,32 +33,6 @@ class ProviderSerializer(serializers.Serializer):
     models = ProviderModelSerializer(many=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-
-class ProviderWriteSerializer(serializers.Serializer):
-    """The body of create and PATCH, for the schema; the services check it."""
-
-    name = serializers.CharField(max_length=NAME_MAX,
-                                 help_text="Letters, digits, - _ . ; unique (case-insensitive); not echo, "
-                                           "openai or anthropic.")
-    kind = serializers.ChoiceField(choices=ProviderKind.choices)
-    base_url = serializers.CharField(required=False, allow_blank=True, allow_null=True,
-                                     help_text="http(s) endpoint; must be a public address unless allowed by "
-                                               "AGENTRY_ALLOWED_PRIVATE_HOSTS. Not for echo.")
-    api_key = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
-                                    help_text="Write-only. On PATCH: omit to keep, empty or null to clear.")
-    models = ProviderModelSerializer(many=True, required=False, max_length=MODELS_MAX)
-
-
-def raw_provider_fields(request_data) -> dict:
-    """The body's provider fields as sent, for the services to check;
-    representation-only fields are dropped, anything else is refused."""
-    if not isinstance(request_data, dict):
-        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-    unknown = sorted(key for key in request_data if key not in FIELDS and key not in READ_ONLY_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"{unknown[0]}: Unknown field.", errors={key: ["Unknown field."] for key in unknown})
-    return {key: value for key, value in request_data.items() if key in FIELDS}
 
 
 class ProviderTestSerializer(serializers.Serializer):
@@ -152,15 +108,14 @@ class ProviderViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(ProviderSerializer(page, many=True).data)
 
     def create(self, request):
-        provider = provider_create(actor=self.actor(), **raw_provider_fields(request.data))
+        provider = provider_create(actor=self.actor(), data=request.data)
         return data_response(ProviderSerializer(provider).data, status=http.HTTP_201_CREATED)
 
     def retrieve(self, request, provider=None):
         return data_response(ProviderSerializer(self.get_object()).data)
 
     def partial_update(self, request, provider=None):
-        updated = provider_update(actor=self.actor(), provider=self.get_object(),
-                                           **raw_provider_fields(request.data))
+        updated = provider_update(actor=self.actor(), provider=self.get_object(), data=request.data)
         return data_response(ProviderSerializer(updated).data)
 
     def destroy(self, request, provider=None):
