@@ -11,6 +11,7 @@ it calls :func:`validated` itself, and every problem comes back as one
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from core.errors import ValidationFailed, flatten_errors
 
@@ -33,6 +34,53 @@ class StrictSerializer(serializers.Serializer):
                 raise serializers.ValidationError({key: [UNKNOWN_FIELD] for key in unknown})
             data = {key: value for key, value in data.items() if key not in self.ignored_fields}
         return super().to_internal_value(data)
+
+
+class ObjectSerializer(serializers.Serializer):
+    """A serializer whose input must be a JSON object: ``null`` gets the
+    ``invalid`` message, as a list or a string does (DRF would say "No data
+    provided" at the top and "This field may not be null." in a list)."""
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return False, data  # to_internal_value refuses it as "invalid"
+        return super().validate_empty_values(data)
+
+
+class ThoroughSerializer(ObjectSerializer, StrictSerializer):
+    """A StrictSerializer that names unknown keys together with the known
+    fields' problems rather than instead of them, so one answer lists all that
+    is wrong with an item of a document (and refuses null as ObjectSerializer does)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)
+        known = {key: value for key, value in data.items() if key in self.fields or key in self.ignored_fields}
+        unknown = {key: [UNKNOWN_FIELD] for key in sorted(set(data) - set(known))}
+        try:
+            value = super().to_internal_value(known)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**unknown, **exc.detail})
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class AsSentField:
+    """A mixin for a DRF field whose ``rule`` sees the value exactly as sent,
+    ``None`` included; DRF's own coercion (numbers to strings) and messages
+    never run.  Mix it in before the DRF field class, which still gives the
+    schema its type and limits."""
+
+    def run_validation(self, data=empty):
+        if data is empty:
+            return super().run_validation(data)  # required, or the default
+        value = self.rule(data)
+        self.run_validators(value)
+        return value
+
+    def rule(self, value):
+        raise NotImplementedError
 
 
 def validated(serializer: serializers.BaseSerializer, *, prefix: str = ""):

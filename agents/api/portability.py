@@ -26,9 +26,10 @@ from accounts.permissions import WRITE, ActionRulePermission
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, AgentScopedViewMixin, PipelineSerializer, agent_rule, validated_query
 from agents.config import AgentConfigSerializer
+from agents.inputs.portability import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
 from agents.models import AgentStatus
 from agents.services import exporting, importing
-from agents.services.exporting import AGENT_FORMAT, BUNDLE_FORMAT, EXPORT_FORMATS, FORMAT_VERSION
+from agents.services.exporting import EXPORT_FORMATS
 from agents.services.importing import SEED_ONLY, STRATEGIES
 from core.envelope import data_response, enveloped
 from core.parsers import YAML_PARSERS, StrictJSONParser

@@ -10,7 +10,6 @@ their own (``agents.config``, ``executions.engine.graph``).
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from agents.models import AgentStatus
 from agents.validation import (
@@ -24,24 +23,10 @@ from agents.validation import (
     UUID_LIKE_RE,
     normalize_tags,
 )
+from core.validation import AsSentField
 
 
-class _RuleField:
-    """A field whose ``rule`` sees the value exactly as sent, ``None``
-    included; DRF's own coercion (numbers to strings) and messages never run."""
-
-    def run_validation(self, data=empty):
-        if data is empty:
-            return super().run_validation(data)  # required, or the default
-        value = self.rule(data)
-        self.run_validators(value)
-        return value
-
-    def rule(self, value):
-        raise NotImplementedError
-
-
-class AgentNameField(_RuleField, serializers.CharField):
+class AgentNameField(AsSentField, serializers.CharField):
     """The agent's name: 1–100 characters, not blank.  Unique among its
     owner's agents, which the services check."""
 
@@ -60,7 +45,7 @@ class AgentNameField(_RuleField, serializers.CharField):
         return value
 
 
-class AgentSlugField(_RuleField, serializers.CharField):
+class AgentSlugField(AsSentField, serializers.CharField):
     """The agent's slug: letters, digits and single hyphens, never a UUID's
     form (ids and slugs share the path) nor a reserved path segment."""
 
@@ -79,7 +64,7 @@ class AgentSlugField(_RuleField, serializers.CharField):
         return value
 
 
-class AgentDescriptionField(_RuleField, serializers.CharField):
+class AgentDescriptionField(AsSentField, serializers.CharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=DESCRIPTION_MAX, allow_blank=True, **kwargs)
 
@@ -91,7 +76,7 @@ class AgentDescriptionField(_RuleField, serializers.CharField):
         return value
 
 
-class AgentTagsField(_RuleField, serializers.ListField):
+class AgentTagsField(AsSentField, serializers.ListField):
     """At most 20 tags of 1–50 characters; trimmed, the first of duplicates kept."""
 
     def __init__(self, **kwargs):
@@ -107,7 +92,7 @@ class AgentTagsField(_RuleField, serializers.ListField):
         return normalize_tags(value)
 
 
-class AgentStatusField(_RuleField, serializers.ChoiceField):
+class AgentStatusField(AsSentField, serializers.ChoiceField):
     def __init__(self, **kwargs):
         super().__init__(choices=AgentStatus.choices, **kwargs)
 

@@ -1,5 +1,6 @@
 """What ``POST /agents/import`` reads, and ``agents/catalog/*.yaml`` holds: an
-agent document or a bundle, in the format ``agents.services.exporting`` writes.
+agent document or a bundle, in the format ``agents.services.exporting`` writes (its names are here,
+where both sides read them).
 
 A document is checked in the steps the importing service takes it in:
 ``DocumentFormatSerializer`` first (which format, which version), then that
@@ -19,11 +20,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from agents.config import ENV_KEY
-from agents.inputs.base import ObjectSerializer, ThoroughSerializer
 from agents.inputs.schedules import ScheduleFieldsSerializer
-from agents.services.exporting import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
 from agents.validation import TAG_MAX, TAGS_MAX
+from core.validation import ObjectSerializer, ThoroughSerializer
 
+AGENT_FORMAT = "agentry.agent"
+BUNDLE_FORMAT = "agentry.bundle"
+FORMAT_VERSION = 1
 MAX_IMPORT_AGENTS = 500
 SKILL_NAME_MAX, SKILL_DESCRIPTION_MAX, SKILL_CONTENT_MAX = 100, 500, 200_000
 
@@ -33,7 +36,7 @@ def _messages(message: str, *keys: str) -> dict[str, str]:
     return dict.fromkeys(keys, message)
 
 
-class AsSentField(serializers.Field):
+class PassThroughField(serializers.Field):
     """Any value, passed on unchanged: the agent services check it."""
 
     def __init__(self, **kwargs):
@@ -208,14 +211,14 @@ class AgentItemSerializer(ThoroughSerializer):
 
     default_error_messages = {"invalid": "Must be an object."}
 
-    slug = AsSentField()
-    name = AsSentField()
-    description = AsSentField()
-    tags = AsSentField()
-    status = AsSentField()
-    config = AsSentField()
+    slug = PassThroughField()
+    name = PassThroughField()
+    description = PassThroughField()
+    tags = PassThroughField()
+    status = PassThroughField()
+    config = PassThroughField()
     secret_env = SecretEnvField(default=list)
-    pipeline = AsSentField()
+    pipeline = PassThroughField()
     skills = ImportedSkillSerializer(many=True, default=list)
     schedules = ImportedScheduleSerializer(many=True, default=list)
 
@@ -236,7 +239,7 @@ class AgentDocumentSerializer(ThoroughSerializer, DocumentFormatSerializer):
     """An ``agentry.agent`` document: one agent, as sent."""
 
     agent = serializers.DictField(error_messages=_messages("Required: an object.", "required", "null", "not_a_dict"))
-    template = AsSentField(help_text="The catalog's metadata: a catalog file imports as it is.")
+    template = PassThroughField(help_text="The catalog's metadata: a catalog file imports as it is.")
 
 
 class BundleSerializer(ThoroughSerializer, DocumentFormatSerializer):
@@ -245,7 +248,7 @@ class BundleSerializer(ThoroughSerializer, DocumentFormatSerializer):
     agents = serializers.ListField(max_length=MAX_IMPORT_AGENTS, error_messages={
         **_messages("Required: a list.", "required", "null", "not_a_list"),
         "max_length": f"At most {MAX_IMPORT_AGENTS} agents per import."})
-    counts = AsSentField(help_text="The export's summary; not read.")
+    counts = PassThroughField(help_text="The export's summary; not read.")
 
 
 DOCUMENT_SERIALIZERS = {AGENT_FORMAT: AgentDocumentSerializer, BUNDLE_FORMAT: BundleSerializer}

@@ -18,12 +18,11 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from agents.inputs.base import ObjectSerializer, ThoroughSerializer
 from agents.models import ProviderKind
 from agents.providers import BUILTIN_PROVIDERS, PROVIDER_NAME_RE
 from agents.validation import UUID_LIKE_RE
 from core import netguard
-from core.validation import StrictSerializer
+from core.validation import ObjectSerializer, StrictSerializer, ThoroughSerializer
 
 NAME_MAX, BASE_URL_MAX, API_KEY_MAX = 64, 500, 4096
 MODELS_MAX, MODEL_NAME_MAX, PRICE_MAX = 200, 200, 1_000_000

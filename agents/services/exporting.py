@@ -26,14 +26,12 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.actor import Actor
 from agents.config import AgentConfigSerializer, public_config
+from agents.inputs.portability import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
 from agents.models import Agent, AgentSkill, AgentTag, AuditAction, Schedule
 from agents.selectors import exportable_agents
 from agents.services.audit import audit_record
 from executions.engine.graph import empty_pipeline
 
-AGENT_FORMAT = "agentry.agent"
-BUNDLE_FORMAT = "agentry.bundle"
-FORMAT_VERSION = 1
 EXPORT_FORMATS = ("json", "yaml")
 CONFIG_KEY_ORDER = tuple(AgentConfigSerializer().fields)
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from accounts.actor import Actor
-from agents.inputs.portability import DOCUMENT_SERIALIZERS, AgentItemSerializer, DocumentFormatSerializer
+from agents.inputs.portability import AGENT_FORMAT, DOCUMENT_SERIALIZERS, AgentItemSerializer, DocumentFormatSerializer
 from agents.models import Agent, AgentSkill, AgentStatus, AuditAction, Schedule
 from agents.services.agents import agent_create, agent_etag, agent_fields_validate, agent_replace
 from agents.services.audit import audit_record
-from agents.services.exporting import AGENT_FORMAT
 from agents.services.schedules import schedule_create, schedule_delete
 from agents.services.skills import skills_connect
 from core.errors import ApiError, Forbidden, ValidationFailed, error_summary

@@ -16,9 +16,6 @@ from rest_framework.fields import empty
 
 from accounts.actor import Actor
 from agents.errors import NameTaken
-
-# Re-exported: the provider test in executions reads MODEL_NAME_MAX here.
-from agents.inputs.providers import MODEL_NAME_MAX as MODEL_NAME_MAX
 from agents.inputs.providers import ProviderWriteSerializer
 from agents.models import Provider
 from core import crypto

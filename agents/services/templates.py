@@ -17,9 +17,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from accounts.actor import Actor
+from agents.inputs.portability import AGENT_FORMAT
 from agents.models import Agent
 from agents.services.agents import merge_patch
-from agents.services.exporting import AGENT_FORMAT
 from agents.services.importing import agent_create_from_item, document_items, read_item
 from core.errors import ApiError, ValidationFailed
 from core.naming import first_free

@@ -11,8 +11,8 @@ import time
 
 from asgiref.sync import async_to_sync
 
+from agents.inputs.providers import MODEL_NAME_MAX
 from agents.models import Provider
-from agents.services.providers import MODEL_NAME_MAX
 from core.errors import ApiError, BadGateway, ValidationFailed
 from executions.llm import CompletionRequest, Message, ProviderError, client_for
 from executions.llm.errors import redact
