@@ -13,10 +13,11 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
-from agents.models import Provider
+from agents.models import Provider, ProviderKind
 from core.errors import NotFound
 
-BUILTIN_PROVIDERS = ("echo", "openai", "anthropic")
+# One built-in provider per kind, named after it, in the order messages list them.
+BUILTIN_PROVIDERS = tuple(kind.value for kind in (ProviderKind.ECHO, ProviderKind.OPENAI, ProviderKind.ANTHROPIC))
 PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

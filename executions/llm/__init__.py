@@ -25,6 +25,3 @@ __all__ = [
     "ProviderError", "ProviderSettings", "ToolCall", "ToolSpec", "Usage", "client_for", "close_clients",
     "complete_with_fallbacks", "cost_usd",
 ]
-
-KINDS = ("openai", "anthropic", "echo")
-

@@ -10,6 +10,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
+from agents.models import ProviderKind
 from executions.llm import (
     Completion,
     CompletionRequest,
@@ -401,3 +402,9 @@ def test_estimate_tokens():
 def test_client_for_refuses_an_unknown_kind():
     with pytest.raises(ProviderError, match="unknown provider kind"):
         client_for(ProviderSettings(name="x", kind="gemini"))
+
+
+@pytest.mark.parametrize("kind", ProviderKind.values)
+def test_every_provider_kind_the_catalogue_offers_has_a_client(kind):
+    client = client_for(ProviderSettings(name=kind, kind=kind, base_url="http://127.0.0.1:9/v1", api_key="k"))
+    asyncio.run(client.aclose())
