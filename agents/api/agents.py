@@ -31,6 +31,7 @@ from agents.validation import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, TAG_MAX
 from core.envelope import data_response, enveloped
 from core.errors import NotFound
 from core.etags import if_match_values, not_modified
+from core.validation import validated
 
 ETAG_NOTE = "The agent; the ETag header carries its strong entity tag for If-Match."
 IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -188,9 +189,8 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
                    responses=enveloped(CheckNameSerializer))
     @action(detail=False, methods=["get"], url_path="check-name")
     def check_name(self, request):
-        query = CheckNameQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        result = selectors.agent_name_check(user=request.user, **query.validated_data)
+        query = validated(CheckNameQuerySerializer(data=request.query_params))
+        result = selectors.agent_name_check(user=request.user, **query)
         return data_response(CheckNameSerializer(result).data)
 
     def _set_status(self, request, status):
@@ -213,18 +213,16 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
                    parameters=[AGENT_PATH], responses={201: enveloped(AgentSerializer)})
     @action(detail=True, methods=["post"])
     def duplicate(self, request, agent=None):
-        body = DuplicateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        copy_ = services.agent_duplicate(agent=self.get_agent(), actor=self.actor(), **body.validated_data)
+        body = validated(DuplicateSerializer(data=request.data))
+        copy_ = services.agent_duplicate(agent=self.get_agent(), actor=self.actor(), **body)
         return agent_response(request, copy_, status=http.HTTP_201_CREATED)
 
     @extend_schema(summary="Hand the agent to another user; you stay on as admin", request=TransferSerializer,
                    parameters=[AGENT_PATH], responses=enveloped(AgentSerializer))
     @action(detail=True, methods=["post"])
     def transfer(self, request, agent=None):
-        body = TransferSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        new_owner = chosen_user(body.validated_data)
+        body = validated(TransferSerializer(data=request.data))
+        new_owner = chosen_user(body)
         agent = services.ownership_transfer(agent=self.get_agent(), actor=self.actor(),
                                             actor_role=self.agent_role, new_owner=new_owner)
         return agent_response(request, agent)

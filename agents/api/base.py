@@ -30,13 +30,6 @@ def agent_rule(role: Role) -> Rule:
     return Rule(Scope.AGENTS_READ if role == Role.VIEWER else Scope.AGENTS_WRITE, role)
 
 
-def validated_query(serializer_class, request) -> dict:
-    """The query parameters, checked by ``serializer_class`` (400 naming the parameter)."""
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
-
-
 class AgentScopedViewMixin:
     """Resolves ``{agent}`` from the URL once, through the visibility selector."""
 

@@ -18,6 +18,7 @@ from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, UserRe
 from agents.models import AgentMember
 from core.envelope import data_response, enveloped
 from core.errors import NotFound, ValidationFailed
+from core.validation import validated
 
 
 class MemberSerializer(serializers.Serializer):
@@ -95,19 +96,17 @@ class MemberViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         return data_response(MemberSerializer(member).data, status=status)
 
     def create(self, request, agent=None):
-        body = MemberAddSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        user = chosen_user(body.validated_data)
+        body = validated(MemberAddSerializer(data=request.data))
+        user = chosen_user(body)
         services.member_add(agent=self.get_agent(), actor=self.actor(), actor_role=self.agent_role,
-                            user=user, role=body.validated_data["role"])
+                            user=user, role=body["role"])
         return self._member_response(user.pk, status=http.HTTP_201_CREATED)
 
     def partial_update(self, request, agent=None, member=None):
-        body = MemberRoleSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(MemberRoleSerializer(data=request.data))
         user_id = _uuid_or_404(member)
         services.member_change_role(agent=self.get_agent(), actor=self.actor(), actor_role=self.agent_role,
-                                    user_id=user_id, role=body.validated_data["role"])
+                                    user_id=user_id, role=body["role"])
         return self._member_response(user_id)
 
     def destroy(self, request, agent=None, member=None):

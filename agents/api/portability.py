@@ -24,7 +24,7 @@ from rest_framework.permissions import IsAuthenticated
 from accounts.actor import Actor
 from accounts.permissions import WRITE, ActionRulePermission
 from accounts.roles import Role
-from agents.api.base import AGENT_PATH, AgentScopedViewMixin, PipelineSerializer, agent_rule, validated_query
+from agents.api.base import AGENT_PATH, AgentScopedViewMixin, PipelineSerializer, agent_rule
 from agents.config import AgentConfigSerializer
 from agents.inputs.portability import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
 from agents.models import AgentStatus
@@ -33,6 +33,7 @@ from agents.services.exporting import EXPORT_FORMATS
 from agents.services.importing import SEED_ONLY, STRATEGIES
 from core.envelope import data_response, enveloped
 from core.parsers import YAML_PARSERS, StrictJSONParser
+from core.validation import validated
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -157,7 +158,7 @@ class AgentExportViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     content_negotiation_class = FormatIsTheDocuments
 
     def retrieve(self, request, agent=None):
-        fmt = validated_query(ExportQuerySerializer, request)["format"]
+        fmt = validated(ExportQuerySerializer(data=request.query_params))["format"]
         agent = self.get_agent()
         document = exporting.agent_export(agent=agent, actor=self.actor(), fmt=fmt)
         return _document_response(document, fmt, f"{agent.slug}.agent")
@@ -177,7 +178,7 @@ class BundleExportViewSet(viewsets.GenericViewSet):
     content_negotiation_class = FormatIsTheDocuments
 
     def create(self, request):
-        fmt = validated_query(ExportQuerySerializer, request)["format"]
+        fmt = validated(ExportQuerySerializer(data=request.query_params))["format"]
         bundle = exporting.bundle_export(actor=Actor.from_request(request), fmt=fmt)
         return _document_response(bundle, fmt, "agents.bundle")
 
@@ -203,7 +204,7 @@ class ImportViewSet(viewsets.GenericViewSet):
     rules = {"create": WRITE}
 
     def create(self, request):
-        strategy = validated_query(ImportQuerySerializer, request)["strategy"]
+        strategy = validated(ImportQuerySerializer(data=request.query_params))["strategy"]
         result = importing.agents_import(actor=Actor.from_request(request), document=request.data,
                                            strategy=strategy)
         return data_response(ImportResultSerializer(result).data)

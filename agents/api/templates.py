@@ -11,9 +11,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.permissions import READ, ActionRulePermission
-from agents.api.base import validated_query
 from agents.services import templates
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor
+from core.validation import validated
 
 
 class TemplateQuerySerializer(serializers.Serializer):
@@ -56,7 +56,7 @@ def _cursor_offset(cursor: str, sort: str) -> int:
 def _list_response(request, items: list[dict]) -> Response:
     """A list held in memory, paginated like the database-backed ones
     (limit, offset or cursor, sort; the same ``meta``)."""
-    query = validated_query(_ListQuerySerializer, request)
+    query = validated(_ListQuerySerializer(data=request.query_params))
     sort, limit = query["sort"], query["limit"]
     items = sorted(items, key=lambda item: (item[sort.lstrip("-")], item["id"]), reverse=sort.startswith("-"))
     offset = _cursor_offset(query["cursor"], sort) if query.get("cursor") else query["offset"]
@@ -80,6 +80,6 @@ class TemplateViewSet(viewsets.GenericViewSet):
     default_sort = "id"
 
     def list(self, request):
-        category = validated_query(TemplateQuerySerializer, request).get("category")
+        category = validated(TemplateQuerySerializer(data=request.query_params)).get("category")
         items = TemplateSerializer(templates.template_list(category=category), many=True).data
         return _list_response(request, items)

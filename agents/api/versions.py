@@ -21,6 +21,7 @@ from agents.models import AgentVersion
 from agents.services import versions
 from agents.services.versions import CHANGELOG_MAX
 from core.envelope import data_response, enveloped
+from core.validation import validated
 
 
 class VersionSerializer(serializers.Serializer):
@@ -81,9 +82,8 @@ class VersionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     @extend_schema(summary="Save the working config and pipeline as the next version", parameters=[AGENT_PATH],
                    request=VersionSaveSerializer, responses={201: enveloped(VersionDetailSerializer)})
     def create(self, request, agent=None):
-        body = VersionSaveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        version = versions.version_save(agent=self.get_agent(), actor=self.actor(), **body.validated_data)
+        body = validated(VersionSaveSerializer(data=request.data))
+        version = versions.version_save(agent=self.get_agent(), actor=self.actor(), **body)
         return data_response(VersionDetailSerializer(version).data, status=http.HTTP_201_CREATED)
 
     @extend_schema(summary="Get a version with its config and pipeline", parameters=[AGENT_PATH, INDEX_PATH],

@@ -7,6 +7,7 @@ from rest_framework import serializers, viewsets
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, AgentScopedViewMixin, agent_rule
 from core.envelope import data_response, enveloped
+from core.validation import validated
 from executions.api.runs import TokensSerializer
 from executions.costs import cost_estimate
 from executions.models import Execution
@@ -74,6 +75,5 @@ class CostEstimateViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     @extend_schema(summary="Estimated tokens and cost per run: static and from history",
                    parameters=[AGENT_PATH, CostQuerySerializer], responses=enveloped(CostEstimateSerializer))
     def retrieve(self, request, agent=None):
-        query = CostQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return data_response(cost_estimate(self.get_agent(), sample_size=query.validated_data["sample_size"]))
+        query = validated(CostQuerySerializer(data=request.query_params))
+        return data_response(cost_estimate(self.get_agent(), sample_size=query["sample_size"]))

@@ -18,6 +18,7 @@ from agents.models import Provider, ProviderKind
 from agents.providers import provider_get, provider_list
 from agents.services.providers import provider_create, provider_delete, provider_update, require_staff
 from core.envelope import data_response, enveloped
+from core.validation import validated
 from executions.api.filters import ProviderFilter
 from executions.services.providers import provider_test
 
@@ -126,7 +127,6 @@ class ProviderViewSet(viewsets.GenericViewSet):
                    request=ProviderTestSerializer,
                    responses={200: enveloped(ProviderTestResultSerializer), 502: PROVIDER_FAILED})
     def test(self, request, provider=None):
-        body = ProviderTestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        result = provider_test(provider=self.get_object(), model=body.validated_data.get("model"))
+        body = validated(ProviderTestSerializer(data=request.data))
+        result = provider_test(provider=self.get_object(), model=body.get("model"))
         return data_response(ProviderTestResultSerializer(result).data)
