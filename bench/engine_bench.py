@@ -118,7 +118,7 @@ def populate(fake_url: str) -> str:
     from agents.demo import SUPPORT_PIPELINE
     from agents.services import agent_create
     from agents.services.runtime import agent_start
-    from executions.services.providers import provider_create
+    from agents.services.providers import provider_create
 
     user = get_user_model().objects.create_user(username="bench", email="bench@example.com",
                                                 password="bench-password-not-secret", is_staff=True)
