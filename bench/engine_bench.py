@@ -117,8 +117,8 @@ def populate(fake_url: str) -> str:
     from accounts.services import token_create
     from agents.demo import SUPPORT_PIPELINE
     from agents.services import agent_create
-    from agents.services.runtime import agent_start
     from agents.services.providers import provider_create
+    from agents.services.runtime import agent_start
 
     user = get_user_model().objects.create_user(username="bench", email="bench@example.com",
                                                 password="bench-password-not-secret", is_staff=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from celery import current_app
 from django.db import transaction
@@ -46,7 +47,10 @@ def execution_queue(*, agent: Agent, actor: Actor, request: runs.RunRequest, tri
 
     A new execution's ``status`` is read back after the send, so the caller
     sees ``failed`` when the broker refused it."""
-    with transaction.atomic():
+    # Only an admission check needs the insert inside a transaction it can roll
+    # back; without one, execution_start commits the row itself and the send
+    # follows at once (or at the commit of a transaction the caller holds).
+    with transaction.atomic() if admit is not None else nullcontext():
         execution, created = runs.execution_start(
             agent=agent, actor=actor, request=request, trigger=trigger, queued=True,
             idempotency_key=idempotency_key, correlation_id=correlation_id)
