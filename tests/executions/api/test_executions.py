@@ -281,3 +281,17 @@ def test_admin_lists_and_shows_executions_read_only(api, user, make_user, make_a
     detail = browser.get(f"/admin/executions/execution/{execution_id}/change/")
     assert detail.status_code == 200 and b"llm_call" in detail.content
     assert browser.get("/admin/executions/execution/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_queueing_a_run_takes_a_bounded_number_of_queries(api, user, make_agent, llm, django_assert_max_num_queries):
+    # given an agent and a client that has already been seen (its token touched)
+    agent = make_agent(user, pipeline=THREE_NODES)
+    client = api(user)
+    assert client.get(f"/api/v1/agents/{agent.slug}").status_code == 200
+
+    # when it queues a run, then: the token, the agent, the execution and its first event (inside the
+    # savepoint execution_start takes for the idempotency race), last_activity, and the status read back
+    with django_assert_max_num_queries(8):
+        response = client.post(f"/api/v1/agents/{agent.slug}/run", {"prompt": "hi"}, format="json")
+    assert response.status_code == 202, response.content
