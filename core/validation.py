@@ -70,7 +70,13 @@ class AsSentField:
     """A mixin for a DRF field whose ``rule`` sees the value exactly as sent,
     ``None`` included; DRF's own coercion (numbers to strings) and messages
     never run.  Mix it in before the DRF field class, which still gives the
-    schema its type and limits."""
+    schema its type and limits; the field defines ``rule(value)``, returning
+    the value to keep or raising ``serializers.ValidationError``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "rule", None)):
+            raise TypeError(f"{cls.__name__} must define rule(value).")
 
     def run_validation(self, data=empty):
         if data is empty:
@@ -78,9 +84,6 @@ class AsSentField:
         value = self.rule(data)
         self.run_validators(value)
         return value
-
-    def rule(self, value):
-        raise NotImplementedError
 
 
 def validated(serializer: serializers.BaseSerializer, *, prefix: str = ""):

@@ -5,6 +5,7 @@ import pytest
 
 from executions.engine.graph import validate_pipeline
 from executions.engine.nodes import CONNECTOR_ALIASES, NODE_TYPES, NODES, TOOL_TYPES
+from executions.engine.nodes.base import Node
 
 
 def errors_for(node_type, data):
@@ -42,3 +43,11 @@ def test_each_declared_template_key_is_checked_on_save(node_type):
 
     for key in node_class.template_keys:
         assert errors[key][0].startswith("Template error:"), errors
+
+
+def test_a_node_class_without_a_type_or_run_is_refused_when_it_is_written():
+    with pytest.raises(TypeError, match="must declare its type"):
+        type("Nameless", (Node,), {"run": classmethod(lambda cls, node, ctx: None)})
+    with pytest.raises(TypeError, match="define run"):
+        type("Idle", (Node,), {"type": "idle"})
+    assert type("Shared", (Node,), {}, abstract=True)  # a base for node types, not one itself

@@ -12,10 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from executions.engine.context import RunContext, StepOutcome
+from executions.engine.context import RunContext
 
 
 class Node:
+    """A node type.  A concrete class names its ``type`` and defines
+    ``async run(cls, node, ctx) -> StepOutcome`` (a classmethod), which the
+    runner records as one step of the trace; a shared base that is not a
+    node type itself is declared with ``abstract=True``."""
+
     type: ClassVar[str]
     # Keys ``data`` must hold, each a non-empty value of the given type.
     required_data: ClassVar[Mapping[str, type]] = {}
@@ -41,7 +46,9 @@ class Node:
         """What the trace shows as the step's input."""
         return None
 
-    @classmethod
-    async def run(cls, node: dict, ctx: RunContext) -> StepOutcome:
-        """Run ``node``; the runner records the outcome as one step of the trace."""
-        raise NotImplementedError
+    def __init_subclass__(cls, abstract: bool = False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if abstract:
+            return
+        if not isinstance(cls.__dict__.get("type"), str) or not callable(getattr(cls, "run", None)):
+            raise TypeError(f"{cls.__name__} must declare its type and define run(node, ctx).")

@@ -15,7 +15,7 @@ from executions.llm.retry import AllCandidatesFailed, Candidate, complete_with_f
 PROMPT_KEYS = ("system_prompt_template", "user_prompt_template", "instructions")
 
 
-class ModelNode(Node):
+class ModelNode(Node, abstract=True):
     """A node that calls a model."""
 
     calls_model = True
