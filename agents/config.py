@@ -144,6 +144,8 @@ class SessionPolicySerializer(StrictSerializer):
     max_concurrent_sessions_per_user = serializers.IntegerField(min_value=1, max_value=1000, default=3)
     auto_archive_after_days = serializers.IntegerField(min_value=1, max_value=3650, default=30)
     allow_per_session_model_override = serializers.BooleanField(default=False)
+    multitask_strategy = serializers.ChoiceField(choices=("reject", "interrupt", "enqueue"), default="enqueue",
+                                                 help_text="What a message sent while a turn runs does.")
 
 
 class HeartbeatSerializer(StrictSerializer):

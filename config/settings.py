@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "agents",
     "executions",
+    "executions.conversations",
 ]
 
 MIDDLEWARE = [

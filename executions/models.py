@@ -29,6 +29,7 @@ class Trigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     HEARTBEAT = "heartbeat", "Heartbeat"
     CHAT = "chat", "Chat"
+    KNOWLEDGE = "knowledge", "Knowledge ingestion"
 
 
 class Usage(models.Model):
@@ -82,6 +83,8 @@ class Execution(Usage):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")
     cancel_requested = models.BooleanField(default=False)
+    citations = models.JSONField(default=list, blank=True,
+                                 help_text="Knowledge passages the run used: [{document_id, filename, page, chunk}].")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -158,3 +161,32 @@ class ExecutionEvent(models.Model):
 
     def __str__(self):
         return f"{self.execution_id}@{self.id}:{self.kind}"
+
+
+class Artifact(models.Model):
+    """Something an agent made to keep: a report, a document, a data file
+    (seed 004).  ``thread`` is the conversation it came from, if any."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="artifacts")
+    thread = models.ForeignKey("conversations.Thread", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="artifacts")
+    execution = models.ForeignKey(Execution, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    skill = models.ForeignKey("agents.Skill", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=200)
+    artifact_type = models.CharField(max_length=64, default="html_report")
+    content = models.TextField()
+    summary = models.CharField(max_length=1000, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["agent", "created_at", "id"], name="artifact_agent_created_id")]
+
+    def __str__(self):
+        return self.title

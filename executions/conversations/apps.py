@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ConversationsConfig(AppConfig):
+    """Threads and their messages, chat turns, context and session policies,
+    slash commands and the WebSocket consumer (DESIGN.md)."""
+
+    name = "executions.conversations"
+    label = "conversations"
+    verbose_name = "Conversations"
