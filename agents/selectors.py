@@ -82,6 +82,11 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
     return agent
 
 
+def agent_role(agent: Agent, user) -> str | None:
+    """``user``'s role on ``agent`` (``owner`` for staff), or None for a stranger."""
+    return agents_visible_to(user).filter(pk=agent.pk).values_list("role", flat=True).first()
+
+
 def agent_stats(agent: Agent) -> dict:
     """Counts of what belongs to the agent.  Threads, artifacts and
     knowledge arrive with their own apps; until then an agent has none."""

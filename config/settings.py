@@ -186,6 +186,10 @@ AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 0.5
 AGENTRY_LLM_RETRIES = int(os.environ.get("AGENTRY_LLM_RETRIES", "2"))
 AGENTRY_LLM_BACKOFF_BASE = float(os.environ.get("AGENTRY_LLM_BACKOFF_BASE", "0.5"))
 # How often an SSE stream re-reads the events table when nothing woke it (runs in other processes).
+# Chat: how often a thread's streamed events are written in one batch (they
+# reach live readers at once), and the longest message a user may send.
+AGENTRY_CHAT_FLUSH_SECONDS = float(os.environ.get("AGENTRY_CHAT_FLUSH_SECONDS", "0.5"))
+AGENTRY_CHAT_MAX_MESSAGE_CHARS = int(os.environ.get("AGENTRY_CHAT_MAX_MESSAGE_CHARS", "32000"))
 AGENTRY_SSE_POLL_SECONDS = float(os.environ.get("AGENTRY_SSE_POLL_SECONDS", "0.25"))
 
 # --- REST framework and OpenAPI ----------------------------------------------

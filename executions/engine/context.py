@@ -133,6 +133,10 @@ class RunContext:
     catalogue: Catalogue
     user_id: uuid.UUID | None = None  # who asked for the run; subagents are checked against them
     memory: Any = ""
+    # A conversation's turn: the earlier messages agent nodes continue from,
+    # and what the system prompt adds for it (operating prompt, skills, memories).
+    history: tuple = ()
+    system_context: str = ""
     stream_deltas: bool = False
     depth: int = 0
     node_prefix: str = ""

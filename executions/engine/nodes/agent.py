@@ -35,7 +35,10 @@ class AgentNode(ModelNode):
         if instructions is None:
             instructions = agent_instructions(config)
         prompt = data.get("prompt")
-        messages = [Message("system", render(instructions, context))] if instructions else []
+        system = "\n\n".join(part for part in (render(instructions, context) if instructions else "",
+                                                ctx.system_context) if part)
+        messages = [Message("system", system)] if system else []
+        messages.extend(ctx.history)
         messages.append(Message("user", render(prompt, context) if isinstance(prompt, str) else input_message(ctx)))
         tools = data.get("tools") if isinstance(data.get("tools"), list) else config.get("tools", [])
         tools_by_name = {tool["id"]: tool for tool in tools}
