@@ -17,7 +17,17 @@ from django.db.models.functions import Coalesce
 from accounts.roles import Role
 from agents.config import public_config
 from agents.inputs.agents import agent_name_is_valid
-from agents.models import Agent, AgentMember, AgentTag, AgentVersion, AuditLogEntry, RuntimeState, Schedule
+from agents.models import (
+    Agent,
+    AgentMember,
+    AgentSkill,
+    AgentTag,
+    AgentVersion,
+    AuditLogEntry,
+    RuntimeState,
+    Schedule,
+    Skill,
+)
 from agents.validation import SLUG_RE
 from core import crypto
 from core.diffs import diff
@@ -284,3 +294,42 @@ def webhook_agent(*, ref: str, secret: str) -> Agent:
 def exportable_agents(user) -> QuerySet[Agent]:
     """The agents ``user`` may export: those they own or administer (all of them for staff)."""
     return agents_visible_to(user).filter(role__in=[Role.OWNER, Role.ADMIN]).order_by("slug")
+
+
+# --- skills -------------------------------------------------------------------------------------
+
+def skills_visible_to(user) -> QuerySet[Skill]:
+    """The skills ``user`` may see and edit: their own (every skill for staff)."""
+    skills = Skill.objects.all()
+    return skills if user.is_staff else skills.filter(owner=user)
+
+
+def skill_get_for_user(*, user, skill_id) -> Skill:
+    """One skill ``user`` may see; 404 for another user's, an unknown id or a non-UUID."""
+    try:
+        pk = uuid.UUID(str(skill_id))
+    except ValueError:
+        raise NotFound("Skill not found.") from None
+    skill = skills_visible_to(user).filter(pk=pk).first()
+    if skill is None:
+        raise NotFound("Skill not found.")
+    return skill
+
+
+def agent_skills(agent: Agent) -> QuerySet[AgentSkill]:
+    """The skills connected to the agent, in the order they were connected."""
+    return (AgentSkill.objects.filter(agent=agent).select_related("skill", "connected_by")
+            .order_by("connected_at", "id"))
+
+
+def agent_skill_get(agent: Agent, skill_id) -> AgentSkill:
+    """The agent's association with skill ``skill_id``; 404 when it has none."""
+    try:
+        pk = uuid.UUID(str(skill_id))
+    except ValueError:
+        raise NotFound("This agent has no such skill.") from None
+    link = agent_skills(agent).filter(skill_id=pk).first()
+    if link is None:
+        raise NotFound("This agent has no such skill.")
+    link.agent = agent
+    return link
