@@ -14,7 +14,7 @@ from accounts.services import token_create
 from agents.models import AgentMember
 from agents.services import agent_create
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.worker"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.worker", "tests.fakes.asgi"]
 
 ALL_SCOPES = list(Scope.values)
 META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}

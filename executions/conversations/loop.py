@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import logging
 import os
 import threading
@@ -44,8 +45,12 @@ class TurnLoop:
             return self._loop
 
     def submit(self, coroutine: Coroutine) -> concurrent.futures.Future:
-        """Run ``coroutine`` on the turn loop; its failures are logged, never lost."""
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        """Run ``coroutine`` on the turn loop; its failures are logged, never lost.
+
+        It starts in an empty context: the caller's (a request's) holds
+        asgiref's executor for that request, which is gone once it ends."""
+        loop = self._running_loop()
+        future = contextvars.Context().run(asyncio.run_coroutine_threadsafe, coroutine, loop)
         self._tasks.add(future)
         future.add_done_callback(self._done)
         return future
