@@ -92,7 +92,7 @@ def session(user):
 def problem(response, status, code):
     """Assert ``response`` is a problem+json error with this status and code."""
     assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.headers["Content-Type"].startswith("application/problem+json")
     body = response.json()
     assert body["status"] == status
     assert body["code"] == code

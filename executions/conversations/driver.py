@@ -139,7 +139,10 @@ async def _keep(journal: Journal, name: str) -> None:
 # --- one turn -----------------------------------------------------------------------------------
 
 def _start(message: Message) -> None:
-    Message.objects.filter(pk=message.pk).update(status=MessageStatus.COMPLETED)
+    """The message joins the conversation now, after the turns ahead of it
+    (a message sent during another turn is ordered after its answer)."""
+    message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
+    Message.objects.filter(pk=message.pk).update(status=message.status, created_at=message.created_at)
 
 
 def _user_message_data(message: Message) -> dict:
