@@ -11,7 +11,19 @@ import uuid
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
@@ -51,13 +63,19 @@ def agents_visible_to(user) -> QuerySet[Agent]:
 
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     """What the agent representation reads, fetched up front (no N+1).  The
-    execution count is a correlated subquery, evaluated only for the rows of
-    the page."""
-    execution = apps.get_model("executions", "Execution")  # a higher layer: counted, never imported
+    counts are correlated subqueries, evaluated only for the rows of the page;
+    what higher layers own (executions, threads, artifacts) is counted by
+    model name, never imported."""
+    execution = apps.get_model("executions", "Execution")
+    artifact = apps.get_model("executions", "Artifact")
+    thread = apps.get_model("conversations", "Thread")
+    messages = (thread.objects.filter(agent=OuterRef("pk")).order_by().values("agent")
+                .annotate(n=Sum("message_count")).values("n"))
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
     ).annotate(execution_count=_count_of(execution), version_count=_count_of(AgentVersion),
-               schedule_count=_count_of(Schedule))
+               schedule_count=_count_of(Schedule), thread_count=_count_of(thread), artifact_count=_count_of(artifact),
+               message_count=Coalesce(Subquery(messages, output_field=IntegerField()), 0))
 
 
 def _count_of(model):
@@ -98,16 +116,20 @@ def agent_role(agent: Agent, user) -> str | None:
 
 
 def agent_stats(agent: Agent) -> dict:
-    """Counts of what belongs to the agent.  Threads, artifacts and
-    knowledge arrive with their own apps; until then an agent has none."""
+    """Counts of what belongs to the agent (annotated by ``with_representation``,
+    else counted here).  Knowledge documents arrive with their own app."""
 
     def count(annotation: str, related: str) -> int:
         value = getattr(agent, annotation, None)
         return getattr(agent, related).count() if value is None else value
 
+    messages = getattr(agent, "message_count", None)
+    if messages is None:
+        messages = agent.threads.aggregate(n=Sum("message_count"))["n"] or 0
     return {"versions": count("version_count", "versions"), "executions": count("execution_count", "executions"),
-            "threads": 0, "messages": 0, "schedules": count("schedule_count", "schedules"),
-            "artifacts": 0, "knowledge_documents": 0}
+            "threads": count("thread_count", "threads"), "messages": messages,
+            "schedules": count("schedule_count", "schedules"), "artifacts": count("artifact_count", "artifacts"),
+            "knowledge_documents": 0}
 
 
 def agent_name_check(*, user, name: str, ignore_id=None) -> dict:

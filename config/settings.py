@@ -272,6 +272,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-executions": {"task": "executions.reap_stale", "schedule": 30.0},
+    "archive-idle-threads": {"task": "conversations.archive_idle", "schedule": 3600.0},
 }
 
 # --- Logging ------------------------------------------------------------------

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from accounts.actor import Actor
 from accounts.models import Scope
 from accounts.roles import Role
-from agents.models import Agent, Memory
 from agents.memory_reads import memories_for
+from agents.models import Agent, Memory
 from agents.selectors import agent_role, agent_skills, schedule_list_for_agent
 from agents.services.memories import memory_create
 from agents.services.schedules import schedule_create
@@ -110,7 +110,8 @@ def _skill(call: Invocation) -> str:
     skill = skill_create(actor=call.actor, name=name.strip(), source="chat")
     if call.may(Role.ADMIN, Scope.AGENTS_WRITE):
         skill_attach(call.agent, skill, actor=call.actor, auto_connected=True)
-        return f"Created skill {skill.name!r} and attached it to this agent. Give it content with PATCH /skills/{skill.pk}."
+        return (f"Created skill {skill.name!r} and attached it to this agent. "
+                f"Give it content with PATCH /api/v1/skills/{skill.pk}.")
     return (f"Created skill {skill.name!r} in your library. Attaching it to this agent needs the admin role; "
             "ask an admin of the agent.")
 
@@ -127,7 +128,8 @@ def _tasks(call: Invocation) -> str:
 def _task(call: Invocation) -> str:
     parts = call.args.split()
     if not parts or parts[0] != "create" or len(parts) < 7:
-        return "Usage: /task create <minute> <hour> <day> <month> <weekday> <prompt>, e.g. /task create 0 9 * * * Daily digest"
+        return ("Usage: /task create <minute> <hour> <day> <month> <weekday> <prompt>, "
+                "e.g. /task create 0 9 * * * Daily digest")
     if not call.may(Role.ADMIN, Scope.AGENTS_WRITE):
         return "Creating a task needs the admin role on this agent and the agents:write scope."
     cron, prompt = " ".join(parts[1:6]), " ".join(parts[6:])

@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.actor import Actor
+from agents.memory_reads import memory_text, relevant_memories
 from agents.models import Agent, AgentStatus, RuntimeState
 from core.errors import ApiError, problem_body
 from executions.conversations import commands
@@ -171,8 +172,9 @@ async def run_turn(journal: Journal, message: Message) -> None:
         await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
                       error={"code": exc.code, "message": exc.detail})
         return
+    memory = await sync_to_async(_memory)(agent, definition.config, message.content)
     context = await turn_context(agent=agent, thread=thread, config=definition.config, user_text=message.content,
-                                 memory="", before=message.created_at)
+                                 memory=memory, before=message.created_at)
     recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
     await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
                             context={"history": context.history, "system_context": context.system_context})
@@ -203,6 +205,13 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
         config = {**definition.config, "model": {**definition.config["model"], **thread.model_override}}
         definition = type(definition)(**{**definition.__dict__, "config": config})
     return execution, definition
+
+
+def _memory(agent: Agent, config: dict, text: str) -> str:
+    """What the agent remembers that bears on ``text``, when its memory is on."""
+    if not config.get("memory", {}).get("enabled", True):
+        return ""
+    return memory_text(relevant_memories(agent, text))
 
 
 def _model_used(execution: Execution) -> tuple[str, str]:

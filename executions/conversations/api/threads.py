@@ -23,7 +23,7 @@ from executions.api.sse import EventStreamRenderer, parse_last_event_id
 from executions.conversations import journal, selectors
 from executions.conversations.api.sse import sse_response, thread_stream, turn_stream
 from executions.conversations.inputs import ChatRequestSerializer, ThreadCreateSerializer, ThreadUpdateSerializer
-from executions.conversations.models import Message, MessageRole, MessageStatus, MultitaskStrategy, Thread
+from executions.conversations.models import MessageRole, MessageStatus, MultitaskStrategy, Thread
 from executions.conversations.services import threads, turns
 
 READ = Rule(Scope.AGENTS_READ, Role.VIEWER)

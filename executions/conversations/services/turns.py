@@ -37,6 +37,7 @@ from executions.conversations.selectors import (
 from executions.models import Execution
 from executions.services.runs import execution_cancel
 
+
 class TurnInProgress(ApiError):
     status, code = 409, "turn_in_progress"
 

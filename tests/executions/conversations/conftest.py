@@ -11,7 +11,6 @@ import pytest
 from accounts.actor import Actor
 from agents.services.runtime import agent_start
 from executions.conversations.models import Message, Thread
-from tests.executions.conftest import llm, server, staff  # noqa: F401  (fixtures)
 
 CHAT_MODEL = {"provider": "fake", "model": "gpt-main"}
 

@@ -40,7 +40,8 @@ def test_every_socket_on_the_thread_sees_every_event_of_a_turn_started_over_sse(
 
 def test_a_socket_chats_and_cancels(chat, llm):
     slow = [f" s{i}" for i in range(50)]
-    llm.enqueue(Reply(text="hi there", chunks=["hi", " there"]), Reply(text="".join(slow), chunks=slow, chunk_delay=0.1))
+    llm.enqueue(Reply(text="hi there", chunks=["hi", " there"]),
+                Reply(text="".join(slow), chunks=slow, chunk_delay=0.1))
     thread = chat.thread()
     with connect(ws_path(chat, thread["id"]), additional_headers=chat.headers) as socket:
         socket.send(json.dumps({"type": "message", "content": "hello"}))
@@ -64,7 +65,8 @@ def test_bad_frames_get_an_error_event_and_the_socket_stays_open(chat):
         error = json.loads(socket.recv(timeout=5))
         assert error["event"] == "error" and error["data"]["error"]["status"] == 400
         socket.send(json.dumps({"type": "shout"}))
-        assert json.loads(socket.recv(timeout=5))["data"]["error"]["errors"] == {"type": ['Must be "message" or "cancel".']}
+        error = json.loads(socket.recv(timeout=5))["data"]["error"]
+        assert error["errors"] == {"type": ['Must be "message" or "cancel".']}
         socket.send(json.dumps({"type": "message", "content": "   "}))
         assert json.loads(socket.recv(timeout=5))["data"]["error"]["code"] == "validation_error"
 

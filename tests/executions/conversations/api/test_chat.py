@@ -1,10 +1,11 @@
 """POST /agents/{agent}/chat through a real ASGI server, with the fake LLM streaming slowly."""
 
+import time
 from decimal import Decimal
 
 from executions.conversations.models import Message, ThreadEvent
 from executions.models import Execution
-from tests.executions.conversations.conftest import deltas, read_stream, wait_idle
+from tests.executions.conversations.conftest import Chat, deltas, read_stream, wait_idle
 from tests.fakes.llm_server import Reply
 
 
@@ -71,8 +72,7 @@ def test_resume_with_last_event_id_gets_exactly_what_was_missed_then_the_rest(ch
     thread = chat.thread()
     first = chat.send(thread["id"], "go", on_event=lambda e: deltas([e]) != " w2")
     last_seen = first[-1]["id"]
-    time_to_miss = 0.3
-    __import__("time").sleep(time_to_miss)  # events keep coming while we are away
+    time.sleep(0.3)  # events keep coming while we are away
     with chat.client.stream("GET", chat.path(f"/threads/{thread['id']}/stream"),
                             headers={"Last-Event-ID": str(last_seen)}) as response:
         assert response.status_code == 200
@@ -95,10 +95,9 @@ def test_a_bad_last_event_id_is_a_400(chat):
 
 
 def test_tool_calls_and_results_are_streamed_and_stored(chat, llm, make_chat_agent, user, make_token):
-    from tests.executions.conversations.conftest import Chat
-
     agent = make_chat_agent(user, name="Tooled", config={"tools": [
-        {"id": "shout", "type": "template", "description": "Shout the input", "config": {"template": "{{input.input|upper}}"}}]})
+        {"id": "shout", "type": "template", "description": "Shout the input",
+         "config": {"template": "{{input.input|upper}}"}}]})
     client = Chat(chat.base, make_token(user), agent)
     llm.enqueue(Reply(tool_calls=[("shout", {"input": "hello"}, "call_1")]), Reply(text="It said HELLO."))
     thread = client.thread()

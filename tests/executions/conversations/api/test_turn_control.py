@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from executions.conversations.models import Message, Thread
+from executions.conversations.models import Message
 from executions.models import Execution
 from tests.conftest import problem
 from tests.executions.conversations.conftest import deltas, wait_idle
@@ -35,17 +35,23 @@ def wait_for(predicate, timeout=10.0):
     raise AssertionError("condition not met in time")
 
 
-def streaming_started(thread_id):
-    return wait_for(lambda: Thread.objects.filter(pk=thread_id, active_execution__isnull=False).exists())
+def send_in_background(chat, thread_id, text):
+    """Send ``text`` from another thread; returns once the answer is streaming."""
+    streaming = threading.Event()
+
+    def seen(event):
+        if event.get("event") == "thread.message.delta":
+            streaming.set()
+
+    worker, box = in_background(chat.send, thread_id, text, on_event=seen)
+    assert streaming.wait(10), "the turn did not start streaming"
+    return worker, box
 
 
 def test_cancel_stops_the_upstream_stream_and_keeps_the_partial_answer(chat, llm):
     llm.enqueue(slow_reply(0.1))
     thread = chat.thread()
-    got_delta = threading.Event()
-    worker, box = in_background(chat.send, thread["id"], "talk slowly",
-                                on_event=lambda e: got_delta.set() if e.get("event") == "thread.message.delta" else None)
-    assert got_delta.wait(10)
+    worker, box = send_in_background(chat, thread["id"], "talk slowly")
     started = time.monotonic()
     response = chat.client.post(chat.path(f"/threads/{thread['id']}/cancel"))
     assert response.status_code == 200
@@ -71,8 +77,7 @@ def test_cancel_with_nothing_running_is_harmless(chat):
 def test_reject_refuses_a_second_message_while_a_turn_runs(chat, llm, strategy):
     llm.enqueue(slow_reply())
     thread = chat.thread(multitask_strategy=strategy)
-    worker, box = in_background(chat.send, thread["id"], "first")
-    streaming_started(thread["id"])
+    worker, box = send_in_background(chat, thread["id"], "first")
     response = chat.client.post(chat.path("/chat"), json={"thread_id": thread["id"], "message": "second"})
     assert response.status_code == 409 and response.json()["code"] == "turn_in_progress"
     assert response.headers["Retry-After"] == "1"
@@ -85,8 +90,7 @@ def test_reject_refuses_a_second_message_while_a_turn_runs(chat, llm, strategy):
 def test_interrupt_cancels_the_running_turn_and_answers_the_new_message(chat, llm):
     llm.enqueue(slow_reply(), Reply(text="second answer"))
     thread = chat.thread(multitask_strategy="interrupt")
-    worker, box = in_background(chat.send, thread["id"], "first")
-    streaming_started(thread["id"])
+    worker, box = send_in_background(chat, thread["id"], "first")
     second = chat.send(thread["id"], "second")
     worker.join(10)
     assert box["value"][-2]["data"]["status"] == "cancelled"
@@ -102,8 +106,7 @@ def test_interrupt_cancels_the_running_turn_and_answers_the_new_message(chat, ll
 def test_enqueue_answers_the_second_message_after_the_first(chat, llm):
     llm.enqueue(slow_reply(0.02), Reply(text="second answer"))
     thread = chat.thread()  # enqueue is the session policy's default
-    worker, box = in_background(chat.send, thread["id"], "first")
-    streaming_started(thread["id"])
+    worker, box = send_in_background(chat, thread["id"], "first")
     second = chat.send(thread["id"], "second")
     worker.join(10)
     assert deltas(box["value"]) == "".join(SLOW)
