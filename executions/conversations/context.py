@@ -29,6 +29,7 @@ from executions.conversations.personalities import PERSONALITIES
 from executions.conversations.selectors import context_messages
 from executions.engine.nodes.llm import agent_instructions, completion_request
 from executions.llm.base import Message as LLMMessage
+from executions.llm.echo import estimate_tokens
 from executions.llm.retry import AllCandidatesFailed, Candidate, complete_with_fallbacks, cost_usd
 from executions.selectors import resolve_provider
 
@@ -36,10 +37,6 @@ SUMMARY_CANDIDATES = 200  # older messages folded into the summary at most per t
 SUMMARY_MAX_TOKENS = 512
 SUMMARY_PROMPT = ("Summarise the conversation below for your own later reference: the user's goals, facts "
                   "they gave, decisions made and open questions. Be concise; write plain sentences.")
-
-
-def estimate_tokens(text: str) -> int:
-    return len(text) // 4 + 1
 
 
 @dataclass
