@@ -189,6 +189,7 @@ AGENTRY_LLM_BACKOFF_BASE = float(os.environ.get("AGENTRY_LLM_BACKOFF_BASE", "0.5
 # Chat: how often a thread's streamed events are written in one batch (they
 # reach live readers at once), and the longest message a user may send.
 AGENTRY_CHAT_FLUSH_SECONDS = float(os.environ.get("AGENTRY_CHAT_FLUSH_SECONDS", "0.5"))
+AGENTRY_CHAT_QUIET_SECONDS = float(os.environ.get("AGENTRY_CHAT_QUIET_SECONDS", "3"))
 AGENTRY_CHAT_MAX_MESSAGE_CHARS = int(os.environ.get("AGENTRY_CHAT_MAX_MESSAGE_CHARS", "32000"))
 AGENTRY_SSE_POLL_SECONDS = float(os.environ.get("AGENTRY_SSE_POLL_SECONDS", "0.25"))
 

@@ -185,7 +185,10 @@ async def follow(thread_id, after: int, *, done: Callable[[dict], bool] | None =
     quiet and ``idle()`` (sync) says nothing more will come.  Yields ``None``
     after each quiet interval, so a stream can send keep-alives."""
     key, group = feed(thread_id)
-    poll = settings.AGENTRY_SSE_POLL_SECONDS
+    poll = settings.AGENTRY_SSE_POLL_SECONDS  # how soon a gap is looked for in the table
+    # Live announcements carry every event; the table is read again only after
+    # this long without one (a lost announcement, another process's run).
+    quiet = settings.AGENTRY_CHAT_QUIET_SECONDS
     order = _Order(after)
     async with live.subscribe(key, group=group) as inbox:
         look = True  # read the table (and the journal): at the start, after a gap, when quiet
@@ -198,7 +201,7 @@ async def follow(thread_id, after: int, *, done: Callable[[dict], bool] | None =
                 if order.early:
                     await asyncio.sleep(poll)  # the missing ones are on their way to the table
                     continue
-            message = await inbox.get(timeout=poll * 4)
+            message = await inbox.get(timeout=quiet)
             if message is None:
                 if idle is not None and await sync_to_async(idle)():
                     for record in order.take(await sync_to_async(events_after)(thread_id, order.last)):

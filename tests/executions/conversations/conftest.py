@@ -20,6 +20,7 @@ def _fast_chat(settings):
     settings.AGENTRY_CHAT_FLUSH_SECONDS = 0.05
     settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 0.05
     settings.AGENTRY_SSE_POLL_SECONDS = 0.05
+    settings.AGENTRY_CHAT_QUIET_SECONDS = 0.2
     settings.AGENTRY_LLM_BACKOFF_BASE = 0.01
     settings.AGENTRY_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1", "localhost", "::1"]
 
