@@ -10,6 +10,7 @@ version, run by the engine with the thread's history, streaming as it goes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -107,7 +108,11 @@ async def drive(thread_id, name: str) -> None:
                 continue
             try:
                 await run_turn(journal, message)
-            except Exception:  # a bug in one turn must not strand the others
+            except Exception:
+                if not await Thread.objects.filter(pk=thread_id).aexists():
+                    logger.info("Thread %s was deleted during a turn", thread_id)
+                    return
+                # a bug in one turn must not strand the others
                 logger.exception("Chat turn for message %s crashed", message.pk)
                 await _fail_unfinished(journal, message)
     finally:
@@ -203,7 +208,7 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
     definition = execution.definition
     if thread.model_override:
         config = {**definition.config, "model": {**definition.config["model"], **thread.model_override}}
-        definition = type(definition)(**{**definition.__dict__, "config": config})
+        definition = dataclasses.replace(definition, config=config)
     return execution, definition
 
 

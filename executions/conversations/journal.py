@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from executions import live
 from executions.conversations.models import Thread, ThreadEvent
@@ -86,12 +86,17 @@ class Journal:
             batch = list(self._unstored)
         if not batch:
             return
-        with transaction.atomic():
-            ThreadEvent.objects.bulk_create([
-                ThreadEvent(thread_id=self.thread_id, seq=r["seq"], event=r["event"], data=r["data"],
-                            execution_id=r["execution_id"]) for r in batch])
-            Thread.objects.filter(pk=self.thread_id, last_event_seq__lt=batch[-1]["seq"]).update(
-                last_event_seq=batch[-1]["seq"])
+        try:
+            with transaction.atomic():
+                ThreadEvent.objects.bulk_create([
+                    ThreadEvent(thread_id=self.thread_id, seq=r["seq"], event=r["event"], data=r["data"],
+                                execution_id=r["execution_id"]) for r in batch])
+                Thread.objects.filter(pk=self.thread_id, last_event_seq__lt=batch[-1]["seq"]).update(
+                    last_event_seq=batch[-1]["seq"])
+        except IntegrityError:
+            if Thread.objects.filter(pk=self.thread_id).exists():
+                raise
+            # the thread was deleted meanwhile: its events go with it
         with self._lock:
             done = batch[-1]["seq"]
             self._unstored = [r for r in self._unstored if r["seq"] > done]

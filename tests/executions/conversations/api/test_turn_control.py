@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from executions.conversations.models import Message
+from executions.conversations.models import Message, Thread
 from executions.models import Execution
 from tests.conftest import problem
 from tests.executions.conversations.conftest import deltas, wait_idle
@@ -126,3 +126,15 @@ def test_the_thread_strategy_can_be_changed_and_falls_back_to_the_policy(chat):
     assert response.json()["data"]["multitask_strategy"] == "reject"
     response = chat.client.patch(chat.path(f"/threads/{thread['id']}"), json={"multitask_strategy": "later"})
     problem(response, 400, "validation_error")
+
+
+def test_deleting_a_thread_mid_turn_stops_the_turn_quietly(chat, llm, caplog):
+    llm.enqueue(slow_reply(0.05))
+    thread = chat.thread()
+    worker, box = send_in_background(chat, thread["id"], "long answer please")
+    assert chat.client.delete(chat.path(f"/threads/{thread['id']}")).status_code == 204
+    worker.join(10)
+    assert not worker.is_alive()
+    wait_for(lambda: not Execution.objects.filter(status="running").exists())
+    assert not Thread.objects.exists() and not Message.objects.exists()
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "WARNING") and r.name.startswith("agentry")]
