@@ -234,6 +234,7 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.models.AgentStatus.choices",
         "ExecutionStatusEnum": "executions.models.ExecutionStatus.choices",
         "ProviderKindEnum": "agents.models.ProviderKind.choices",
+        "MultitaskStrategyEnum": "executions.conversations.models.MultitaskStrategy.choices",
     },
 }
 

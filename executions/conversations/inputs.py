@@ -27,8 +27,8 @@ class ThreadCreateSerializer(ObjectSerializer, StrictSerializer):
 class ThreadUpdateSerializer(ObjectSerializer, StrictSerializer):
     title = serializers.CharField(max_length=TITLE_MAX, required=False, validators=[_no_nul])
     archived = serializers.BooleanField(required=False)
-    multitask_strategy = serializers.ChoiceField(choices=[*MultitaskStrategy.choices, ("", "The agent's default")],
-                                                 required=False)
+    multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.choices, allow_blank=True, required=False,
+                                                 help_text="Blank: the agent's session policy decides.")
     summary = serializers.CharField(max_length=SUMMARY_MAX, allow_blank=True, required=False, validators=[_no_nul],
                                     help_text="The stored summary of the older messages (context policy summarise).")
     model_override = ModelRefSerializer(allow_null=True, required=False, help_text=(

@@ -56,6 +56,12 @@ EXPECTED_PATHS = {
     "/api/v1/agents/{agent}/webhook": {"get", "delete"},
     "/api/v1/agents/{agent}/webhook/rotate": {"post"},
     "/api/v1/hooks/{agent}/{secret}": {"post"},
+    "/api/v1/agents/{agent}/threads": {"get", "post", "delete"},
+    "/api/v1/agents/{agent}/threads/{thread}": {"get", "patch", "delete"},
+    "/api/v1/agents/{agent}/threads/{thread}/messages": {"get"},
+    "/api/v1/agents/{agent}/threads/{thread}/cancel": {"post"},
+    "/api/v1/agents/{agent}/threads/{thread}/stream": {"get"},
+    "/api/v1/agents/{agent}/chat": {"post"},
 }
 
 

@@ -23,7 +23,7 @@ from executions.api.sse import EventStreamRenderer, parse_last_event_id
 from executions.conversations import journal, selectors
 from executions.conversations.api.sse import sse_response, thread_stream, turn_stream
 from executions.conversations.inputs import ChatRequestSerializer, ThreadCreateSerializer, ThreadUpdateSerializer
-from executions.conversations.models import MessageRole, MessageStatus, MultitaskStrategy, Thread
+from executions.conversations.models import MessageRole, MessageStatus, Thread
 from executions.conversations.services import threads, turns
 
 READ = Rule(Scope.AGENTS_READ, Role.VIEWER)
@@ -51,7 +51,8 @@ class ThreadSerializer(serializers.Serializer):
     total_cost_usd = serializers.FloatField()
     archived = serializers.BooleanField()
     archived_at = serializers.DateTimeField(allow_null=True)
-    multitask_strategy = serializers.ChoiceField(choices=[*MultitaskStrategy.choices, ("", "The agent's default")])
+    multitask_strategy = serializers.CharField(help_text="reject, interrupt or enqueue; blank: the agent's session "
+                                                         "policy decides.")
     model_override = serializers.JSONField(allow_null=True)
     personality = serializers.CharField()
     summary = serializers.CharField()
@@ -118,16 +119,6 @@ def _bool_param(request, name: str, default):
                                  responses=enveloped(ThreadSerializer)),
     destroy=extend_schema(summary="Delete a thread and its messages", parameters=[AGENT_PATH, THREAD_PATH],
                           responses={204: NO_CONTENT}),
-    destroy_by_query=extend_schema(
-        summary="Delete a thread named by ?thread_id= (seed 004)",
-        parameters=[AGENT_PATH, OpenApiParameter("thread_id", OpenApiTypes.UUID, required=True)],
-        responses={204: NO_CONTENT}),
-    messages=extend_schema(summary="The thread's messages, oldest first", parameters=[AGENT_PATH, THREAD_PATH],
-                           responses=MessageSerializer(many=True)),
-    cancel=extend_schema(summary="Stop the running turn", parameters=[AGENT_PATH, THREAD_PATH], request=None,
-                         responses=enveloped(ThreadSerializer)),
-    stream=extend_schema(summary="Follow the thread's events; resume with Last-Event-ID",
-                         parameters=[AGENT_PATH, THREAD_PATH, LAST_EVENT_ID], responses={200: CHAT_EVENTS}),
 )
 class ThreadViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     """``/agents/{agent}/threads`` and what hangs below one thread."""
@@ -171,6 +162,10 @@ class ThreadViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         threads.thread_delete(thread=self.get_thread(write=True), actor=self.actor())
         return Response(status=http.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        summary="Delete a thread named by ?thread_id= (seed 004)", operation_id="agents_threads_destroy_by_query",
+        parameters=[AGENT_PATH, OpenApiParameter("thread_id", OpenApiTypes.UUID, required=True)],
+        responses={204: NO_CONTENT})
     def destroy_by_query(self, request, agent=None):
         ref = request.query_params.get("thread_id") or request.query_params.get("threadId")
         if not ref:
@@ -178,17 +173,23 @@ class ThreadViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         threads.thread_delete(thread=self.get_thread(write=True, ref=ref), actor=self.actor())
         return Response(status=http.HTTP_204_NO_CONTENT)
 
+    @extend_schema(summary="The thread's messages, oldest first", parameters=[AGENT_PATH, THREAD_PATH],
+                           responses=MessageSerializer(many=True))
     def messages(self, request, agent=None, thread=None):
         self.sort_fields, self.default_sort = ("created_at",), "created_at"
         page = self.paginate_queryset(selectors.message_list(thread=self.get_thread()))
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
 
+    @extend_schema(summary="Stop the running turn", parameters=[AGENT_PATH, THREAD_PATH], request=None,
+                         responses=enveloped(ThreadSerializer))
     def cancel(self, request, agent=None, thread=None):
         thread = self.get_thread(write=True)
         turns.turn_cancel(thread=thread)
         thread.refresh_from_db()
         return data_response(ThreadSerializer(thread).data)
 
+    @extend_schema(summary="Follow the thread's events; resume with Last-Event-ID",
+                         parameters=[AGENT_PATH, THREAD_PATH, LAST_EVENT_ID], responses={200: CHAT_EVENTS})
     def stream(self, request, agent=None, thread=None):
         thread = self.get_thread()
         return sse_response(thread_stream(thread.pk, parse_last_event_id(request)))
