@@ -44,6 +44,7 @@ from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Tri
 from executions.selectors import definition_for, parse_version
 from executions.services.catalogue import DatabaseCatalogue
 from executions.services.recording import DatabaseRecorder, event_record
+from executions.services.workspace import DatabaseWorkspace, run_memory
 
 logger = logging.getLogger("agentry.executions")
 
@@ -250,7 +251,8 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
     ctx = RunContext(
         execution_id=execution.id, agent=definition, input=execution.input,
         env=await catalogue.env(definition), recorder=DatabaseRecorder(execution.id), catalogue=catalogue,
-        user_id=execution.requested_by_id, stream_deltas=stream_deltas)
+        user_id=execution.requested_by_id, stream_deltas=stream_deltas, workspace=DatabaseWorkspace(),
+        memory=await sync_to_async(run_memory)(execution.agent, definition, execution.input))
     run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
     watchdog = asyncio.ensure_future(_watch(execution.id, run))
     status, output, error = ExecutionStatus.FAILED, None, None
