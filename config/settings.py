@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.models.AgentStatus.choices",
         "ExecutionStatusEnum": "executions.models.ExecutionStatus.choices",
         "ProviderKindEnum": "agents.models.ProviderKind.choices",
+        "MemoryKindEnum": "agents.models.MemoryKind.choices",
     },
 }
 

@@ -56,6 +56,16 @@ EXPECTED_PATHS = {
     "/api/v1/agents/{agent}/webhook": {"get", "delete"},
     "/api/v1/agents/{agent}/webhook/rotate": {"post"},
     "/api/v1/hooks/{agent}/{secret}": {"post"},
+    "/api/v1/agents/{agent}/memories": {"get", "post"},
+    "/api/v1/agents/{agent}/memories/{id}": {"delete"},
+    "/api/v1/skills": {"get", "post"},
+    "/api/v1/skills/{id}": {"get", "patch", "delete"},
+    "/api/v1/agents/{agent}/skills": {"get", "post"},
+    "/api/v1/agents/{agent}/skills/{skill}": {"put", "delete"},
+    "/api/v1/agents/{agent}/artifacts": {"get", "post"},
+    "/api/v1/agents/{agent}/artifacts/{id}": {"get", "delete"},
+    "/api/v1/agents/{agent}/artifacts/{id}/view": {"get"},
+    "/api/v1/agents/{agent}/analytics": {"get"},
 }
 
 
