@@ -49,6 +49,10 @@ class StoredMemorySerializer(serializers.Serializer):
                           responses={204: NO_CONTENT}),
 )
 class MemoryViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
+    """``/agents/{agent}/memories`` and ``/agents/{agent}/memories/{id}``.
+    Viewers read; operators with ``agents:run`` write, because memories are
+    written in chat (``/remember``) by whoever may run the agent."""
+
     serializer_class = StoredMemorySerializer
     queryset = Memory.objects.none()  # for the schema
     agent_representation = False
