@@ -235,6 +235,7 @@ SPECTACULAR_SETTINGS = {
         "ExecutionStatusEnum": "executions.models.ExecutionStatus.choices",
         "ProviderKindEnum": "agents.models.ProviderKind.choices",
         "MultitaskStrategyEnum": "executions.conversations.models.MultitaskStrategy.choices",
+        "MemoryKindEnum": "agents.models.MemoryKind.choices",
     },
 }
 

@@ -85,3 +85,10 @@ class ArtifactFieldsSerializer(StrictSerializer):
                                      help_text="The skill that produced it; one you can see.")
     tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=20, default=list)
     metadata = serializers.DictField(default=dict)
+
+
+class AnalyticsQuerySerializer(StrictSerializer):
+    """``GET /agents/{agent}/analytics``'s query."""
+
+    days = serializers.IntegerField(min_value=1, max_value=365, default=30,
+                                    help_text="Days to look back, today (UTC) included: 1–365.")

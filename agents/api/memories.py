@@ -29,7 +29,9 @@ KIND_FILTER = OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.QUERY,
 READ, WRITE = agent_rule(Role.VIEWER), Rule(Scope.AGENTS_RUN, Role.OPERATOR)
 
 
-class MemorySerializer(serializers.Serializer):
+class StoredMemorySerializer(serializers.Serializer):
+    """A memory as the API shows it."""
+
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=MemoryKind.choices)
     content = serializers.CharField()
@@ -40,14 +42,18 @@ class MemorySerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(summary="List the agent's memories, newest first", parameters=[AGENT_PATH, KIND_FILTER],
-                       responses=MemorySerializer(many=True)),
+                       responses=StoredMemorySerializer(many=True)),
     create=extend_schema(summary="Store a memory (operator)", parameters=[AGENT_PATH],
-                         request=MemoryFieldsSerializer, responses={201: enveloped(MemorySerializer)}),
+                         request=MemoryFieldsSerializer, responses={201: enveloped(StoredMemorySerializer)}),
     destroy=extend_schema(summary="Forget a memory (operator)", parameters=[AGENT_PATH, MEMORY_PATH],
                           responses={204: NO_CONTENT}),
 )
 class MemoryViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
-    serializer_class = MemorySerializer
+    """``/agents/{agent}/memories`` and ``/agents/{agent}/memories/{id}``.
+    Viewers read; operators with ``agents:run`` write, because memories are
+    written in chat (``/remember``) by whoever may run the agent."""
+
+    serializer_class = StoredMemorySerializer
     queryset = Memory.objects.none()  # for the schema
     agent_representation = False
     sort_fields = ("created_at",)
@@ -63,12 +69,12 @@ class MemoryViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
                                        errors={"kind": [f"Choose from {', '.join(MemoryKind.values)}."]})
             memories = memories.filter(kind=kind)
         page = self.paginate_queryset(memories)
-        return self.get_paginated_response(MemorySerializer(page, many=True).data)
+        return self.get_paginated_response(StoredMemorySerializer(page, many=True).data)
 
     def create(self, request, agent=None):
         clean = validated(MemoryFieldsSerializer(data=request.data))
         memory = memory_create(self.get_agent(), actor=self.actor(), **clean)
-        return data_response(MemorySerializer(memory).data, status=http.HTTP_201_CREATED)
+        return data_response(StoredMemorySerializer(memory).data, status=http.HTTP_201_CREATED)
 
     def destroy(self, request, agent=None, id=None):
         memory_delete(memory_get_for_agent(self.get_agent(), id), actor=self.actor())

@@ -141,6 +141,9 @@ class AgentSkillViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     def get_link(self) -> AgentSkill:
         return selectors.agent_skill_get(self.get_agent(), self.kwargs["skill"])
 
+    def get_object(self) -> AgentSkill:  # what DRF's OPTIONS metadata reads for PUT
+        return self.get_link()
+
     def list(self, request, agent=None):
         page = self.paginate_queryset(selectors.agent_skills(self.get_agent()))
         return self.get_paginated_response(AgentSkillSerializer(page, many=True).data)

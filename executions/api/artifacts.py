@@ -99,11 +99,6 @@ class PlainTextRenderer(_PassThroughRenderer):
                            responses=enveloped(ArtifactDetailSerializer)),
     destroy=extend_schema(summary="Delete an artifact (admin)", parameters=[AGENT_PATH, ARTIFACT_PATH],
                           responses={204: NO_CONTENT}),
-    view_content=extend_schema(
-        summary="View an artifact: HTML sandboxed (no scripts), other types as plain text",
-        parameters=[AGENT_PATH, ARTIFACT_PATH],
-        responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="HTML artifact types."),
-                   (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Every other type.")}),
 )
 class ArtifactViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     """``/agents/{agent}/artifacts`` and ``/agents/{agent}/artifacts/{id}``."""
@@ -141,6 +136,11 @@ class ArtifactViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         artifact_delete(self.get_artifact(), actor=self.actor())
         return Response(status=http.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        summary="View an artifact: HTML sandboxed (no scripts), other types as plain text",
+        parameters=[AGENT_PATH, ARTIFACT_PATH],
+        responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="HTML artifact types."),
+                   (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Every other type.")})
     def view_content(self, request, agent=None, id=None):
         artifact = self.get_artifact()
         media_type = "text/html" if is_html(artifact.artifact_type) else "text/plain"

@@ -1,8 +1,9 @@
 """The executions app's API routes: providers, runs and executions, the cost
-estimate, artifacts and the public webhook trigger."""
+estimate, artifacts, analytics and the public webhook trigger."""
 
 from django.urls import re_path
 
+from executions.api.analytics import AnalyticsViewSet
 from executions.api.artifacts import ArtifactViewSet
 from executions.api.cost_estimate import CostEstimateViewSet
 from executions.api.executions import AgentExecutionViewSet, ExecutionViewSet
@@ -31,7 +32,8 @@ urlpatterns = [
     re_path(AGENT + r"/run/stream/?$", agent_runs({"post": "stream"}), name="agent-run-stream"),
     re_path(AGENT + r"/cost-estimate/?$", CostEstimateViewSet.as_view({"get": "retrieve"}),
             name="agent-cost-estimate"),
-    # artifacts
+    # artifacts and analytics
+    re_path(AGENT + r"/analytics/?$", AnalyticsViewSet.as_view({"get": "retrieve"}), name="agent-analytics"),
     re_path(AGENT + r"/artifacts/?$", ArtifactViewSet.as_view({"get": "list", "post": "create"}),
             name="agent-artifact-list"),
     re_path(AGENT + r"/artifacts/(?P<id>[^/]+)/?$",

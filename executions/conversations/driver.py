@@ -34,6 +34,7 @@ from executions.conversations.loop import turn_loop
 from executions.conversations.models import DEFAULT_TITLE, Message, MessageRole, MessageStatus, Thread
 from executions.conversations.recorder import ChatRecorder
 from executions.conversations.selectors import driver_stale_before, pending_messages
+from executions.engine.nodes import TOOLS
 from executions.engine.templating import as_text
 from executions.models import Execution, ExecutionStatus, ExecutionStep, Trigger
 from executions.services.recording import DatabaseRecorder
@@ -41,6 +42,7 @@ from executions.services.runs import execution_execute, execution_start, run_req
 
 logger = logging.getLogger("agentry.conversations")
 
+BUILTIN_TOOLS = ("remember", "save_artifact")
 TITLE_WORDS = 6
 TITLE_CHARS = 60
 # How an unsuccessful turn reads as a problem (API.md §1 statuses).
@@ -182,7 +184,8 @@ async def run_turn(journal: Journal, message: Message) -> None:
                                  memory=memory, before=message.created_at)
     recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
     await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
-                            context={"history": context.history, "system_context": context.system_context})
+                            context={"history": context.history, "system_context": context.system_context,
+                                     "thread_id": thread.pk})
     execution = await Execution.objects.aget(pk=execution.pk)
     provider, model = await sync_to_async(_model_used)(execution)
     usage = (execution.tokens_prompt + context.tokens_prompt, execution.tokens_completion + context.tokens_completion,
@@ -206,10 +209,21 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
                                           trigger=Trigger.CHAT)
     Thread.objects.filter(pk=thread.pk).update(active_execution=execution)
     definition = execution.definition
+    config = {**definition.config, "tools": chat_tools(definition.config)}
     if thread.model_override:
-        config = {**definition.config, "model": {**definition.config["model"], **thread.model_override}}
-        definition = dataclasses.replace(definition, config=config)
-    return execution, definition
+        config["model"] = {**config["model"], **thread.model_override}
+    return execution, dataclasses.replace(definition, config=config)
+
+
+def chat_tools(config: dict) -> list[dict]:
+    """The agent's tools plus the built-ins every chat has: ``remember`` (when
+    its memory is on) and ``save_artifact``, unless it lists them itself."""
+    tools = list(config.get("tools", []))
+    taken = {tool["id"] for tool in tools} | {tool["type"] for tool in tools}
+    builtins = [kind for kind in BUILTIN_TOOLS if kind in TOOLS and kind not in taken]
+    if not config.get("memory", {}).get("enabled", True) and "remember" in builtins:
+        builtins.remove("remember")
+    return tools + [{"id": kind, "type": kind, "description": "", "config": {}} for kind in builtins]
 
 
 def _memory(agent: Agent, config: dict, text: str) -> str:

@@ -44,6 +44,7 @@ from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Tri
 from executions.selectors import definition_for, parse_version
 from executions.services.catalogue import DatabaseCatalogue
 from executions.services.recording import DatabaseRecorder, event_record
+from executions.services.workspace import DatabaseWorkspace, run_memory
 
 logger = logging.getLogger("agentry.executions")
 
@@ -272,7 +273,10 @@ async def execution_execute(execution_id, *, stream_deltas: bool = False, defini
     ctx = RunContext(
         execution_id=execution.id, agent=definition, input=execution.input,
         env=await catalogue.env(definition), recorder=recorder or DatabaseRecorder(execution.id),
-        catalogue=catalogue, user_id=execution.requested_by_id, stream_deltas=stream_deltas, **(context or {}))
+        catalogue=catalogue, user_id=execution.requested_by_id, stream_deltas=stream_deltas,
+        **{"workspace": DatabaseWorkspace(),  # a caller's context may override these
+           "memory": await sync_to_async(run_memory)(execution.agent, definition, execution.input),
+           **(context or {})})
     run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
     switch = _switches[str(execution.id)] = _CancelSwitch(run)
     watchdog = asyncio.ensure_future(_watch(execution.id, switch))

@@ -208,6 +208,7 @@ class ChatViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     turn runs apart from the request: a client that disconnects loses nothing
     and can resume on ``/threads/{thread}/stream``."""
 
+    serializer_class = ChatRequestSerializer  # what OPTIONS describes
     queryset = Thread.objects.none()  # for the schema
     agent_representation = False
     rules = {"create": CHAT}

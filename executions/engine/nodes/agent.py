@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from executions.engine.context import NodeFailure, ProviderFailure, RunContext, StepOutcome
 from executions.engine.nodes.llm import (
@@ -49,7 +51,7 @@ class AgentNode(ModelNode):
 
         for _ in range(int(max_iterations)):
             iteration_id = str(uuid.uuid4())
-            request = completion_request(messages, params, tools=tool_specs(tools))
+            request = completion_request(messages, params, tools=tool_specs(tools, ctx.tools))
             try:
                 outcome, completion = await complete(ctx, node_id, models, request)
             except ProviderFailure as failure:
@@ -76,13 +78,17 @@ class AgentNode(ModelNode):
         raise NodeFailure(f"No final answer after max_iterations={max_iterations}.", outcome=total)
 
 
-def tool_specs(tools: list[dict]) -> list[ToolSpec]:
-    """The functions the model may call: one per tool in ``config.tools``."""
+def tool_specs(tools: list[dict], kinds: Mapping[str, Any] | None = None) -> list[ToolSpec]:
+    """The functions the model may call: one per tool in ``config.tools``.  A
+    tool without ``config.parameters`` (or a description) gets its type's
+    (``kinds``: node classes by type), else a single ``input`` string."""
     specs = []
     for tool in tools:
-        parameters = tool.get("config", {}).get("parameters") or {
+        kind = (kinds or {}).get(tool["type"])
+        parameters = tool.get("config", {}).get("parameters") or getattr(kind, "parameters", None) or {
             "type": "object", "properties": {"input": {"type": "string", "description": "What to pass on."}}}
-        specs.append(ToolSpec(name=tool["id"], description=tool.get("description", ""), parameters=parameters))
+        description = tool.get("description") or getattr(kind, "tool_description", "")
+        specs.append(ToolSpec(name=tool["id"], description=description, parameters=parameters))
     return specs
 
 

@@ -356,3 +356,15 @@ def test_skill_attach_is_idempotent_and_agent_skills_keeps_connection_order(owne
     assert [a.skill.name for a in agent_skills(agent)] == ["b-first", "a-second"]
     assert list(skills_visible_to(make_user())) == []
     assert set(skills_visible_to(owner)) == {first, second}
+
+
+@pytest.mark.django_db
+def test_options_on_an_association_describes_it(api, owner, agent):
+    skill = new_skill(owner)
+    skill_attach(agent, skill, actor=Actor(user=owner))
+
+    response = api(owner).options(f"/api/v1/agents/{agent.slug}/skills/{skill.pk}")
+
+    assert response.status_code == 200, response.content
+    problem(api(owner).options(f"/api/v1/agents/{agent.slug}/skills/{new_skill(owner, 'loose').pk}"),
+            404, "not_found")

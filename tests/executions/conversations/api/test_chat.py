@@ -3,8 +3,9 @@
 import time
 from decimal import Decimal
 
+from agents.models import Memory
 from executions.conversations.models import Message, ThreadEvent
-from executions.models import Execution
+from executions.models import Artifact, Execution
 from tests.executions.conversations.conftest import Chat, deltas, read_stream, wait_idle
 from tests.fakes.llm_server import Reply
 
@@ -125,3 +126,18 @@ def test_a_provider_failure_ends_the_turn_with_a_problem(chat, llm):
     answer = Message.objects.get(thread_id=thread["id"], role="assistant")
     assert answer.status == "failed" and answer.error["code"] == "provider_error"
     assert Execution.objects.get(pk=answer.execution_id).status == "failed"
+
+
+def test_every_chat_can_remember_and_save_artifacts(chat, llm):
+    llm.enqueue(Reply(tool_calls=[("remember", {"content": "The user prefers tea."}, "c1"),
+                                  ("save_artifact", {"title": "Tea notes", "content": "<h1>Tea</h1>"}, "c2")]),
+                Reply(text="Noted, and saved."))
+    thread = chat.thread()
+    events = chat.send(thread["id"], "I like tea; write me a page about it")
+    offered = {tool["function"]["name"] for tool in llm.requests[0].body["tools"]}
+    assert {"remember", "save_artifact"} <= offered
+    results = [e["data"] for e in events if e.get("event") == "thread.run.tool_result"]
+    assert [r["name"] for r in results] == ["remember", "save_artifact"]
+    assert Memory.objects.get(agent=chat.agent).content == "The user prefers tea."
+    artifact = Artifact.objects.get(agent=chat.agent)
+    assert (artifact.title, str(artifact.thread_id)) == ("Tea notes", thread["id"])
