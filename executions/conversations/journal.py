@@ -103,6 +103,28 @@ class Journal:
             self.stored_seq = done
 
 
+class _Gauge:
+    """How many readers follow threads in this process now (a test waits for none)."""
+
+    def __init__(self):
+        self.value, self._lock = 0, threading.Lock()
+
+    def __enter__(self):
+        with self._lock:
+            self.value += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self.value -= 1
+
+
+_followers = _Gauge()
+
+
+def followers() -> int:
+    return _followers.value
+
+
 _journals: dict[str, Journal] = {}
 _journals_lock = threading.Lock()
 
@@ -182,47 +204,41 @@ def _record(message: dict) -> dict:
             "execution_id": message.get("execution_id")}
 
 
-async def follow(thread_id, after: int, *, done: Callable[[dict], bool] | None = None,
-                 idle: Callable[[], bool] | None = None) -> AsyncIterator[dict | None]:
+async def follow(thread_id, after: int, *, idle: Callable[[], bool] | None = None) -> AsyncIterator[dict | None]:
     """Yield the thread's events after ``after``, each once and in order:
     what is stored and unstored first, then live ones as they come.  Ends
-    after an event for which ``done(event)`` is true, or when the feed is
-    quiet and ``idle()`` (sync) says nothing more will come.  Yields ``None``
-    after each quiet interval, so a stream can send keep-alives."""
+    when the feed is quiet and ``idle()`` (sync) says nothing more will come
+    (never without ``idle``; the reader stops when it has what it wants).
+    Yields ``None`` after each quiet interval, so a stream can send keep-alives."""
     key, group = feed(thread_id)
     poll = settings.AGENTRY_SSE_POLL_SECONDS  # how soon a gap is looked for in the table
     # Live announcements carry every event; the table is read again only after
     # this long without one (a lost announcement, another process's run).
     quiet = settings.AGENTRY_CHAT_QUIET_SECONDS
     order = _Order(after)
-    async with live.subscribe(key, group=group) as inbox:
-        look = True  # read the table (and the journal): at the start, after a gap, when quiet
-        while True:
-            if look:
-                for record in order.take(await sync_to_async(events_after)(thread_id, order.last)):
-                    yield record
-                    if done is not None and done(record):
-                        return
-                if order.early:
-                    await asyncio.sleep(poll)  # the missing ones are on their way to the table
-                    continue
-            message = await inbox.get(timeout=quiet)
-            if message is None:
-                if idle is not None and await sync_to_async(idle)():
+    with _followers:
+        async with live.subscribe(key, group=group) as inbox:
+            look = True  # read the table (and the journal): at the start, after a gap, when quiet
+            while True:
+                if look:
                     for record in order.take(await sync_to_async(events_after)(thread_id, order.last)):
                         yield record
-                        if done is not None and done(record):
+                    if order.early:
+                        await asyncio.sleep(poll)  # the missing ones are on their way to the table
+                        continue
+                message = await inbox.get(timeout=quiet)
+                if message is None:
+                    if idle is not None and await sync_to_async(idle)():
+                        for record in order.take(await sync_to_async(events_after)(thread_id, order.last)):
+                            yield record
+                        if not order.early:
                             return
-                    if not order.early:
-                        return
-                yield None
-                look = True
-                continue
-            batch = [message]
-            while (more := inbox.get_nowait()) is not None:
-                batch.append(more)
-            for record in order.take([_record(m) for m in batch if m.get("type") == "thread_event"]):
-                yield record
-                if done is not None and done(record):
-                    return
-            look = bool(order.early)
+                    yield None
+                    look = True
+                    continue
+                batch = [message]
+                while (more := inbox.get_nowait()) is not None:
+                    batch.append(more)
+                for record in order.take([_record(m) for m in batch if m.get("type") == "thread_event"]):
+                    yield record
+                look = bool(order.early)

@@ -12,8 +12,11 @@ import time
 
 import pytest
 import uvicorn
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from config.asgi import application
+from executions.conversations.loop import turn_loop
 
 
 class AsgiServer:
@@ -49,6 +52,9 @@ class AsgiServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        # Views, consumers and chat turns reach the database from asgiref's one
+        # shared thread: close its connection, so the test database can be dropped.
+        turn_loop.submit(sync_to_async(connections.close_all)()).result(10)
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 
 from executions.conversations import journal as events
@@ -29,6 +30,31 @@ def frame(record: dict) -> bytes:
 
 async def turn_stream(thread_id, message_id, after: int):
     """The events of one turn (the one answering ``message_id``), then [DONE]."""
+    async with _own_connection():
+        async for chunk in _turn_stream(thread_id, message_id, after):
+            yield chunk
+
+
+async def thread_stream(thread_id, after: int):
+    """Every event of the thread after ``after``, live until no turn runs or
+    waits any more, then [DONE]: how a client that dropped catches up."""
+    async with _own_connection():
+        async for chunk in _thread_stream(thread_id, after):
+            yield chunk
+
+
+@asynccontextmanager
+async def _own_connection():
+    """A stream's reads run in its request's thread; a client that hangs up
+    ends the request without Django's end-of-request cleanup, so the stream
+    closes its database connection itself."""
+    try:
+        yield
+    finally:
+        await sync_to_async(close_old_connections)()
+
+
+async def _turn_stream(thread_id, message_id, after: int):
     turn = str(message_id)
 
     def idle() -> bool:
@@ -57,9 +83,7 @@ async def turn_stream(thread_id, message_id, after: int):
     yield DONE
 
 
-async def thread_stream(thread_id, after: int):
-    """Every event of the thread after ``after``, live until no turn runs or
-    waits any more, then [DONE]: how a client that dropped catches up."""
+async def _thread_stream(thread_id, after: int):
     yield RETRY
     last_sent = time.monotonic()
     async with aclosing(events.follow(thread_id, after, idle=lambda: thread_quiet(thread_id))) as records:

@@ -10,6 +10,8 @@ import pytest
 
 from accounts.actor import Actor
 from agents.services.runtime import agent_start
+from executions.conversations import journal
+from executions.conversations.loop import turn_loop
 from executions.conversations.models import Message, Thread
 
 CHAT_MODEL = {"provider": "fake", "model": "gpt-main"}
@@ -23,6 +25,17 @@ def _fast_chat(settings):
     settings.AGENTRY_CHAT_QUIET_SECONDS = 0.2
     settings.AGENTRY_LLM_BACKOFF_BASE = 0.01
     settings.AGENTRY_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1", "localhost", "::1"]
+
+
+@pytest.fixture(autouse=True)
+def _server_settles():
+    """After each test, wait until the server has finished what the test
+    started (drivers storing their last events, streams closing): the
+    database is emptied next, and must not be written to meanwhile."""
+    yield
+    deadline = time.monotonic() + 15
+    while (turn_loop.pending() or journal.followers()) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @pytest.fixture
