@@ -1,7 +1,7 @@
 """The executions app's API routes: providers, runs and executions, the cost
 estimate and the public webhook trigger."""
 
-from django.urls import re_path
+from django.urls import include, re_path
 
 from executions.api.cost_estimate import CostEstimateViewSet
 from executions.api.executions import AgentExecutionViewSet, ExecutionViewSet
@@ -36,4 +36,6 @@ urlpatterns = [
     # the public webhook trigger (the webhook's admin endpoints are in agents.api.urls)
     re_path(r"^hooks/(?P<agent>[^/]+)/(?P<secret>[^/]+)/?$", HookView.as_view(), name="webhook-trigger"),
     re_path(r"^hooks/(?P<agent>[^/]+)/?$", HookWithoutSecretView.as_view(), name="webhook-trigger-no-secret"),
+    # the knowledge base
+    re_path(r"", include("executions.knowledge.api.urls")),
 ]
