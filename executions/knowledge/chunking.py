@@ -28,7 +28,7 @@ def chunk_blocks(blocks: list[Block], *, size: int, overlap: int) -> list[ChunkD
     overlap = max(0, min(overlap, size // 2))
     chunks: list[ChunkDraft] = []
     for (page, heading), section in groupby(blocks, key=lambda block: (block.page, block.heading)):
-        pieces = [piece for block in section for piece in _pieces(block.text, size)]
+        pieces = [(piece, i == 0) for block in section for i, piece in enumerate(_pieces(block.text, size))]
         chunks += [ChunkDraft(text, page, heading) for text in _pack(pieces, size, overlap)]
     return chunks
 
@@ -58,15 +58,16 @@ def _pieces(text: str, size: int) -> list[str]:
                 line = f"{line} {word}" if line else word
         if line:
             pieces.append(line)
-    return _pack(pieces, size, 0)
+    return pieces
 
 
-def _pack(pieces: list[str], size: int, overlap: int) -> list[str]:
-    """Join ``pieces`` (each at most ``size``) into chunks of at most ``size``."""
+def _pack(pieces: list[tuple[str, bool]], size: int, overlap: int) -> list[str]:
+    """Join ``pieces`` (each at most ``size``; the flag: it starts a paragraph)
+    into chunks of at most ``size``, paragraphs on lines of their own."""
     chunks: list[str] = []
     current = ""
-    for piece in pieces:
-        joined = f"{current}\n{piece}" if current else piece
+    for piece, starts_paragraph in pieces:
+        joined = f"{current}{chr(10) if starts_paragraph else ' '}{piece}" if current else piece
         if len(joined) <= size:
             current = joined
             continue

@@ -23,6 +23,9 @@ from django.conf import settings
 from executions.knowledge.models import Chunk, KnowledgeBase
 
 LOAD_BATCH = 5000
+# A vector pointing away from the query (cosine at or below zero) is no match,
+# however few chunks there are: the retriever must be able to find nothing.
+MIN_SIMILARITY = 0.0
 
 
 def pack(vector) -> bytes:
@@ -56,14 +59,15 @@ class _Index:
         query = _normalised(query.astype(np.float32))
         if self.ann is not None and documents is None:
             matches = self.ann.search(query, min(limit, len(self.ids)))
-            return [(int(key), float(1.0 - distance)) for key, distance in zip(matches.keys, matches.distances)]
+            hits = [(int(key), float(1.0 - distance)) for key, distance in zip(matches.keys, matches.distances)]
+            return [hit for hit in hits if hit[1] > MIN_SIMILARITY]
         scores = self.matrix @ query
         if documents is not None:
             scores = np.where(np.isin(self.documents, list(documents)), scores, -np.inf)
         limit = min(limit, len(scores))
         top = np.argpartition(-scores, limit - 1)[:limit]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(self.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > MIN_SIMILARITY]
 
     def refresh(self, agent_id, model: str, revision: int) -> None:
         """Make the index match the committed chunks of ``agent_id`` embedded by ``model``."""
