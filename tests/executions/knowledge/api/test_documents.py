@@ -198,7 +198,8 @@ def test_list_filters_by_status_and_paginates(api, owner, agent, django_assert_m
 
 
 @pytest.mark.django_db
-def test_deleting_the_agent_deletes_documents_and_files(api, owner, agent, tmp_path, django_capture_on_commit_callbacks):
+def test_deleting_the_agent_deletes_documents_and_files(api, owner, agent, tmp_path,
+                                                        django_capture_on_commit_callbacks):
     client = api(owner)
     ingest(upload(client, agent, "faq.txt", b"Refunds are paid within five working days."))
     stored = tmp_path / "kb" / Document.objects.get().storage_name
