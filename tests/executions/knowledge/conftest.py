@@ -10,8 +10,9 @@ from executions.knowledge import vectors
 
 @pytest.fixture(autouse=True)
 def _knowledge_storage(settings, tmp_path):
+    # Where a test's Celery worker (AGENTRY_DATA_DIR=tmp_path) looks too.
     settings.STORAGES = {**settings.STORAGES, "knowledge": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "kb")}}}
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "knowledge")}}}
     settings.AGENTRY_KNOWLEDGE_EMBEDDING = ""
     vectors.forget()
     yield

@@ -154,7 +154,7 @@ def test_read_scope_token_cannot_upload(api, owner, agent):
 def test_delete_removes_document_chunks_and_file(api, owner, agent, tmp_path):
     client = api(owner)
     ingest(upload(client, agent, "faq.txt", b"Refunds are paid within five working days.", document_id="faq"))
-    stored = tmp_path / "kb" / Document.objects.get().storage_name
+    stored = tmp_path / "knowledge" / Document.objects.get().storage_name
     assert stored.exists()
 
     assert client.delete(f"/api/v1/agents/{agent.slug}/knowledge/faq").status_code == 204
@@ -202,7 +202,7 @@ def test_deleting_the_agent_deletes_documents_and_files(api, owner, agent, tmp_p
                                                         django_capture_on_commit_callbacks):
     client = api(owner)
     ingest(upload(client, agent, "faq.txt", b"Refunds are paid within five working days."))
-    stored = tmp_path / "kb" / Document.objects.get().storage_name
+    stored = tmp_path / "knowledge" / Document.objects.get().storage_name
 
     with django_capture_on_commit_callbacks(execute=True):
         assert client.delete(f"/api/v1/agents/{agent.slug}").status_code == 204
