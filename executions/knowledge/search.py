@@ -9,9 +9,10 @@ chat's ``/knowledge search`` (through ``selectors.knowledge_search``)."""
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 
-from executions.knowledge.config import EmbeddingUnavailable, embedding_model
+from executions.knowledge.config import EmbeddingModel, EmbeddingUnavailable, embedding_model
 from executions.knowledge.fulltext import full_text_search
 from executions.knowledge.models import Chunk, Document, DocumentStatus
 from executions.knowledge.vectors import vector_search
@@ -40,8 +41,7 @@ def search(*, agent_id: uuid.UUID, config: dict, query: str, top_k: int = 5,
         model, note = None, f"{exc} Full-text search only."
     if model is not None and query:
         try:
-            with EmbeddingClient(model.provider, model.model) as client:
-                vector = client.embed([query]).vectors[0]
+            vector = _query_client(model).embed([query]).vectors[0]
         except ProviderError as exc:
             logger.warning("Query embedding failed for agent %s: %s", agent_id, exc.message)
             note = f"The embedding model failed ({exc.message}); full-text search only."
@@ -50,6 +50,26 @@ def search(*, agent_id: uuid.UUID, config: dict, query: str, top_k: int = 5,
             mode = "hybrid"
             note = f"Full text and vectors ({model.key}), fused by reciprocal rank."
     return {"mode": mode, "note": note, "results": _results(ranked, top_k, fused=mode == "hybrid")}
+
+
+_clients: dict[tuple, EmbeddingClient] = {}
+_clients_lock = threading.Lock()
+MAX_CLIENTS = 16
+
+
+def _query_client(model: EmbeddingModel) -> EmbeddingClient:
+    """One client (and its connection pool) per provider settings and model,
+    kept for the process: a search should not pay for a new TLS connection.
+    Changed settings (a new key or URL) make a new client."""
+    provider = model.provider
+    key = (provider.name, provider.base_url, provider.api_key, provider.timeout_seconds, model.model)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            if len(_clients) >= MAX_CLIENTS:
+                _clients.pop(next(iter(_clients)))  # not closed: another thread may be using it
+            client = _clients[key] = EmbeddingClient(provider, model.model)
+    return client
 
 
 def _tagged_documents(agent_id, tags: list[str]) -> list[uuid.UUID]:

@@ -13,7 +13,9 @@ measured where that pays).
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -21,6 +23,8 @@ import numpy as np
 from django.conf import settings
 
 from executions.knowledge.models import Chunk, KnowledgeBase
+
+logger = logging.getLogger("agentry.knowledge")
 
 LOAD_BATCH = 5000
 # A vector pointing away from the query (cosine at or below zero) is no match,
@@ -51,6 +55,7 @@ class _Index:
     documents: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     matrix: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.float32))
     ann: object | None = None  # a usearch Index over the same ids, once the index is large
+    building: bool = False  # an HNSW build is running in a thread
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def search(self, query: np.ndarray, limit: int, documents: set[str] | None) -> list[tuple[int, float]]:
@@ -105,18 +110,46 @@ class _Index:
         self.matrix = matrix if not len(self.matrix) else np.vstack([self.matrix, matrix])
 
     def _ann_sync(self) -> None:
+        """Start building the HNSW graph once the index is large; searches
+        stay exact until it is ready.  Building 100k vectors takes tens of
+        seconds, so it happens in a thread, from a snapshot, and is dropped
+        if the index changed meanwhile (the next refresh starts another)."""
         large = len(self.ids) >= settings.AGENTRY_KNOWLEDGE_ANN_MIN_VECTORS
-        if large and self.ann is None:
-            self.ann = build_ann(self.ids, self.matrix)
-        elif not large:
+        if not large:
             self.ann = None
+        elif self.ann is None and not self.building:
+            self.building = True
+            ids, matrix = self.ids.copy(), self.matrix.copy()
+            threading.Thread(target=self._ann_build, args=(ids, matrix), daemon=True,
+                             name="knowledge-ann-build").start()
+
+    def _ann_build(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        try:
+            ann = build_ann(ids, matrix)
+        except Exception:  # exact search goes on serving
+            logger.exception("Building the HNSW index failed")
+            ann = None
+        with self.lock:
+            self.building = False
+            if ann is not None and len(ids) == len(self.ids) and np.array_equal(ids, self.ids):
+                self.ann = ann
+
+    def wait_for_ann(self, timeout: float = 300.0) -> bool:
+        """Wait until a background build finished (for benchmarks and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.building:
+                    return self.ann is not None
+            time.sleep(0.05)
+        return False
 
 
 def build_ann(ids: np.ndarray, matrix: np.ndarray):
     """An HNSW graph (cosine) over ``matrix``, keyed by ``ids``."""
     from usearch.index import Index
 
-    index = Index(ndim=matrix.shape[1], metric="cos", dtype="f32", connectivity=16, expansion_add=128,
+    index = Index(ndim=matrix.shape[1], metric="cos", dtype="f32", connectivity=16, expansion_add=64,
                   expansion_search=64)
     if len(ids):
         index.add(ids, matrix)
@@ -147,8 +180,16 @@ def vector_search(agent_id: uuid.UUID, model: str, query, *, limit: int,
     with index.lock:
         if index.revision != revision:
             index.refresh(agent_id, model, revision)
+        else:
+            index._ann_sync()  # a build dropped because the index changed meanwhile starts again
         documents = {str(document) for document in document_ids} if document_ids is not None else None
         return index.search(np.asarray(query, dtype=np.float32), limit, documents)
+
+
+def index_for(agent_id, model: str) -> _Index | None:
+    """The cached index, if this process has loaded one (benchmarks, tests)."""
+    with _indexes_lock:
+        return _indexes.get((str(agent_id), model))
 
 
 def forget(agent_id=None) -> None:
