@@ -44,10 +44,11 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     execution count is a correlated subquery, evaluated only for the rows of
     the page."""
     execution = apps.get_model("executions", "Execution")  # a higher layer: counted, never imported
+    document = apps.get_model("knowledge", "Document")
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
     ).annotate(execution_count=_count_of(execution), version_count=_count_of(AgentVersion),
-               schedule_count=_count_of(Schedule))
+               schedule_count=_count_of(Schedule), knowledge_document_count=_count_of(document))
 
 
 def _count_of(model):
@@ -83,8 +84,8 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
 
 
 def agent_stats(agent: Agent) -> dict:
-    """Counts of what belongs to the agent.  Threads, artifacts and
-    knowledge arrive with their own apps; until then an agent has none."""
+    """Counts of what belongs to the agent.  Threads and artifacts arrive
+    with their own apps; until then an agent has none."""
 
     def count(annotation: str, related: str) -> int:
         value = getattr(agent, annotation, None)
@@ -92,7 +93,7 @@ def agent_stats(agent: Agent) -> dict:
 
     return {"versions": count("version_count", "versions"), "executions": count("execution_count", "executions"),
             "threads": 0, "messages": 0, "schedules": count("schedule_count", "schedules"),
-            "artifacts": 0, "knowledge_documents": 0}
+            "artifacts": 0, "knowledge_documents": count("knowledge_document_count", "knowledge_documents")}
 
 
 def agent_name_check(*, user, name: str, ignore_id=None) -> dict:

@@ -209,3 +209,13 @@ def test_deleting_the_agent_deletes_documents_and_files(api, owner, agent, tmp_p
 
     assert not Document.objects.exists() and not Chunk.objects.exists()
     assert not stored.exists()
+
+
+@pytest.mark.django_db
+def test_agent_stats_count_its_documents(api, owner, agent):
+    client = api(owner)
+    upload(client, agent, "a.txt", b"hello", document_id="a")
+    upload(client, agent, "b.txt", b"hello", document_id="b")
+    assert client.get(f"/api/v1/agents/{agent.slug}").json()["data"]["stats"]["knowledge_documents"] == 2
+    listed = client.get("/api/v1/agents").json()["data"]
+    assert [a["stats"]["knowledge_documents"] for a in listed] == [2]
