@@ -124,8 +124,12 @@ class KnowledgeViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(DocumentSerializer(page, many=True).data)
 
     def create(self, request, agent=None):
-        document = documents.document_upload(agent=self.get_agent(), actor=self.actor(),
-                                             uploaded=request.FILES.get("file"), data=upload_fields(request.data))
+        try:
+            document = documents.document_upload(agent=self.get_agent(), actor=self.actor(),
+                                                 uploaded=request.FILES.get("file"), data=upload_fields(request.data))
+        finally:
+            for uploaded in request.FILES.values():  # DRF's files are not the request's: Django won't close them
+                uploaded.close()
         return data_response(DocumentSerializer(document).data, status=http.HTTP_201_CREATED)
 
     def retrieve(self, request, agent=None, doc=None):
