@@ -15,9 +15,12 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from executions.knowledge.models import DocumentKind
 
 SNIFF_BYTES = 8192
+MAX_EXPANSION = 20  # an Office file may unpack to this many times the upload limit
 _HTML = re.compile(rb"<(!doctype\s+html|html|head|body|p|div|h[1-6])[\s>]", re.I)
 _MARKDOWN = re.compile(r"(?m)^(#{1,6}\s+\S|```|\s*[-*+]\s+\S|\s*\d+\.\s+\S|>\s)|\[[^\]\n]+\]\([^)\n]+\)")
 _BLANK_LINES = re.compile(r"\n\s*\n")
@@ -72,10 +75,15 @@ def _office_kind(stream) -> str:
     try:
         with zipfile.ZipFile(stream) as archive:
             names = set(archive.namelist())
+            expanded = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError):
         raise UnsupportedFile("This file is a damaged zip archive, not a PPTX or DOCX document.") from None
     finally:
         stream.seek(0)
+    limit = MAX_EXPANSION * settings.AGENTRY_KNOWLEDGE_MAX_BYTES
+    if expanded > limit:  # a zip bomb: a few MB that unpack to gigabytes
+        raise UnsupportedFile(f"This archive unpacks to {expanded // 2**20} MB, more than the "
+                              f"{limit // 2**20} MB a document may.")
     if "ppt/presentation.xml" in names:
         return DocumentKind.PPTX
     if "word/document.xml" in names:

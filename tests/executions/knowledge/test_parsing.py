@@ -88,3 +88,16 @@ def test_markdown_strips_links_and_emphasis_and_keeps_code():
 def test_text_that_is_not_utf8_is_a_problem():
     with pytest.raises(ParseProblem, match="UTF-8"):
         parse(io.BytesIO(b"caf\xe9 au lait"), "txt")
+
+
+def test_an_office_file_that_unpacks_to_gigabytes_is_refused(settings):
+    import zipfile
+
+    settings.AGENTRY_KNOWLEDGE_MAX_BYTES = 10_000
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"\x00" * 1_000_000)
+    assert len(out.getvalue()) < 10_000
+    with pytest.raises(UnsupportedFile, match="unpacks to"):
+        detect_kind(io.BytesIO(out.getvalue()))
