@@ -16,3 +16,9 @@ class AgentNotActive(ApiError):
     """The agent is paused or disabled, so it may not run or start."""
 
     status, code = 409, "agent_not_active"
+
+
+class AgentNotRunning(ApiError):
+    """The agent's runtime is stopped: chat waits until it is started (API.md §7)."""
+
+    status, code = 409, "agent_not_running"

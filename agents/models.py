@@ -125,6 +125,13 @@ class AuditAction(models.TextChoices):
     SCHEDULE_UPDATED = "schedule.updated"
     SCHEDULE_DELETED = "schedule.deleted"
     WEBHOOK_ROTATED = "webhook.rotated"
+    MEMORY_CREATED = "memory.created"
+    MEMORY_DELETED = "memory.deleted"
+    SKILL_ATTACHED = "skill.attached"
+    SKILL_UPDATED = "skill.association_updated"
+    SKILL_DETACHED = "skill.detached"
+    ARTIFACT_CREATED = "artifact.created"
+    ARTIFACT_DELETED = "artifact.deleted"
 
 
 class AuditLogEntry(models.Model):

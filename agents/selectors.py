@@ -11,13 +11,35 @@ import uuid
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Role
 from agents.config import public_config
 from agents.inputs.agents import agent_name_is_valid
-from agents.models import Agent, AgentMember, AgentTag, AgentVersion, AuditLogEntry, RuntimeState, Schedule
+from agents.models import (
+    Agent,
+    AgentMember,
+    AgentSkill,
+    AgentTag,
+    AgentVersion,
+    AuditLogEntry,
+    RuntimeState,
+    Schedule,
+    Skill,
+)
 from agents.validation import SLUG_RE
 from core import crypto
 from core.diffs import diff
@@ -41,14 +63,21 @@ def agents_visible_to(user) -> QuerySet[Agent]:
 
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     """What the agent representation reads, fetched up front (no N+1).  The
-    execution count is a correlated subquery, evaluated only for the rows of
-    the page."""
-    execution = apps.get_model("executions", "Execution")  # a higher layer: counted, never imported
+    counts are correlated subqueries, evaluated only for the rows of the page;
+    what higher layers own (executions, threads, artifacts, knowledge
+    documents) is counted by model name, never imported."""
+    execution = apps.get_model("executions", "Execution")
+    artifact = apps.get_model("executions", "Artifact")
+    thread = apps.get_model("conversations", "Thread")
     document = apps.get_model("knowledge", "Document")
+    messages = (thread.objects.filter(agent=OuterRef("pk")).order_by().values("agent")
+                .annotate(n=Sum("message_count")).values("n"))
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
     ).annotate(execution_count=_count_of(execution), version_count=_count_of(AgentVersion),
-               schedule_count=_count_of(Schedule), knowledge_document_count=_count_of(document))
+               schedule_count=_count_of(Schedule), thread_count=_count_of(thread), artifact_count=_count_of(artifact),
+               knowledge_document_count=_count_of(document),
+               message_count=Coalesce(Subquery(messages, output_field=IntegerField()), 0))
 
 
 def _count_of(model):
@@ -83,17 +112,26 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
     return agent
 
 
+def agent_role(agent: Agent, user) -> str | None:
+    """``user``'s role on ``agent`` (``owner`` for staff), or None for a stranger."""
+    return agents_visible_to(user).filter(pk=agent.pk).values_list("role", flat=True).first()
+
+
 def agent_stats(agent: Agent) -> dict:
-    """Counts of what belongs to the agent.  Threads and artifacts arrive
-    with their own apps; until then an agent has none."""
+    """Counts of what belongs to the agent (annotated by ``with_representation``,
+    else counted here)."""
 
     def count(annotation: str, related: str) -> int:
         value = getattr(agent, annotation, None)
         return getattr(agent, related).count() if value is None else value
 
+    messages = getattr(agent, "message_count", None)
+    if messages is None:
+        messages = agent.threads.aggregate(n=Sum("message_count"))["n"] or 0
     return {"versions": count("version_count", "versions"), "executions": count("execution_count", "executions"),
-            "threads": 0, "messages": 0, "schedules": count("schedule_count", "schedules"),
-            "artifacts": 0, "knowledge_documents": count("knowledge_document_count", "knowledge_documents")}
+            "threads": count("thread_count", "threads"), "messages": messages,
+            "schedules": count("schedule_count", "schedules"), "artifacts": count("artifact_count", "artifacts"),
+            "knowledge_documents": count("knowledge_document_count", "knowledge_documents")}
 
 
 def agent_name_check(*, user, name: str, ignore_id=None) -> dict:
@@ -280,3 +318,42 @@ def webhook_agent(*, ref: str, secret: str) -> Agent:
 def exportable_agents(user) -> QuerySet[Agent]:
     """The agents ``user`` may export: those they own or administer (all of them for staff)."""
     return agents_visible_to(user).filter(role__in=[Role.OWNER, Role.ADMIN]).order_by("slug")
+
+
+# --- skills -------------------------------------------------------------------------------------
+
+def skills_visible_to(user) -> QuerySet[Skill]:
+    """The skills ``user`` may see and edit: their own (every skill for staff)."""
+    skills = Skill.objects.all()
+    return skills if user.is_staff else skills.filter(owner=user)
+
+
+def skill_get_for_user(*, user, skill_id) -> Skill:
+    """One skill ``user`` may see; 404 for another user's, an unknown id or a non-UUID."""
+    try:
+        pk = uuid.UUID(str(skill_id))
+    except ValueError:
+        raise NotFound("Skill not found.") from None
+    skill = skills_visible_to(user).filter(pk=pk).first()
+    if skill is None:
+        raise NotFound("Skill not found.")
+    return skill
+
+
+def agent_skills(agent: Agent) -> QuerySet[AgentSkill]:
+    """The skills connected to the agent, in the order they were connected."""
+    return (AgentSkill.objects.filter(agent=agent).select_related("skill", "connected_by")
+            .order_by("connected_at", "id"))
+
+
+def agent_skill_get(agent: Agent, skill_id) -> AgentSkill:
+    """The agent's association with skill ``skill_id``; 404 when it has none."""
+    try:
+        pk = uuid.UUID(str(skill_id))
+    except ValueError:
+        raise NotFound("This agent has no such skill.") from None
+    link = agent_skills(agent).filter(skill_id=pk).first()
+    if link is None:
+        raise NotFound("This agent has no such skill.")
+    link.agent = agent
+    return link

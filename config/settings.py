@@ -187,6 +187,11 @@ AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 0.5
 AGENTRY_LLM_RETRIES = int(os.environ.get("AGENTRY_LLM_RETRIES", "2"))
 AGENTRY_LLM_BACKOFF_BASE = float(os.environ.get("AGENTRY_LLM_BACKOFF_BASE", "0.5"))
 # How often an SSE stream re-reads the events table when nothing woke it (runs in other processes).
+# Chat: how often a thread's streamed events are written in one batch (they
+# reach live readers at once), and the longest message a user may send.
+AGENTRY_CHAT_FLUSH_SECONDS = float(os.environ.get("AGENTRY_CHAT_FLUSH_SECONDS", "0.5"))
+AGENTRY_CHAT_QUIET_SECONDS = float(os.environ.get("AGENTRY_CHAT_QUIET_SECONDS", "3"))
+AGENTRY_CHAT_MAX_MESSAGE_CHARS = int(os.environ.get("AGENTRY_CHAT_MAX_MESSAGE_CHARS", "32000"))
 AGENTRY_SSE_POLL_SECONDS = float(os.environ.get("AGENTRY_SSE_POLL_SECONDS", "0.25"))
 
 # Knowledge base (executions.knowledge).  Files live under DATA_DIR/knowledge
@@ -251,6 +256,8 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.models.AgentStatus.choices",
         "ExecutionStatusEnum": "executions.models.ExecutionStatus.choices",
         "ProviderKindEnum": "agents.models.ProviderKind.choices",
+        "MultitaskStrategyEnum": "executions.conversations.models.MultitaskStrategy.choices",
+        "MemoryKindEnum": "agents.models.MemoryKind.choices",
     },
 }
 
@@ -291,6 +298,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-executions": {"task": "executions.reap_stale", "schedule": 30.0},
     "reap-stale-knowledge": {"task": "knowledge.reap_stale", "schedule": 30.0},
+    "archive-idle-threads": {"task": "conversations.archive_idle", "schedule": 3600.0},
 }
 
 # --- Logging ------------------------------------------------------------------

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("executions.api.urls")),
+    path("", include("executions.conversations.api.urls")),
     path("", include("agents.api.urls")),
 ]
 

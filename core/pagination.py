@@ -5,7 +5,8 @@ next_cursor, prev_cursor}}``.  Cursors are keyset positions over the list's
 sort key plus ``id`` as tie-breaker, so a page costs the same at any depth and
 rows inserted between requests never shift or repeat what a client sees.
 
-Views declare ``sort_fields`` (allowed names) and ``default_sort``; a view's
+Views declare ``sort_fields`` (allowed names) and ``default_sort``, and may
+lower the page size limit with ``max_limit``; a view's
 ``sort_keys`` may map a public name to the model field that orders it (say
 ``{"name": "name_key"}``, a case-folded copy, so every database sorts alike).
 """
@@ -64,7 +65,8 @@ def resolve_sort(request, view) -> str:
 class AgentryPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        self.limit = _parse_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+        maximum = getattr(view, "max_limit", MAX_LIMIT)
+        self.limit = _parse_int(request, "limit", min(DEFAULT_LIMIT, maximum), minimum=1, maximum=maximum)
         self.offset = 0
         self.sort = resolve_sort(request, view)
         self.field = getattr(view, "sort_keys", {}).get(self.sort.lstrip("-"), self.sort.lstrip("-"))
@@ -176,9 +178,10 @@ class AgentryPagination(BasePagination):
             return {"name": name, "required": False, "in": "query", "description": description, "schema": schema}
 
         sort_fields = getattr(view, "sort_fields", ("created_at",))
+        maximum = getattr(view, "max_limit", MAX_LIMIT)
         return [
-            param("limit", f"Page size, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
-                  {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+            param("limit", f"Page size, 1–{maximum} (default {min(DEFAULT_LIMIT, maximum)}).",
+                  {"type": "integer", "minimum": 1, "maximum": maximum}),
             param("offset", "Rows to skip (ignored when cursor is given).",
                   {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
             param("cursor", "Opaque cursor from meta.next_cursor or meta.prev_cursor.", {"type": "string"}),

@@ -67,3 +67,28 @@ class RunRequestSerializer(StrictSerializer):
         return {"input": data.get("input"), "prompt": data.get("prompt"), "action": data.get("action"),
                 "with_": data.get("with"), "timeout_ms": timeout_ms, "trace": options.get("trace", False),
                 "version": options.get("version")}
+
+
+class ArtifactFieldsSerializer(StrictSerializer):
+    """``POST /agents/{agent}/artifacts``: something the agent made, to keep.
+    ``content`` may be up to 2 MB (UTF-8); more is 413."""
+
+    title = serializers.CharField(max_length=200)
+    content = serializers.CharField(trim_whitespace=False, help_text="HTML, Markdown, JSON… up to 2 MB.")
+    artifact_type = serializers.RegexField(
+        r"^[a-z0-9][a-z0-9_.-]{0,63}$", default="html_report",
+        error_messages={"invalid": "Lower-case letters, digits, _ . - (at most 64)."},
+        help_text="html_report (default), markdown, json…; HTML types (html, html_*, *_html) are viewable as pages.")
+    thread_id = serializers.UUIDField(required=False, allow_null=True, help_text="A thread of this agent.")
+    summary = serializers.CharField(max_length=1000, allow_blank=True, default="")
+    skill_id = serializers.UUIDField(required=False, allow_null=True,
+                                     help_text="The skill that produced it; one you can see.")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=20, default=list)
+    metadata = serializers.DictField(default=dict)
+
+
+class AnalyticsQuerySerializer(StrictSerializer):
+    """``GET /agents/{agent}/analytics``'s query."""
+
+    days = serializers.IntegerField(min_value=1, max_value=365, default=30,
+                                    help_text="Days to look back, today (UTC) included: 1–365.")

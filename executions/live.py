@@ -44,10 +44,11 @@ def _shared_layer():
 
 
 class Subscription:
-    """One stream's inbox: messages for one execution, fed on its own loop."""
+    """One stream's inbox: messages for one feed (an execution, a thread), fed on its own loop."""
 
-    def __init__(self, key: str):
+    def __init__(self, key: str, group: str | None = None):
         self.key = key
+        self.group = group or group_name(key)
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=MAX_QUEUED)
         self._reader: asyncio.Task | None = None
@@ -67,10 +68,10 @@ class Subscription:
         return None if self.queue.empty() else self.queue.get_nowait()
 
     async def join(self, layer) -> None:
-        """Also listen on the shared layer's group for this execution."""
+        """Also listen on the shared layer's group for this feed."""
         try:
             self._channel = await layer.new_channel()
-            await layer.group_add(group_name(self.key), self._channel)
+            await layer.group_add(self.group, self._channel)
         except Exception:  # the layer is down: polling still delivers
             logger.warning("Channel layer unavailable; execution %s is followed by polling", self.key, exc_info=True)
             self._channel = None
@@ -90,7 +91,7 @@ class Subscription:
             await asyncio.gather(self._reader, return_exceptions=True)
         if self._channel is not None:
             try:
-                await layer.group_discard(group_name(self.key), self._channel)
+                await layer.group_discard(self.group, self._channel)
             except Exception:  # expiry cleans up what we cannot
                 logger.debug("group_discard failed for %s", self.key, exc_info=True)
 
@@ -127,45 +128,55 @@ class Hub:
 hub = Hub()
 
 
-def publish(execution_id, message: dict) -> None:
+def _layer_message(message: dict) -> dict:
+    # Channel-layer messages carry their handler name in "type" (consumers
+    # dispatch on it); ours travels as "kind".
+    return {**message, "type": "execution.event", "kind": message["type"]}
+
+
+def publish(execution_id, message: dict, *, group: str | None = None) -> None:
     """Announce ``message`` (``{"type": "event", "id"}`` or ``{"type": "delta",
-    "node_id", "content"}``) to every stream following the execution.  Never
-    raises: a lost announcement only delays a stream until its next poll."""
+    "node_id", "content"}``) to every stream following the execution (or the
+    feed ``group`` names, keyed by ``execution_id``).  Never raises: a lost
+    announcement only delays a stream until its next poll."""
     layer = _shared_layer()
     if layer is None:
         hub.publish(str(execution_id), message)
         return
-    # Channel-layer messages carry their handler name in "type" (consumers
-    # dispatch on it); ours travels as "kind".
-    payload = {**message, "type": "execution.event", "kind": message["type"]}
     try:
-        async_to_sync(layer.group_send)(group_name(execution_id), payload)
+        async_to_sync(layer.group_send)(group or group_name(execution_id), _layer_message(message))
     except Exception:
-        logger.warning("Could not announce an event of execution %s", execution_id, exc_info=True)
+        logger.warning("Could not announce an event of %s", execution_id, exc_info=True)
 
 
-async def apublish(execution_id, message: dict) -> None:
+async def apublish(execution_id, message: dict, *, group: str | None = None) -> None:
     """``publish`` from async code (token deltas, many a second)."""
     layer = _shared_layer()
     if layer is None:
         hub.publish(str(execution_id), message)
         return
     try:
-        await layer.group_send(group_name(execution_id), {**message, "type": "execution.event",
-                                                          "kind": message["type"]})
+        await layer.group_send(group or group_name(execution_id), _layer_message(message))
     except Exception:
-        logger.warning("Could not announce a delta of execution %s", execution_id, exc_info=True)
+        logger.warning("Could not announce a delta of %s", execution_id, exc_info=True)
+
+
+def shared() -> bool:
+    """Whether announcements reach other processes (a shared channel layer)."""
+    return _shared_layer() is not None
 
 
 class subscribe:
     """``async with subscribe(execution_id) as inbox:`` — what is announced
-    for the execution, from this process or (with a shared layer) any other."""
+    for the execution (or for the feed keyed ``execution_id`` on ``group``),
+    from this process or (with a shared layer) any other."""
 
-    def __init__(self, execution_id):
+    def __init__(self, execution_id, *, group: str | None = None):
         self.key = str(execution_id)
+        self.group = group
 
     async def __aenter__(self) -> Subscription:
-        self.subscription = Subscription(self.key)
+        self.subscription = Subscription(self.key, self.group)
         layer = _shared_layer()
         if layer is None:
             hub.add(self.subscription)

@@ -14,7 +14,7 @@ from accounts.services import token_create
 from agents.models import AgentMember
 from agents.services import agent_create
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.worker"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.worker", "tests.fakes.asgi"]
 
 ALL_SCOPES = list(Scope.values)
 META_KEYS = {"total", "limit", "offset", "has_more", "next_cursor", "prev_cursor"}
@@ -92,7 +92,7 @@ def session(user):
 def problem(response, status, code):
     """Assert ``response`` is a problem+json error with this status and code."""
     assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.headers["Content-Type"].startswith("application/problem+json")
     body = response.json()
     assert body["status"] == status
     assert body["code"] == code

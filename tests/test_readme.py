@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,44 @@ def test_readme_knowledge_lines_work(live_server, celery_worker, make_user, tmp_
     assert listed[0]["status"] == "ready" and listed[0]["kind"] == "md" and listed[0]["tags"] == ["policy"]
     assert found["mode"] == "full_text" and found["results"][0]["document_id"] == "returns"
     assert "five working days" in found["results"][0]["text"]
+def test_readme_chat_lines_work(transactional_db, asgi_server, settings):
+    from agents.demo import seed_demo
+    from agents.models import Memory
+
+    # given make run's state, served by a real ASGI server
+    _user, raw = seed_demo(password="demo-password")
+    curl_block, socket_block = _section_blocks("## Chat with an agent")
+    script = re.sub(r"^TOKEN=.*$", "", curl_block.replace("http://127.0.0.1:8000", asgi_server.url), flags=re.M)
+
+    # when the curl lines run
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("curl -s ", "curl -s -w '\\n' ")],
+                            env={"TOKEN": raw, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+
+    # then the agent started, the turn streamed, resumed, the command was answered
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("data: [DONE]") == 3
+    assert '"event":"thread.message.delta","data":{"delta":{"content":"Hello' in out
+    assert '"event":"thread.run.completed"' in out
+    assert Memory.objects.get().content == "We open at 9."
+    messages = json.loads(out.strip().splitlines()[-1])["data"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[1]["content"] == "Hello there" and messages[1]["ttft_ms"] is not None
+
+    # and the WebSocket line chats too
+    thread_id = messages[0]["thread_id"]
+    command = socket_block.splitlines()[0].replace("ws://127.0.0.1:8000", asgi_server.ws_url)
+    command = command.replace("$THREAD", thread_id).replace("$TOKEN", raw).replace('"', "")
+    argv = [sys.executable, *command.split()[1:]]
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as client:
+        client.stdin.write('{"type": "message", "content": "Hi from a socket"}\n')
+        client.stdin.flush()
+        seen = []
+        for line in client.stdout:
+            seen.append(line)
+            if "thread.run.completed" in line:
+                break
+        client.stdin.close()
+        client.wait(10)
+    assert any('"content": "Hi from a socket"' in line for line in seen), seen

@@ -11,9 +11,11 @@ from agents.api.agents import AccessibleAgentViewSet, AgentViewSet
 from agents.api.audit import AuditLogViewSet
 from agents.api.config import AgentBrainViewSet
 from agents.api.members import MemberViewSet
+from agents.api.memories import MemoryViewSet
 from agents.api.portability import AgentExportViewSet, BundleExportViewSet, ImportViewSet
 from agents.api.runtime import RuntimeViewSet
 from agents.api.schedules import PrimaryScheduleViewSet, ScheduleViewSet
+from agents.api.skills import AgentSkillViewSet, SkillViewSet
 from agents.api.templates import TemplateViewSet
 from agents.api.versions import VersionViewSet
 from agents.api.webhooks import WebhookViewSet
@@ -81,5 +83,18 @@ urlpatterns = [
             name="agent-member-detail"),
     re_path(AGENT + r"/audit-log/?$", AuditLogViewSet.as_view({"get": "list"}), name="agent-audit-log"),
     re_path(r"^auth/agents/?$", AccessibleAgentViewSet.as_view({"get": "list"}), name="auth-agents"),
+    # memories, the skill library and an agent's skills
+    re_path(AGENT + r"/memories/?$", MemoryViewSet.as_view({"get": "list", "post": "create"}),
+            name="agent-memory-list"),
+    re_path(AGENT + r"/memories/(?P<id>[^/]+)/?$", MemoryViewSet.as_view({"delete": "destroy"}),
+            name="agent-memory-detail"),
+    re_path(r"^skills/?$", SkillViewSet.as_view({"get": "list", "post": "create"}), name="skill-list"),
+    re_path(r"^skills/(?P<id>[^/]+)/?$",
+            SkillViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+            name="skill-detail"),
+    re_path(AGENT + r"/skills/?$", AgentSkillViewSet.as_view({"get": "list", "post": "create"}),
+            name="agent-skill-list"),
+    re_path(AGENT + r"/skills/(?P<skill>[^/]+)/?$",
+            AgentSkillViewSet.as_view({"put": "update", "delete": "destroy"}), name="agent-skill-detail"),
     *router.urls,
 ]

@@ -1,8 +1,10 @@
 """The executions app's API routes: providers, runs and executions, the cost
-estimate and the public webhook trigger."""
+estimate, artifacts, analytics and the public webhook trigger."""
 
 from django.urls import include, re_path
 
+from executions.api.analytics import AnalyticsViewSet
+from executions.api.artifacts import ArtifactViewSet
 from executions.api.cost_estimate import CostEstimateViewSet
 from executions.api.executions import AgentExecutionViewSet, ExecutionViewSet
 from executions.api.providers import ProviderViewSet
@@ -30,6 +32,14 @@ urlpatterns = [
     re_path(AGENT + r"/run/stream/?$", agent_runs({"post": "stream"}), name="agent-run-stream"),
     re_path(AGENT + r"/cost-estimate/?$", CostEstimateViewSet.as_view({"get": "retrieve"}),
             name="agent-cost-estimate"),
+    # artifacts and analytics
+    re_path(AGENT + r"/analytics/?$", AnalyticsViewSet.as_view({"get": "retrieve"}), name="agent-analytics"),
+    re_path(AGENT + r"/artifacts/?$", ArtifactViewSet.as_view({"get": "list", "post": "create"}),
+            name="agent-artifact-list"),
+    re_path(AGENT + r"/artifacts/(?P<id>[^/]+)/?$",
+            ArtifactViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="agent-artifact-detail"),
+    re_path(AGENT + r"/artifacts/(?P<id>[^/]+)/view/?$", ArtifactViewSet.as_view({"get": "view_content"}),
+            name="agent-artifact-view"),
     re_path(EXECUTION + r"/?$", executions({"get": "retrieve"}), name="execution-detail"),
     re_path(EXECUTION + r"/events/?$", executions({"get": "events"}), name="execution-events"),
     re_path(EXECUTION + r"/cancel/?$", executions({"post": "cancel"}), name="execution-cancel"),

@@ -37,6 +37,8 @@ class Thread(models.Model):
     multitask_strategy = models.CharField(max_length=16, choices=MultitaskStrategy.choices, blank=True, default="",
                                           help_text="Blank: the agent's session policy decides.")
     model_override = models.JSONField(null=True, blank=True, help_text="{provider, model} for this session.")
+    personality = models.CharField(max_length=32, blank=True, default="",
+                                   help_text="A preset set with /personality; blank: the agent's own.")
     summary = models.TextField(blank=True, default="")
     summary_through = models.DateTimeField(null=True, blank=True,
                                            help_text="The summary covers messages created up to here.")
@@ -47,6 +49,11 @@ class Thread(models.Model):
     last_event_seq = models.BigIntegerField(default=0)
     active_execution = models.ForeignKey("executions.Execution", on_delete=models.SET_NULL, null=True, blank=True,
                                          related_name="+", help_text="The turn running now, if any.")
+    # Turns of a thread run one at a time, in the process holding this lease
+    # (see ``executions.conversations.services.turns``); a lease not renewed
+    # for AGENTRY_EXECUTION_STALE_SECONDS belonged to a process that died.
+    driver = models.CharField(max_length=200, blank=True, default="")
+    driver_seen_at = models.DateTimeField(null=True, blank=True)
     session_started_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
@@ -97,6 +104,8 @@ class Message(Usage):
     error = models.JSONField(null=True, blank=True)
     execution = models.ForeignKey("executions.Execution", on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="messages")
+    token = models.ForeignKey("accounts.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              help_text="The token a user message came with: its scopes bound what commands do.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,9 +1,10 @@
 """What a running pipeline carries around: the agent's definition, the input,
-the outputs so far, the recorder that writes the trace and the catalogue that
-reads what nodes need from the installation.
+the outputs so far, the recorder that writes the trace, the catalogue that
+reads what nodes need from the installation, and the workspace the built-in
+tools write the agent's memories and artifacts to.
 
-The engine imports no app and no ORM: the recorder and the catalogue are
-protocols, implemented in ``executions.services``."""
+The engine imports no app and no ORM: the recorder, the catalogue and the
+workspace are protocols, implemented in ``executions.services``."""
 
 from __future__ import annotations
 
@@ -122,6 +123,21 @@ class Catalogue(Protocol):
         "results": [{document_id, filename, page, chunk, score, text, retrievers}]}``."""
 
 
+class Workspace(Protocol):
+    """Where the built-in tools keep what a run makes (``executions.services.workspace``):
+    memories (``remember``) and artifacts (``save_artifact``), written as the
+    run's user.  Both raise ``ValueError`` with a message the model may read
+    when the input is refused, and answer a short confirmation."""
+
+    async def remember(self, ctx: RunContext, content: str) -> dict:
+        """Store ``content`` as a memory of the run's agent: ``{"memory_id", "saved": True}``."""
+
+    async def save_artifact(self, ctx: RunContext, *, title: str, content: str, artifact_type: str,
+                            summary: str, tags: list[str]) -> dict:
+        """Save an artifact of the run's agent (with the run's execution and
+        thread): ``{"artifact_id", "title", "artifact_type", "saved": True}``."""
+
+
 class Tool(Protocol):
     """A node type an agent node may call as a tool (``nodes.TOOLS``)."""
 
@@ -137,7 +153,13 @@ class RunContext:
     recorder: Recorder
     catalogue: Catalogue
     user_id: uuid.UUID | None = None  # who asked for the run; subagents are checked against them
+    thread_id: uuid.UUID | None = None  # the conversation a chat turn belongs to
+    workspace: Workspace | None = None  # where remember and save_artifact write; None: they fail
     memory: Any = ""
+    # A conversation's turn: the earlier messages agent nodes continue from,
+    # and what the system prompt adds for it (operating prompt, skills, memories).
+    history: tuple = ()
+    system_context: str = ""
     stream_deltas: bool = False
     depth: int = 0
     node_prefix: str = ""

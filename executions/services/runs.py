@@ -6,7 +6,7 @@ idempotency); ``execution_run`` claims a queued execution and runs it (a
 Celery task, or ``execution_run_in_background``'s thread serving a stream);
 ``run_inline`` runs a freshly started one in the calling thread (synchronous
 invoke).  Settling what a dead process left is ``executions.services.reaper``.  All three end in
-``_execute``, the one async path through the engine, which never leaves an
+``execution_execute``, the one async path through the engine, which never leaves an
 execution ``running``: whatever happens, it finishes the row.
 """
 
@@ -44,6 +44,7 @@ from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Tri
 from executions.selectors import definition_for, parse_version
 from executions.services.catalogue import DatabaseCatalogue
 from executions.services.recording import DatabaseRecorder, event_record
+from executions.services.workspace import DatabaseWorkspace, run_memory
 
 logger = logging.getLogger("agentry.executions")
 
@@ -199,7 +200,7 @@ def _worker_name() -> str:
 
 def run_inline(execution: Execution) -> Execution:
     """Run an execution ``execution_start`` created as running, in this thread."""
-    async_to_sync(_execute)(execution.id, definition=getattr(execution, "definition", None))
+    async_to_sync(execution_execute)(execution.id, definition=getattr(execution, "definition", None))
     execution.refresh_from_db()
     return execution
 
@@ -214,7 +215,7 @@ def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = ""
     if not claimed:
         return None
     event_record(execution_id, "status", {"status": ExecutionStatus.RUNNING})
-    async_to_sync(_execute)(execution_id, stream_deltas=stream_deltas)
+    async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)
     return Execution.objects.get(pk=execution_id)
 
 
@@ -237,7 +238,29 @@ def _run_in_thread(execution_id) -> None:
         connections.close_all()
 
 
-async def _execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None) -> None:
+class _CancelSwitch:
+    """Stops one run from any thread: set by its watchdog (a cancel request
+    in the database) or at once by ``execution_cancel`` in this process."""
+
+    def __init__(self, run: asyncio.Future):
+        self.run, self.loop, self.flipped = run, asyncio.get_running_loop(), False
+
+    def flip(self) -> None:
+        self.flipped = True
+        try:
+            self.loop.call_soon_threadsafe(self.run.cancel)
+        except RuntimeError:  # its loop has closed: the run is over
+            pass
+
+
+_switches: dict[str, _CancelSwitch] = {}  # the runs in flight in this process, by execution id
+
+
+async def execution_execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None,
+                            recorder=None, context: dict | None = None) -> None:
+    """Run a running execution through the engine and finish its row, whatever
+    happens.  ``recorder`` replaces the database recorder (a chat turn wraps
+    it); ``context`` sets more ``RunContext`` fields (a turn's history)."""
     execution = await Execution.objects.select_related("agent").aget(pk=execution_id)
     try:
         if definition is None:
@@ -249,10 +272,14 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
     catalogue = DatabaseCatalogue()
     ctx = RunContext(
         execution_id=execution.id, agent=definition, input=execution.input,
-        env=await catalogue.env(definition), recorder=DatabaseRecorder(execution.id), catalogue=catalogue,
-        user_id=execution.requested_by_id, stream_deltas=stream_deltas)
+        env=await catalogue.env(definition), recorder=recorder or DatabaseRecorder(execution.id),
+        catalogue=catalogue, user_id=execution.requested_by_id, stream_deltas=stream_deltas,
+        **{"workspace": DatabaseWorkspace(),  # a caller's context may override these
+           "memory": await sync_to_async(run_memory)(execution.agent, definition, execution.input),
+           **(context or {})})
     run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
-    watchdog = asyncio.ensure_future(_watch(execution.id, run))
+    switch = _switches[str(execution.id)] = _CancelSwitch(run)
+    watchdog = asyncio.ensure_future(_watch(execution.id, switch))
     status, output, error = ExecutionStatus.FAILED, None, None
     try:
         async with asyncio.timeout(execution.timeout_ms / 1000):
@@ -263,7 +290,7 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
         error = {"code": "timeout", "message": f"The execution took longer than {execution.timeout_ms} ms.",
                  "node_id": None}
     except asyncio.CancelledError:
-        if not watchdog.done() or not watchdog.result():
+        if not switch.flipped:
             raise  # we were cancelled from outside (shutdown), not by a cancel request
         status = ExecutionStatus.CANCELLED
         error = {"code": "cancelled", "message": "Cancelled on request.", "node_id": None}
@@ -275,6 +302,7 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
         logger.exception("Execution %s crashed", execution.id)
         error = {"code": "server_error", "message": "The engine failed unexpectedly.", "node_id": None}
     finally:
+        _switches.pop(str(execution.id), None)
         watchdog.cancel()
         await asyncio.gather(watchdog, return_exceptions=True)
         for client in ctx.llm_clients.values():
@@ -285,21 +313,20 @@ async def _execute(execution_id, *, stream_deltas: bool = False, definition: Age
     await sync_to_async(execution_finish)(execution, status, output=output, error=error, citations=ctx.citations)
 
 
-async def _watch(execution_id, run: asyncio.Future) -> bool:
-    """Beat the heartbeat and watch for a cancel request; ``True`` once it
-    cancelled the run."""
+async def _watch(execution_id, switch: _CancelSwitch) -> None:
+    """Beat the heartbeat and watch for a cancel request in the database
+    (from any process); flip the switch when one comes."""
     beat_every = settings.AGENTRY_EXECUTION_HEARTBEAT_SECONDS
     last_beat = time.monotonic()
-    while not run.done():
+    while not switch.run.done():
         await asyncio.sleep(settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS)
         beat = time.monotonic() - last_beat >= beat_every
         cancel = await sync_to_async(_poll)(execution_id, beat)
         if beat:
             last_beat = time.monotonic()
         if cancel:
-            run.cancel()
-            return True
-    return False
+            switch.flip()
+            return
 
 
 def _poll(execution_id, beat: bool) -> bool:
@@ -367,6 +394,9 @@ def execution_cancel(*, execution: Execution) -> Execution:
     if cancelled is not None:
         return cancelled
     Execution.objects.filter(pk=execution.pk).update(cancel_requested=True)
+    switch = _switches.get(str(execution.pk))
+    if switch is not None:  # running in this process: stop it now, not at the watchdog's next poll
+        switch.flip()
     execution.refresh_from_db()
     return execution
 

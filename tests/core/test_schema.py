@@ -59,6 +59,22 @@ EXPECTED_PATHS = {
     "/api/v1/agents/{agent}/knowledge": {"get", "post"},
     "/api/v1/agents/{agent}/knowledge/{doc}": {"get", "delete"},
     "/api/v1/agents/{agent}/knowledge/search": {"post"},
+    "/api/v1/agents/{agent}/threads": {"get", "post", "delete"},
+    "/api/v1/agents/{agent}/threads/{thread}": {"get", "patch", "delete"},
+    "/api/v1/agents/{agent}/threads/{thread}/messages": {"get"},
+    "/api/v1/agents/{agent}/threads/{thread}/cancel": {"post"},
+    "/api/v1/agents/{agent}/threads/{thread}/stream": {"get"},
+    "/api/v1/agents/{agent}/chat": {"post"},
+    "/api/v1/agents/{agent}/memories": {"get", "post"},
+    "/api/v1/agents/{agent}/memories/{id}": {"delete"},
+    "/api/v1/skills": {"get", "post"},
+    "/api/v1/skills/{id}": {"get", "patch", "delete"},
+    "/api/v1/agents/{agent}/skills": {"get", "post"},
+    "/api/v1/agents/{agent}/skills/{skill}": {"put", "delete"},
+    "/api/v1/agents/{agent}/artifacts": {"get", "post"},
+    "/api/v1/agents/{agent}/artifacts/{id}": {"get", "delete"},
+    "/api/v1/agents/{agent}/artifacts/{id}/view": {"get"},
+    "/api/v1/agents/{agent}/analytics": {"get"},
 }
 
 

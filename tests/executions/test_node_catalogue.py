@@ -20,8 +20,9 @@ def errors_for(node_type, data):
 
 def test_node_types_tools_and_aliases_keep_the_order_the_api_lists_them_in():
     assert NODE_TYPES == ("input", "output", "llm_call", "agent", "condition", "template", "http_request",
-                          "knowledge_search", "subagent")
-    assert TOOL_TYPES == ("http_request", "knowledge_search", "subagent", "template", "llm_call")
+                          "knowledge_search", "subagent", "remember", "save_artifact")
+    assert TOOL_TYPES == ("http_request", "knowledge_search", "subagent", "template", "llm_call", "remember",
+                          "save_artifact")
     assert list(CONNECTOR_ALIASES) == ["web-search", "http", "api", "webhook", "knowledge", "knowledge-base", "rag",
                                        "agent", "sub-agent", "llm"]
 

@@ -106,6 +106,7 @@ class FakeLLMServer:
         self._queue: deque[Reply] = deque()
         self._scripts: dict[str, deque[Reply]] = {}
         self._requests: list[RecordedRequest] = []
+        self.streams_abandoned = 0  # streamed answers whose client closed the connection midway
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -164,6 +165,7 @@ class FakeLLMServer:
             self._requests.clear()
             self._ids = itertools.count(1)
             self._embedding_rules = []
+            self.streams_abandoned = 0
 
     def script_embedding(self, contains: str, vector: list[float]) -> None:
         """See :func:`script_embedding` (``POST /v1/embeddings``)."""
@@ -365,16 +367,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.flush()
-        for i, event in enumerate(events):
-            if reply.disconnect_after is not None and i >= reply.disconnect_after:
-                raise _Disconnect
-            if i and not fake._sleep(reply.chunk_delay):
-                raise _Disconnect
-            data = event.encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        try:
+            for i, event in enumerate(events):
+                if reply.disconnect_after is not None and i >= reply.disconnect_after:
+                    raise _Disconnect
+                if i and not fake._sleep(reply.chunk_delay):
+                    raise _Disconnect
+                data = event.encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            with fake._lock:
+                fake.streams_abandoned += 1  # the client hung up: a cancel reached us
+            raise _Disconnect from None
 
 
 @dataclass

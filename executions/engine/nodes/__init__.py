@@ -13,19 +13,22 @@ from executions.engine.nodes.input import InputNode
 from executions.engine.nodes.knowledge_search import KnowledgeSearchNode
 from executions.engine.nodes.llm_call import LlmCallNode
 from executions.engine.nodes.output import OutputNode
+from executions.engine.nodes.remember import RememberNode
+from executions.engine.nodes.save_artifact import SaveArtifactNode
 from executions.engine.nodes.subagent import SubagentNode
 from executions.engine.nodes.template import TemplateNode
 
 # Every node type, in the order error messages and the API's schema list them.
 NODES: dict[str, type[Node]] = {node.type: node for node in (
     InputNode, OutputNode, LlmCallNode, AgentNode, ConditionNode, TemplateNode,
-    HttpRequestNode, KnowledgeSearchNode, SubagentNode,
+    HttpRequestNode, KnowledgeSearchNode, SubagentNode, RememberNode, SaveArtifactNode,
 )}
 NODE_TYPES = tuple(NODES)
 
 # The order tools are listed in: the connectors to the outside first, then the
-# nodes that work on text.  Which types are tools, each class says (``tool``).
-_TOOL_ORDER = ("http_request", "knowledge_search", "subagent", "template", "llm_call")
+# nodes that work on text, then the built-ins that keep what a run makes.
+# Which types are tools, each class says (``tool``).
+_TOOL_ORDER = ("http_request", "knowledge_search", "subagent", "template", "llm_call", "remember", "save_artifact")
 TOOLS: dict[str, type[Node]] = {
     node_type: NODES[node_type]
     for node_type in sorted((t for t, node in NODES.items() if node.tool), key=_TOOL_ORDER.index)

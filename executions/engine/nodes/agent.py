@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from executions.engine.context import NodeFailure, ProviderFailure, RunContext, StepOutcome
 from executions.engine.nodes.llm import (
@@ -35,7 +37,10 @@ class AgentNode(ModelNode):
         if instructions is None:
             instructions = agent_instructions(config)
         prompt = data.get("prompt")
-        messages = [Message("system", render(instructions, context))] if instructions else []
+        system = "\n\n".join(part for part in (render(instructions, context) if instructions else "",
+                                                ctx.system_context) if part)
+        messages = [Message("system", system)] if system else []
+        messages.extend(ctx.history)
         messages.append(Message("user", render(prompt, context) if isinstance(prompt, str) else input_message(ctx)))
         tools = data.get("tools") if isinstance(data.get("tools"), list) else config.get("tools", [])
         tools_by_name = {tool["id"]: tool for tool in tools}
@@ -46,7 +51,7 @@ class AgentNode(ModelNode):
 
         for _ in range(int(max_iterations)):
             iteration_id = str(uuid.uuid4())
-            request = completion_request(messages, params, tools=tool_specs(tools))
+            request = completion_request(messages, params, tools=tool_specs(tools, ctx.tools))
             try:
                 outcome, completion = await complete(ctx, node_id, models, request)
             except ProviderFailure as failure:
@@ -73,13 +78,17 @@ class AgentNode(ModelNode):
         raise NodeFailure(f"No final answer after max_iterations={max_iterations}.", outcome=total)
 
 
-def tool_specs(tools: list[dict]) -> list[ToolSpec]:
-    """The functions the model may call: one per tool in ``config.tools``."""
+def tool_specs(tools: list[dict], kinds: Mapping[str, Any] | None = None) -> list[ToolSpec]:
+    """The functions the model may call: one per tool in ``config.tools``.  A
+    tool without ``config.parameters`` (or a description) gets its type's
+    (``kinds``: node classes by type), else a single ``input`` string."""
     specs = []
     for tool in tools:
-        parameters = tool.get("config", {}).get("parameters") or {
+        kind = (kinds or {}).get(tool["type"])
+        parameters = tool.get("config", {}).get("parameters") or getattr(kind, "parameters", None) or {
             "type": "object", "properties": {"input": {"type": "string", "description": "What to pass on."}}}
-        specs.append(ToolSpec(name=tool["id"], description=tool.get("description", ""), parameters=parameters))
+        description = tool.get("description") or getattr(kind, "tool_description", "")
+        specs.append(ToolSpec(name=tool["id"], description=description, parameters=parameters))
     return specs
 
 

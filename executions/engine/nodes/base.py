@@ -28,6 +28,10 @@ class Node:
     template_keys: ClassVar[tuple[str, ...]] = ()
     # Whether an agent node (``config.tools``) may call it.
     tool: ClassVar[bool] = False
+    # For a tool: the JSON Schema of the function's arguments and the description
+    # the model gets when ``config.tools`` gives none.
+    parameters: ClassVar[dict | None] = None
+    tool_description: ClassVar[str] = ""
     # What the wizard's connector tiles may call it, besides its type.
     connector_aliases: ClassVar[tuple[str, ...]] = ()
     # Whether it calls a model (its cost can be estimated from the model's prices).

@@ -1,0 +1,312 @@
+"""The thread's driver: answers its pending messages one at a time.
+
+Holding the thread's lease, it takes the oldest pending user message, runs
+its turn and stores the answer, until none is left; then it stores what its
+journal holds and lets the lease go.  A turn is a slash command (answered
+here, no model) or an execution (trigger ``chat``) of the agent's deployed
+version, run by the engine with the thread's history, streaming as it goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import socket
+import uuid
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.actor import Actor
+from agents.memory_reads import memory_text, relevant_memories
+from agents.models import Agent, AgentStatus, RuntimeState
+from core.errors import ApiError, problem_body
+from executions.conversations import commands
+from executions.conversations import journal as events
+from executions.conversations.context import turn_context
+from executions.conversations.journal import Journal, journal_close, journal_open
+from executions.conversations.loop import turn_loop
+from executions.conversations.models import DEFAULT_TITLE, Message, MessageRole, MessageStatus, Thread
+from executions.conversations.recorder import ChatRecorder
+from executions.conversations.selectors import driver_stale_before, pending_messages
+from executions.engine.nodes import TOOLS
+from executions.engine.templating import as_text
+from executions.models import Execution, ExecutionStatus, ExecutionStep, Trigger
+from executions.services.recording import DatabaseRecorder
+from executions.services.runs import execution_execute, execution_start, run_request
+
+logger = logging.getLogger("agentry.conversations")
+
+BUILTIN_TOOLS = ("remember", "save_artifact")
+TITLE_WORDS = 6
+TITLE_CHARS = 60
+# How an unsuccessful turn reads as a problem (API.md §1 statuses).
+FAILURE_STATUS = {"provider_error": 502, "timeout": 504, "validation_error": 422, "pipeline_error": 422,
+                  "agent_not_running": 409, "agent_not_active": 409, "cancelled": 409}
+
+
+# --- the lease ----------------------------------------------------------------------------------
+
+def driver_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def driver_claim(thread_id, name: str) -> bool:
+    """Take the thread's lease if nobody holds a live one (one conditional UPDATE)."""
+    free = Q(driver="") | Q(driver_seen_at__isnull=True) | Q(driver_seen_at__lt=driver_stale_before())
+    return bool(Thread.objects.filter(pk=thread_id).filter(free).update(driver=name, driver_seen_at=timezone.now()))
+
+
+def driver_renew(thread_id, name: str) -> bool:
+    return bool(Thread.objects.filter(pk=thread_id, driver=name).update(driver_seen_at=timezone.now()))
+
+
+def driver_release(thread_id, name: str) -> None:
+    Thread.objects.filter(pk=thread_id, driver=name).update(driver="", driver_seen_at=None, active_execution=None)
+
+
+def driver_ensure(thread_id) -> bool:
+    """Start a driver for the thread on this process's turn loop, unless one
+    runs already (here or in another process)."""
+    name = driver_name()
+    if not driver_claim(thread_id, name):
+        return False
+    turn_loop.submit(drive(thread_id, name))
+    return True
+
+
+def _last_stored_seq(thread_id) -> int:
+    return Thread.objects.filter(pk=thread_id).values_list("last_event_seq", flat=True).first() or 0
+
+
+def _next_pending(thread_id) -> Message | None:
+    return pending_messages(thread_id).select_related("thread__agent", "thread__created_by").first()
+
+
+async def drive(thread_id, name: str) -> None:
+    journal = journal_open(thread_id, await sync_to_async(_last_stored_seq)(thread_id))
+    keeper = asyncio.ensure_future(_keep(journal, name))
+    try:
+        while True:
+            message = await sync_to_async(_next_pending)(thread_id)
+            if message is None:
+                # Store everything, let go, then look once more: a message sent
+                # while letting go found the lease taken and relies on this look.
+                await sync_to_async(journal.flush)()
+                await sync_to_async(driver_release)(thread_id, name)
+                if not await sync_to_async(pending_messages(thread_id).exists)():
+                    return
+                if not await sync_to_async(driver_claim)(thread_id, name):
+                    return  # another driver has it
+                journal_close(journal)
+                journal = journal_open(thread_id, await sync_to_async(_last_stored_seq)(thread_id))
+                keeper.cancel()
+                keeper = asyncio.ensure_future(_keep(journal, name))
+                continue
+            try:
+                await run_turn(journal, message)
+            except Exception:
+                if not await Thread.objects.filter(pk=thread_id).aexists():
+                    logger.info("Thread %s was deleted during a turn", thread_id)
+                    return
+                # a bug in one turn must not strand the others
+                logger.exception("Chat turn for message %s crashed", message.pk)
+                await _fail_unfinished(journal, message)
+    finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+        try:
+            await sync_to_async(journal.flush)()
+        finally:
+            journal_close(journal)
+            await sync_to_async(driver_release)(thread_id, name)
+
+
+async def _keep(journal: Journal, name: str) -> None:
+    """Store the journal in batches and renew the lease, while the driver runs."""
+    every = settings.AGENTRY_CHAT_FLUSH_SECONDS
+    renew_every = max(every, settings.AGENTRY_EXECUTION_HEARTBEAT_SECONDS)
+    since_renew = 0.0
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await sync_to_async(journal.flush)()
+            since_renew += every
+            if since_renew >= renew_every:
+                since_renew = 0.0
+                await sync_to_async(driver_renew)(journal.thread_id, name)
+        except Exception:  # the database hiccuped: the next round stores it
+            logger.warning("Storing the events of thread %s failed", journal.thread_id, exc_info=True)
+
+
+# --- one turn -----------------------------------------------------------------------------------
+
+def _start(message: Message) -> None:
+    """The message joins the conversation now, after the turns ahead of it
+    (a message sent during another turn is ordered after its answer)."""
+    message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
+    Message.objects.filter(pk=message.pk).update(status=message.status, created_at=message.created_at)
+
+
+def _user_message_data(message: Message) -> dict:
+    return {"message": {"id": str(message.pk), "role": message.role, "content": message.content,
+                        "created_at": message.created_at.isoformat().replace("+00:00", "Z")}}
+
+
+async def run_turn(journal: Journal, message: Message) -> None:
+    thread = message.thread
+    turn = str(message.pk)
+    await sync_to_async(_start)(message)
+    await journal.emit(events.MESSAGE_CREATED, {**_user_message_data(message), "message_id": turn})
+    if message.command:
+        await _answer_command(journal, thread, message)
+        return
+    agent = await Agent.objects.aget(pk=thread.agent_id)
+    if agent.status != AgentStatus.ACTIVE or agent.runtime_state != RuntimeState.RUNNING:
+        code = "agent_not_active" if agent.status != AgentStatus.ACTIVE else "agent_not_running"
+        await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
+                      error={"code": code, "message": f"Agent {agent.slug!r} can no longer chat: it is "
+                                                      f"{agent.status if code == 'agent_not_active' else 'stopped'}."})
+        return
+    try:
+        execution, definition = await sync_to_async(_start_execution)(agent, thread, message)
+    except ApiError as exc:
+        await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
+                      error={"code": exc.code, "message": exc.detail})
+        return
+    memory = await sync_to_async(_memory)(agent, definition.config, message.content)
+    context = await turn_context(agent=agent, thread=thread, config=definition.config, user_text=message.content,
+                                 memory=memory, before=message.created_at)
+    recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
+    await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
+                            context={"history": context.history, "system_context": context.system_context,
+                                     "thread_id": thread.pk})
+    execution = await Execution.objects.aget(pk=execution.pk)
+    provider, model = await sync_to_async(_model_used)(execution)
+    usage = (execution.tokens_prompt + context.tokens_prompt, execution.tokens_completion + context.tokens_completion,
+             execution.cost_usd + context.cost_usd)
+    if execution.status == ExecutionStatus.SUCCEEDED:
+        content, status, error = as_text(execution.output), MessageStatus.COMPLETED, None
+    elif execution.status == ExecutionStatus.CANCELLED:
+        content, status, error = recorder.text, MessageStatus.CANCELLED, None
+    else:
+        content, status, error = recorder.text, MessageStatus.FAILED, execution.error
+    await _finish(journal, thread, message, content=content, status=status, error=error, execution=execution,
+                  usage=usage, provider=provider, model=model, ttft_ms=recorder.ttft_ms,
+                  tool_calls=recorder.tool_calls, citations=execution.citations or [])
+
+
+def _start_execution(agent: Agent, thread: Thread, message: Message):
+    """The turn's execution: the deployed version (the agent is running),
+    with the session's model when the thread overrides it."""
+    request = run_request(agent, input={"message": message.content})
+    execution, _created = execution_start(agent=agent, actor=Actor(user=thread.created_by), request=request,
+                                          trigger=Trigger.CHAT)
+    Thread.objects.filter(pk=thread.pk).update(active_execution=execution)
+    definition = execution.definition
+    config = {**definition.config, "tools": chat_tools(definition.config)}
+    if thread.model_override:
+        config["model"] = {**config["model"], **thread.model_override}
+    return execution, dataclasses.replace(definition, config=config)
+
+
+def chat_tools(config: dict) -> list[dict]:
+    """The agent's tools plus the built-ins every chat has: ``remember`` (when
+    its memory is on) and ``save_artifact``, unless it lists them itself."""
+    tools = list(config.get("tools", []))
+    taken = {tool["id"] for tool in tools} | {tool["type"] for tool in tools}
+    builtins = [kind for kind in BUILTIN_TOOLS if kind in TOOLS and kind not in taken]
+    if not config.get("memory", {}).get("enabled", True) and "remember" in builtins:
+        builtins.remove("remember")
+    return tools + [{"id": kind, "type": kind, "description": "", "config": {}} for kind in builtins]
+
+
+def _memory(agent: Agent, config: dict, text: str) -> str:
+    """What the agent remembers that bears on ``text``, when its memory is on."""
+    if not config.get("memory", {}).get("enabled", True):
+        return ""
+    return memory_text(relevant_memories(agent, text))
+
+
+def _model_used(execution: Execution) -> tuple[str, str]:
+    step = (ExecutionStep.objects.filter(execution=execution).exclude(model="").order_by("-sequence")
+            .values_list("provider", "model").first())
+    return step or ("", "")
+
+
+async def _answer_command(journal: Journal, thread: Thread, message: Message) -> None:
+    answer = await sync_to_async(commands.answer)(thread, message)
+    await journal.emit(events.DELTA, {"delta": {"content": answer}, "message_id": str(message.pk)})
+    await _finish(journal, thread, message, content=answer, status=MessageStatus.COMPLETED,
+                  command=message.command)
+
+
+def _title_from(text: str) -> str:
+    words = text.split()[:TITLE_WORDS]
+    title = " ".join(words)[:TITLE_CHARS].strip()
+    return title or DEFAULT_TITLE
+
+
+def _store_answer(thread: Thread, message: Message, *, content: str, status: str, error, execution, usage,
+                  provider: str, model: str, ttft_ms, tool_calls, citations, command: str) -> Message:
+    now = timezone.now()
+    prompt, completion, cost = usage
+    answer = Message.objects.create(
+        thread=thread, role=MessageRole.ASSISTANT, content=content, status=status, error=error,
+        execution=execution, tokens_prompt=prompt, tokens_completion=completion, cost_usd=cost,
+        provider=provider, model=model, ttft_ms=ttft_ms, tool_calls=tool_calls, citations=citations,
+        command=command, latency_ms=execution.duration_ms if execution is not None else 0, created_at=now)
+    fields = dict(message_count=F("message_count") + 2, tokens_prompt=F("tokens_prompt") + prompt,
+                  tokens_completion=F("tokens_completion") + completion,
+                  total_cost_usd=F("total_cost_usd") + cost, last_activity_at=now, updated_at=now,
+                  active_execution=None)
+    if not thread.title_set and thread.message_count == 0 and thread.title == DEFAULT_TITLE:
+        fields["title"] = _title_from(message.content)
+    Thread.objects.filter(pk=thread.pk).update(**fields)
+    thread.message_count += 2
+    return answer
+
+
+async def _finish(journal: Journal, thread: Thread, message: Message, *, content: str, status: str,
+                  error: dict | None = None, execution: Execution | None = None,
+                  usage: tuple = (0, 0, Decimal(0)), provider: str = "", model: str = "", ttft_ms=None,
+                  tool_calls=(), citations=(), command: str = "") -> None:
+    answer = await sync_to_async(_store_answer)(
+        thread, message, content=content, status=status, error=error, execution=execution, usage=usage,
+        provider=provider, model=model, ttft_ms=ttft_ms, tool_calls=list(tool_calls), citations=list(citations),
+        command=command)
+    prompt, completion, cost = usage
+    data = {"message_id": str(message.pk), "assistant_message_id": str(answer.pk),
+            "execution_id": str(execution.pk) if execution is not None else None,
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+            "cost_usd": float(cost), "latency_ms": answer.latency_ms, "ttft_ms": ttft_ms,
+            "model": model or None, "citations": list(citations)}
+    if status == MessageStatus.FAILED:
+        error = error or {"code": "server_error", "message": "The turn failed."}
+        code = error.get("code", "server_error")
+        data["error"] = problem_body(status=FAILURE_STATUS.get(code, 500), code=code,
+                                     detail=error.get("message", ""),
+                                     instance=f"/api/v1/executions/{execution.pk}" if execution else "")
+        await journal.emit(events.FAILED, data, execution_id=execution.pk if execution else None)
+    else:
+        data["status"] = "cancelled" if status == MessageStatus.CANCELLED else "completed"
+        data["message"] = {"id": str(answer.pk), "role": "assistant", "content": content}
+        if command:
+            data["command"] = command
+        await journal.emit(events.COMPLETED, data, execution_id=execution.pk if execution else None)
+    await sync_to_async(journal.flush)()
+
+
+async def _fail_unfinished(journal: Journal, message: Message) -> None:
+    """After a crash: fail the turn's execution and end its stream."""
+    thread = await Thread.objects.aget(pk=message.thread_id)
+    try:
+        await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
+                      error={"code": "server_error", "message": "The turn failed unexpectedly."})
+    except Exception:
+        logger.exception("Could not record the failure of message %s", message.pk)

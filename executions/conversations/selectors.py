@@ -1,0 +1,115 @@
+"""Reads: which threads a caller sees, their messages, a thread's state.
+
+Every member of an agent reads its threads (API.md §2: viewers read
+threads); only the user who started a thread writes to it (chat, rename,
+archive, delete, cancel) — anyone else gets 404 for a write, as for a thread
+that does not exist.  Staff act as owner everywhere, so they write too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.selectors import deployed_config
+from core.errors import NotFound
+from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
+
+
+def thread_list(*, agent: Agent, archived: bool | None = False, created_by=None) -> QuerySet[Thread]:
+    threads = Thread.objects.filter(agent=agent).select_related("created_by")
+    if archived is not None:
+        threads = threads.filter(archived=archived)
+    if created_by is not None:
+        threads = threads.filter(created_by=created_by)
+    return threads
+
+
+def thread_get(*, agent: Agent, user, ref, write: bool = False) -> Thread:
+    """The agent's thread ``ref``; with ``write``, only if ``user`` may write
+    to it.  404 otherwise, whether it exists or not."""
+    try:
+        thread_id = uuid.UUID(str(ref))
+    except ValueError:
+        raise NotFound("No such thread.") from None
+    thread = Thread.objects.select_related("created_by").filter(agent=agent, pk=thread_id).first()
+    if thread is None or (write and not may_write(thread, user)):
+        raise NotFound("No such thread.")
+    return thread
+
+
+def may_write(thread: Thread, user) -> bool:
+    return thread.created_by_id == user.pk or bool(getattr(user, "is_staff", False))
+
+
+def message_list(*, thread: Thread) -> QuerySet[Message]:
+    return Message.objects.filter(thread=thread)
+
+
+def session_policy(agent: Agent) -> dict:
+    """The policy the agent's chat runs under: the deployed version's while it runs, else the draft's."""
+    config = deployed_config(agent) or agent.config
+    return config["session_policy"]
+
+
+def context_policy(config: dict) -> dict:
+    return config["context_policy"]
+
+
+def multitask_strategy(thread: Thread, policy: dict) -> str:
+    return thread.multitask_strategy or policy.get("multitask_strategy", "enqueue")
+
+
+def session_active(thread: Thread, policy: dict, now=None) -> bool:
+    """Whether the thread's session is still on: not archived, not idle past
+    the timeout, not older than the longest session."""
+    now = now or timezone.now()
+    return (not thread.archived
+            and thread.last_activity_at > now - timedelta(seconds=policy["idle_timeout_seconds"])
+            and thread.session_started_at > now - timedelta(seconds=policy["max_session_duration_seconds"]))
+
+
+def active_sessions(*, agent: Agent, user, policy: dict, now=None) -> QuerySet[Thread]:
+    """The user's threads on the agent whose session is on, oldest activity first."""
+    now = now or timezone.now()
+    return (Thread.objects.filter(
+        agent=agent, created_by=user, archived=False,
+        last_activity_at__gt=now - timedelta(seconds=policy["idle_timeout_seconds"]),
+        session_started_at__gt=now - timedelta(seconds=policy["max_session_duration_seconds"]))
+        .order_by("last_activity_at"))
+
+
+def driver_stale_before():
+    return timezone.now() - timedelta(seconds=settings.AGENTRY_EXECUTION_STALE_SECONDS)
+
+
+def thread_busy(thread_id) -> bool:
+    """Whether a live driver is running the thread's turns (or has some queued)."""
+    return Thread.objects.filter(pk=thread_id).exclude(driver="").filter(
+        driver_seen_at__gte=driver_stale_before()).exists()
+
+
+def pending_messages(thread_id) -> QuerySet[Message]:
+    return Message.objects.filter(thread_id=thread_id, role=MessageRole.USER,
+                                  status=MessageStatus.PENDING).order_by("created_at", "id")
+
+
+def thread_quiet(thread_id) -> bool:
+    """Nothing runs on the thread and nothing waits: a stream of it can end."""
+    return not thread_busy(thread_id) and not pending_messages(thread_id).exists()
+
+
+def context_messages(thread: Thread, *, since, limit: int) -> list[Message]:
+    """The newest ``limit`` answered messages of the thread's session after
+    ``since`` (and after what the summary covers), oldest first."""
+    start = max(filter(None, (since, thread.summary_through)))
+    rows = (Message.objects.filter(thread=thread, created_at__gt=start)
+            .filter(Q(role=MessageRole.ASSISTANT) | ~Q(status=MessageStatus.PENDING))
+            .exclude(status=MessageStatus.FAILED).exclude(command__gt="")
+            .order_by("-created_at", "-id")[:limit])
+    return list(reversed(rows))

@@ -1,0 +1,121 @@
+"""Slash commands: answered by the server, streamed like any answer, no model call."""
+
+import pytest
+
+from accounts.actor import Actor
+from agents.models import AgentSkill, Memory, Schedule, Skill
+from agents.services.skills import skill_attach, skill_create
+from executions.conversations.models import Message, Thread
+from tests.executions.conversations.conftest import Chat, deltas
+
+
+@pytest.fixture
+def ask(chat, llm):
+    thread = chat.thread()
+
+    def send(text, client=None):
+        events = (client or chat).send(thread["id"], text)
+        assert events[-2]["event"] == "thread.run.completed", events
+        assert events[-2]["data"]["command"] == text.split()[0][1:].lower()
+        assert llm.requests == []  # the model was never asked
+        return deltas(events)
+    send.thread_id = thread["id"]
+    return send
+
+
+def test_help_lists_every_command(ask):
+    answer = ask("/help")
+    for usage in ("/help", "/personality", "/remember", "/memories", "/skills", "/skill create", "/tasks",
+                  "/task create", "/knowledge search"):
+        assert usage in answer
+
+
+def test_unknown_commands_get_the_list(ask):
+    answer = ask("/frobnicate now")
+    assert answer.startswith("Unknown command /frobnicate.") and "/remember <text>" in answer
+
+
+def test_personality(ask):
+    listing = ask("/personality")
+    assert "concise" in listing and "socratic" in listing
+    assert ask("/personality set concise") == "Personality set to concise for this thread."
+    assert Thread.objects.get(pk=ask.thread_id).personality == "concise"
+    assert "Unknown preset" in ask("/personality set grumpy")
+    assert ask("/personality set default") == "Personality reset to the agent's own."
+
+
+def test_remember_and_memories(ask, chat):
+    assert ask("/memories").startswith("No memories yet")
+    assert ask("/remember The user's cat is called Pixel.") == "Remembered: The user's cat is called Pixel."
+    memory = Memory.objects.get(agent=chat.agent)
+    assert memory.content == "The user's cat is called Pixel." and memory.created_by.username == "alice"
+    assert "Pixel" in ask("/memories")
+    assert ask("/remember") == "Usage: /remember <text>"
+
+
+def test_skills_and_skill_create(ask, chat):
+    assert ask("/skills").startswith("No skills attached")
+    answer = ask("/skill create Weekly digest")
+    assert "Created skill 'Weekly digest' and attached it" in answer
+    skill = Skill.objects.get(name="Weekly digest")
+    assert AgentSkill.objects.filter(agent=chat.agent, skill=skill).exists()
+    assert "Weekly digest" in ask("/skills")
+    assert ask("/skill make x") == "Usage: /skill create <name>"
+
+
+def test_tasks_and_task_create_through_the_schedules_service(ask, chat):
+    assert ask("/tasks").startswith("No scheduled tasks")
+    answer = ask("/task create 0 9 * * 1 Write the weekly report")
+    assert answer.startswith("Scheduled ") and "0 9 * * 1" in answer
+    schedule = Schedule.objects.get(agent=chat.agent)
+    assert (schedule.cron, schedule.input) == ("0 9 * * 1", {"message": "Write the weekly report"})
+    assert "Write the weekly report" in ask("/tasks")
+    refused = ask("/task create 99 9 * * 1 Never")
+    assert refused.startswith("Could not do that: cron:")
+    assert ask("/task create 0 9").startswith("Usage: /task create")
+    assert Schedule.objects.count() == 1
+
+
+def test_commands_that_change_the_agent_respect_role_and_scope(ask, chat, make_user, make_token, add_member, llm):
+    operator = make_user("operator")
+    add_member(chat.agent, operator, "operator")
+    client = Chat(chat.base, make_token(operator), chat.agent)
+    thread = client.thread()
+    events = client.send(thread["id"], "/task create 0 9 * * * Daily")
+    assert deltas(events) == "Creating a task needs the admin role on this agent and the agents:write scope."
+    run_only = Chat(chat.base, make_token(chat.agent.owner, ["agents:run", "agents:read"]), chat.agent)
+    events = run_only.send(run_only.thread()["id"], "/task create 0 9 * * * Daily")
+    assert "agents:write" in deltas(events)
+    assert not Schedule.objects.exists() and llm.requests == []
+
+
+def test_command_messages_are_stored_but_kept_out_of_the_models_context(ask, chat, llm):
+    ask("/help")
+    rows = list(Message.objects.filter(thread_id=ask.thread_id).values_list("role", "command"))
+    assert rows == [("user", "help"), ("assistant", "help")]
+    chat.send(ask.thread_id, "a real question")
+    assert [m["content"] for m in llm.requests[-1].body["messages"] if m["role"] != "system"] == ["a real question"]
+
+
+def test_remembered_things_are_in_the_next_turns_system_prompt(ask, chat, llm):
+    ask("/remember The user's cat is called Pixel.")
+    chat.send(ask.thread_id, "What is my cat called?")
+    system = llm.requests[-1].body["messages"][0]
+    assert system["role"] == "system" and "The user's cat is called Pixel." in system["content"]
+
+
+def test_the_system_prompt_carries_the_operating_prompt_personality_and_skills(asgi_server, make_chat_agent, user,
+                                                                              make_token, llm, transactional_db):
+    actor = Actor(user=user)
+    operating = skill_create(actor=actor, name="Operating", content="Always answer in haiku.")
+    agent = make_chat_agent(user, name="Poet", config={
+        "instructions": "You are a poet.", "personality": "Gentle.", "operating_prompt_id": str(operating.pk)})
+    skill_attach(agent, skill_create(actor=actor, name="Rhymes", content="Prefer slant rhymes."), actor=actor)
+    chat = Chat(asgi_server.url, make_token(user), agent)
+    thread = chat.thread()
+    chat.send(thread["id"], "/personality set formal")
+    chat.send(thread["id"], "Write about rain")
+    system = llm.requests[-1].body["messages"][0]["content"]
+    for part in ("You are a poet.", "Gentle.", "Always answer in haiku.", "Prefer slant rhymes.",
+                 "Use a formal, precise, professional tone."):
+        assert part in system
