@@ -18,6 +18,17 @@ class KnowledgeSearchNode(Node):
     required_data = {"query": str}
     template_keys = ("query",)
     tool = True
+    tool_description = ("Search this agent's knowledge base (its uploaded documents) for passages about a "
+                        "question; each comes with its document, page and chunk, to cite.")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "description": "What to look for, in plain words."},
+            "tags": {"type": "array", "items": {"type": "string"},
+                     "description": "Only documents carrying one of these tags (optional)."},
+        },
+        "required": ["query"],
+    }
     connector_aliases = ("knowledge", "knowledge-base", "rag")
 
     @classmethod

@@ -60,7 +60,9 @@ def test_agent_tool_searches_with_the_calls_query(api, owner, make_agent, llm):
     # when
     data = invoke(client, agent, {"input": {"message": "When does the keeper record the tides?"}}).json()["data"]
 
-    # then the tool's answer reached the model, and the run cites the passage
+    # then the model was offered a query argument, the tool's answer reached it, and the run cites the passage
+    offered = llm.requests[0].body["tools"][0]["function"]
+    assert offered["name"] == "docs" and offered["parameters"]["required"] == ["query"]
     assert data["output"] == "Every Thursday at dawn [manual p.17]."
     tool_message = llm.requests[-1].body["messages"][-1]
     assert tool_message["role"] == "tool"
