@@ -155,6 +155,25 @@ class HeartbeatSerializer(StrictSerializer):
     prompt = serializers.CharField(max_length=20_000, allow_blank=True, default="")
 
 
+class KnowledgeSerializer(FilledSerializer):
+    """How the agent's knowledge base is indexed and searched."""
+
+    embedding = ModelRefSerializer(allow_null=True, default=None, help_text=(
+        "An embedding model of an OpenAI-compatible provider, for vector search beside full text; "
+        "null: the installation's (AGENTRY_KNOWLEDGE_EMBEDDING), if any."))
+    chunk_size = serializers.IntegerField(min_value=200, max_value=8000, default=1000,
+                                          help_text="Characters per chunk, at most.")
+    chunk_overlap = serializers.IntegerField(min_value=0, max_value=4000, default=150,
+                                             help_text="Characters a chunk repeats from the one before.")
+    top_k = serializers.IntegerField(min_value=1, max_value=50, default=5,
+                                     help_text="Passages a search returns when it does not say.")
+
+    def validate(self, attrs):
+        if attrs["chunk_overlap"] > attrs["chunk_size"] // 2:
+            raise serializers.ValidationError({"chunk_overlap": ["At most half of chunk_size."]})
+        return attrs
+
+
 class AgentConfigSerializer(FilledSerializer):
     """The shape of ``config`` (API.md §3); also its OpenAPI description."""
 
@@ -171,6 +190,7 @@ class AgentConfigSerializer(FilledSerializer):
     context_policy = ContextPolicySerializer(default=dict)
     session_policy = SessionPolicySerializer(default=dict)
     heartbeat = HeartbeatSerializer(default=dict)
+    knowledge = KnowledgeSerializer(default=dict)
     env = serializers.DictField(default=dict, help_text=(
         'Variables for templates. A value is a string, or {"value": "...", "secret": true} for a secret, '
         'which is encrypted at rest and shown as {"secret": true}; send {"secret": true} to keep it.'))

@@ -64,17 +64,19 @@ def agents_visible_to(user) -> QuerySet[Agent]:
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     """What the agent representation reads, fetched up front (no N+1).  The
     counts are correlated subqueries, evaluated only for the rows of the page;
-    what higher layers own (executions, threads, artifacts) is counted by
-    model name, never imported."""
+    what higher layers own (executions, threads, artifacts, knowledge
+    documents) is counted by model name, never imported."""
     execution = apps.get_model("executions", "Execution")
     artifact = apps.get_model("executions", "Artifact")
     thread = apps.get_model("conversations", "Thread")
+    document = apps.get_model("knowledge", "Document")
     messages = (thread.objects.filter(agent=OuterRef("pk")).order_by().values("agent")
                 .annotate(n=Sum("message_count")).values("n"))
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
     ).annotate(execution_count=_count_of(execution), version_count=_count_of(AgentVersion),
                schedule_count=_count_of(Schedule), thread_count=_count_of(thread), artifact_count=_count_of(artifact),
+               knowledge_document_count=_count_of(document),
                message_count=Coalesce(Subquery(messages, output_field=IntegerField()), 0))
 
 
@@ -117,7 +119,7 @@ def agent_role(agent: Agent, user) -> str | None:
 
 def agent_stats(agent: Agent) -> dict:
     """Counts of what belongs to the agent (annotated by ``with_representation``,
-    else counted here).  Knowledge documents arrive with their own app."""
+    else counted here)."""
 
     def count(annotation: str, related: str) -> int:
         value = getattr(agent, annotation, None)
@@ -129,7 +131,7 @@ def agent_stats(agent: Agent) -> dict:
     return {"versions": count("version_count", "versions"), "executions": count("execution_count", "executions"),
             "threads": count("thread_count", "threads"), "messages": messages,
             "schedules": count("schedule_count", "schedules"), "artifacts": count("artifact_count", "artifacts"),
-            "knowledge_documents": 0}
+            "knowledge_documents": count("knowledge_document_count", "knowledge_documents")}
 
 
 def agent_name_check(*, user, name: str, ignore_id=None) -> dict:

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "agents",
     "executions",
     "executions.conversations",
+    "executions.knowledge",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,27 @@ AGENTRY_CHAT_QUIET_SECONDS = float(os.environ.get("AGENTRY_CHAT_QUIET_SECONDS", 
 AGENTRY_CHAT_MAX_MESSAGE_CHARS = int(os.environ.get("AGENTRY_CHAT_MAX_MESSAGE_CHARS", "32000"))
 AGENTRY_SSE_POLL_SECONDS = float(os.environ.get("AGENTRY_SSE_POLL_SECONDS", "0.25"))
 
+# Knowledge base (executions.knowledge).  Files live under DATA_DIR/knowledge
+# through Django's storage API (set STORAGES["knowledge"] for S3-compatible
+# storage); sizes are bytes, chunk sizes characters.
+AGENTRY_KNOWLEDGE_MAX_BYTES = int(os.environ.get("AGENTRY_KNOWLEDGE_MAX_BYTES", str(25 * 1024 * 1024)))
+AGENTRY_KNOWLEDGE_MAX_DOCUMENTS = int(os.environ.get("AGENTRY_KNOWLEDGE_MAX_DOCUMENTS", "1000"))
+AGENTRY_KNOWLEDGE_MAX_AGENT_BYTES = int(os.environ.get("AGENTRY_KNOWLEDGE_MAX_AGENT_BYTES", str(1024 * 1024 * 1024)))
+# The embedding model for agents whose config names none ("provider:model", empty: none).
+AGENTRY_KNOWLEDGE_EMBEDDING = os.environ.get("AGENTRY_KNOWLEDGE_EMBEDDING", "")
+# From how many vectors an agent's in-process index is an HNSW graph (usearch)
+# rather than an exact numpy scan; see bench/knowledge_bench.py.
+AGENTRY_KNOWLEDGE_ANN_MIN_VECTORS = int(os.environ.get("AGENTRY_KNOWLEDGE_ANN_MIN_VECTORS", "50000"))
+# A multipart upload may carry a file this large plus its form fields.
+AGENTRY_MAX_UPLOAD_BYTES = AGENTRY_KNOWLEDGE_MAX_BYTES + 1024 * 1024
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "knowledge": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                  "OPTIONS": {"location": str(DATA_DIR / "knowledge")}},
+}
+
 # --- REST framework and OpenAPI ----------------------------------------------
 
 REST_FRAMEWORK = {
@@ -275,6 +297,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-executions": {"task": "executions.reap_stale", "schedule": 30.0},
+    "reap-stale-knowledge": {"task": "knowledge.reap_stale", "schedule": 30.0},
     "archive-idle-threads": {"task": "conversations.archive_idle", "schedule": 3600.0},
 }
 

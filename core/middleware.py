@@ -38,10 +38,15 @@ class BeforeAfterMiddleware:
 
 class RequestSizeLimitMiddleware(BeforeAfterMiddleware):
     """Refuse bodies larger than ``AGENTRY_MAX_REQUEST_BYTES`` with 413 before
-    anything reads them (Django's own limit only fires once a view parses)."""
+    anything reads them (Django's own limit only fires once a view parses).
+    A multipart upload may be as large as ``AGENTRY_MAX_UPLOAD_BYTES``: its
+    files go to temporary files, not memory, and the view that takes them
+    checks each file's own limit while it streams."""
 
     def before(self, request):
         limit = settings.AGENTRY_MAX_REQUEST_BYTES
+        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            limit = max(limit, getattr(settings, "AGENTRY_MAX_UPLOAD_BYTES", limit))
         length = request.META.get("CONTENT_LENGTH") or "0"
         try:
             too_large = int(length) > limit

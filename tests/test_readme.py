@@ -153,6 +153,33 @@ def test_readme_automation_lines_work(live_server, make_user, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_readme_knowledge_lines_work(live_server, celery_worker, make_user, tmp_path, settings):
+    # given greeter, and a worker that reads the files the server stores
+    settings.STORAGES = {**settings.STORAGES, "knowledge": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "knowledge")}}}
+    _token, raw = token_create(user=make_user("librarian"), name="t",
+                               scopes=["agents:read", "agents:write", "agents:run"])
+    env = {"TOKEN": raw, "PATH": "/usr/bin:/bin"}
+    run_dir = tmp_path / "cwd"
+    run_dir.mkdir()
+
+    def run(block):
+        script = re.sub(r"^TOKEN=.*$", "", block.replace("http://127.0.0.1:8000", live_server.url), flags=re.M)
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("curl -s ", "curl -s -w '\\n' ")],
+                                env=env, cwd=run_dir, capture_output=True, text=True, timeout=90)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line)["data"] for line in result.stdout.splitlines() if line.strip()]
+
+    run(_section_blocks("## Deploying changes safely")[0])
+
+    # when the knowledge lines run
+    uploaded, listed, found = run(_section_blocks("## Knowledge base")[0])
+
+    # then the document was ingested by the worker and is found
+    assert uploaded["status"] == "processing" and uploaded["document_id"] == "returns"
+    assert listed[0]["status"] == "ready" and listed[0]["kind"] == "md" and listed[0]["tags"] == ["policy"]
+    assert found["mode"] == "full_text" and found["results"][0]["document_id"] == "returns"
+    assert "five working days" in found["results"][0]["text"]
 def test_readme_chat_lines_work(transactional_db, asgi_server, settings):
     from agents.demo import seed_demo
     from agents.models import Memory

@@ -24,6 +24,7 @@ from executions.api.filters import ExecutionFilter
 from executions.api.runs import (
     CORRELATION_ID,
     IDEMPOTENCY_KEY,
+    CitationSerializer,
     ErrorSerializer,
     QueuedRunSerializer,
     RunResultSerializer,
@@ -84,6 +85,7 @@ class ExecutionSerializer(serializers.Serializer):
     tokens = serializers.SerializerMethodField()
     cost_usd = serializers.FloatField()
     cancel_requested = serializers.BooleanField()
+    citations = CitationSerializer(many=True, help_text="Knowledge passages the run's answer used.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

@@ -57,6 +57,13 @@ class TraceStepSerializer(serializers.Serializer):
         return {"prompt": step.tokens_prompt, "completion": step.tokens_completion}
 
 
+class CitationSerializer(serializers.Serializer):
+    document_id = serializers.CharField()
+    filename = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    chunk = serializers.IntegerField(help_text="The passage's position in its document (0-based).")
+
+
 class RunResultSerializer(serializers.Serializer):
     """Schema of a synchronous run's result (built by ``execution_result``)."""
 
@@ -70,6 +77,7 @@ class RunResultSerializer(serializers.Serializer):
     cost_usd = serializers.FloatField()
     version = serializers.IntegerField(allow_null=True, help_text="Version index run; null for the draft.")
     error = ErrorSerializer(allow_null=True)
+    citations = CitationSerializer(many=True, help_text="Knowledge passages the run's answer used.")
     trace = TraceStepSerializer(many=True, required=False)
 
 

@@ -1,7 +1,7 @@
 """The executions app's API routes: providers, runs and executions, the cost
 estimate, artifacts, analytics and the public webhook trigger."""
 
-from django.urls import re_path
+from django.urls import include, re_path
 
 from executions.api.analytics import AnalyticsViewSet
 from executions.api.artifacts import ArtifactViewSet
@@ -46,4 +46,6 @@ urlpatterns = [
     # the public webhook trigger (the webhook's admin endpoints are in agents.api.urls)
     re_path(r"^hooks/(?P<agent>[^/]+)/(?P<secret>[^/]+)/?$", HookView.as_view(), name="webhook-trigger"),
     re_path(r"^hooks/(?P<agent>[^/]+)/?$", HookWithoutSecretView.as_view(), name="webhook-trigger-no-secret"),
+    # the knowledge base
+    re_path(r"", include("executions.knowledge.api.urls")),
 ]

@@ -117,6 +117,11 @@ class Catalogue(Protocol):
     async def env(self, definition: AgentDefinition) -> dict[str, str]:
         """``env`` as ``definition``'s templates see it, secrets decrypted."""
 
+    async def knowledge_search(self, definition: AgentDefinition, query: str, *, top_k: int | None,
+                               tags: list[str] | None) -> dict:
+        """Search ``definition``'s agent's knowledge base: ``{"mode", "note",
+        "results": [{document_id, filename, page, chunk, score, text, retrievers}]}``."""
+
 
 class Workspace(Protocol):
     """Where the built-in tools keep what a run makes (``executions.services.workspace``):
@@ -163,6 +168,8 @@ class RunContext:
     # Set by ``run_pipeline``, so nodes that run other nodes import neither the runner nor the registry:
     runner: Callable[[RunContext, dict], Awaitable[Any]] | None = None  # runs a subagent's pipeline
     tools: Mapping[str, Tool] = field(default_factory=dict)  # what an agent node's tools run as, by type
+    # Knowledge passages the run's answers used ({document_id, filename, page, chunk}), kept on the execution.
+    citations: list[dict] = field(default_factory=list)
 
     def template_context(self) -> dict:
         return {"input": self.input, "nodes": self.outputs, "env": self.env, "memory": self.memory}

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from executions.models import Execution, ExecutionStatus
+from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services.runs import execution_finish
 
 logger = logging.getLogger("agentry.executions")
@@ -41,9 +41,10 @@ def requeue_lost_executions(*, stale_after: float | None = None) -> list:
     execution."""
     stale_after = stale_after if stale_after is not None else settings.AGENTRY_EXECUTION_STALE_SECONDS
     now = timezone.now()
+    # Knowledge ingestions are sent to their own task, by the knowledge reaper.
     requeued = list(Execution.objects.filter(status=ExecutionStatus.QUEUED,
                                               enqueued_at__lt=now - timedelta(seconds=stale_after))
-                    .values_list("pk", flat=True)[:500])
+                    .exclude(trigger=Trigger.KNOWLEDGE).values_list("pk", flat=True)[:500])
     Execution.objects.filter(pk__in=requeued).update(enqueued_at=now)
     if requeued:
         logger.warning("Sending %d long-queued executions again: %s", len(requeued), requeued)

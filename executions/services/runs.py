@@ -310,7 +310,7 @@ async def execution_execute(execution_id, *, stream_deltas: bool = False, defini
                 await client.aclose()
             except Exception:  # closing a pool must not change the outcome
                 logger.warning("Closing an LLM client failed", exc_info=True)
-    await sync_to_async(execution_finish)(execution, status, output=output, error=error)
+    await sync_to_async(execution_finish)(execution, status, output=output, error=error, citations=ctx.citations)
 
 
 async def _watch(execution_id, switch: _CancelSwitch) -> None:
@@ -348,10 +348,11 @@ def _settle(execution_id, from_statuses: tuple[str, ...], **fields) -> Execution
     return execution
 
 
-def execution_finish(execution: Execution, status: str, *, output=None, error=None) -> None:
-    """Write the outcome, totals from the steps, and the ``done`` event.  Only
-    a still-running execution is finished: the reaper or a cancel may have
-    settled it already."""
+def execution_finish(execution: Execution, status: str, *, output=None, error=None,
+                     citations: list | None = None) -> None:
+    """Write the outcome, totals from the steps, the knowledge passages it
+    cited, and the ``done`` event.  Only a still-running execution is
+    finished: the reaper or a cancel may have settled it already."""
     now = timezone.now()
     totals = execution.steps.aggregate(prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
                                        cost=Sum("cost_usd"))
@@ -360,7 +361,7 @@ def execution_finish(execution: Execution, status: str, *, output=None, error=No
         execution.pk, (ExecutionStatus.RUNNING,), status=status, output=output, error=error, finished_at=now,
         duration_ms=max(0, int((now - started).total_seconds() * 1000)),
         tokens_prompt=totals["prompt"] or 0, tokens_completion=totals["completion"] or 0,
-        cost_usd=totals["cost"] or 0)
+        cost_usd=totals["cost"] or 0, **({"citations": citations} if citations else {}))
     if finished is not None:
         Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
 
@@ -372,6 +373,7 @@ def execution_result(execution: Execution, *, trace: list | None = None) -> dict
         "duration_ms": execution.duration_ms, "tokens_used": execution.tokens_used,
         "tokens": {"prompt": execution.tokens_prompt, "completion": execution.tokens_completion},
         "cost_usd": float(execution.cost_usd), "version": execution.version, "error": execution.error,
+        "citations": execution.citations,
     }
     if trace is not None:
         result["trace"] = trace

@@ -56,6 +56,9 @@ EXPECTED_PATHS = {
     "/api/v1/agents/{agent}/webhook": {"get", "delete"},
     "/api/v1/agents/{agent}/webhook/rotate": {"post"},
     "/api/v1/hooks/{agent}/{secret}": {"post"},
+    "/api/v1/agents/{agent}/knowledge": {"get", "post"},
+    "/api/v1/agents/{agent}/knowledge/{doc}": {"get", "delete"},
+    "/api/v1/agents/{agent}/knowledge/search": {"post"},
     "/api/v1/agents/{agent}/threads": {"get", "post", "delete"},
     "/api/v1/agents/{agent}/threads/{thread}": {"get", "patch", "delete"},
     "/api/v1/agents/{agent}/threads/{thread}/messages": {"get"},
@@ -142,3 +145,9 @@ def test_run_endpoints_document_their_failures(schema):
     assert {"202", "409", "422", "503"} <= queued and "504" not in queued
     events = _path(schema, "/api/v1/executions/{id}/events")["get"]["responses"]
     assert "text/event-stream" in events["200"]["content"]
+
+
+def test_knowledge_upload_documents_its_form_and_errors(schema):
+    upload = _path(schema, "/api/v1/agents/{agent}/knowledge")["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert {"201", "400", "403", "404", "413", "415", "429", "502"} <= set(upload["responses"])

@@ -290,9 +290,28 @@ def test_disconnect_mid_stream_breaks_the_stream(server):
 
 
 def test_unknown_route_is_404(server):
-    response = httpx.post(server.url + "/v1/embeddings", json={"model": "m"})
+    response = httpx.post(server.url + "/v1/images/generations", json={"model": "m"})
 
     assert response.status_code == 404
+
+
+def test_embeddings_are_deterministic_and_scriptable(server):
+    import openai
+
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0)
+    first = client.embeddings.create(model="e", input=["red apples", "green pears"]).data
+    again = client.embeddings.create(model="e", input="red apples").data  # the SDK's default base64 too
+
+    assert [item.index for item in first] == [0, 1] and len(first[0].embedding) == 64
+    assert again[0].embedding == pytest.approx(first[0].embedding)
+    server.script_embedding("apples", [0.0, 1.0])
+    assert client.embeddings.create(model="e", input="Apples!").data[0].embedding == [0.0, 1.0]
+    server.script("e", [Reply(status=503, error="busy")])
+    with pytest.raises(openai.APIStatusError) as failure:
+        client.embeddings.create(model="e", input="x")
+    assert failure.value.status_code == 503
+    server.reset()
+    assert len(client.embeddings.create(model="e", input="Apples!").data[0].embedding) == 64
 
 
 def test_reset_forgets_scripts_and_records(server):

@@ -138,12 +138,14 @@ def test_subagent_runs_another_agent_the_caller_may_run(api, user, make_user, ma
     assert "operator role" in body["detail"]
 
 
-def test_knowledge_search_returns_no_results_yet(api, user, make_agent, llm):
+def test_knowledge_search_without_documents_finds_nothing(api, user, make_agent, llm):
     agent = make_agent(user, pipeline=pipeline(
         input_node(), {"id": "kb", "type": "knowledge_search", "data": {"query": "{{input.message}}", "top_k": 3}},
         output_node("{{nodes.kb.output}}"), edges=[("input", "kb"), ("kb", "output")]))
     data = invoke(api(user), agent, {"input": {"message": "refunds"}}).json()["data"]
-    assert data["output"] == {"query": "refunds", "results": []}
+    assert data["output"] == {"query": "refunds", "mode": "full_text", "results": [],
+                              "note": "No embedding model is configured, so this is full-text search only."}
+    assert data["citations"] == []
 
 
 def test_api_keys_never_reach_responses_or_logs(api, user, make_agent, llm, caplog):

@@ -164,7 +164,12 @@ class FakeLLMServer:
             self._scripts.clear()
             self._requests.clear()
             self._ids = itertools.count(1)
+            self._embedding_rules = []
             self.streams_abandoned = 0
+
+    def script_embedding(self, contains: str, vector: list[float]) -> None:
+        """See :func:`script_embedding` (``POST /v1/embeddings``)."""
+        script_embedding(self, contains, vector)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -279,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake._record(RecordedRequest(
             method="POST", path=path, headers={k.lower(): v for k, v in self.headers.items()}, body=body,
             received_at=time.monotonic(), wall_time=time.time()))
+        if path in EMBEDDING_PATHS:
+            _answer_embeddings(self, body)
+            return
         api = "openai" if path in OPENAI_PATHS else "anthropic" if path in ANTHROPIC_PATHS else None
         if api is None:
             self._send_json(404, {"error": {"message": f"no route for POST {path}", "type": "not_found"}})
@@ -540,6 +548,80 @@ def _anthropic_events(answer: _Answer) -> list[str]:
                                           "usage": {"output_tokens": c}}))
     events.append(event("message_stop", {}))
     return events
+
+
+# OpenAI embeddings (``POST /v1/embeddings``)
+
+EMBEDDING_PATHS = ("/v1/embeddings", "/embeddings")
+EMBEDDING_DIMENSIONS = 64
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def script_embedding(fake: FakeLLMServer, contains: str, vector: list[float]) -> None:
+    """Embed every input that contains ``contains`` (case-insensitive) as
+    ``vector``: two texts without a word in common can then be made close.
+    Inputs no scripted text matches get :func:`default_embedding`.  A
+    ``script(model, [Reply(status=...)])`` for the embedding model makes its
+    next requests fail instead.  ``reset()`` forgets these too."""
+    with fake._lock:
+        if not hasattr(fake, "_embedding_rules"):
+            fake._embedding_rules = []
+        fake._embedding_rules.append((contains.lower(), [float(x) for x in vector]))
+
+
+def default_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A deterministic bag-of-words vector: each word adds 1 to a bucket
+    chosen by a stable hash, then the vector is normalised.  Texts that share
+    words are close; it checks the plumbing, it knows no meaning."""
+    import hashlib
+    import math
+
+    vector = [0.0] * dimensions
+    for word in _WORD.findall(text.lower()):
+        vector[int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little") % dimensions] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+def _embedding_for(fake: FakeLLMServer, text: str) -> list[float]:
+    with fake._lock:
+        rules = list(getattr(fake, "_embedding_rules", []))
+    lowered = text.lower()
+    for contains, vector in rules:
+        if contains in lowered:
+            return vector
+    dimensions = len(rules[0][1]) if rules else EMBEDDING_DIMENSIONS
+    return default_embedding(text, dimensions)
+
+
+def _answer_embeddings(handler: _Handler, body: Any) -> None:
+    import base64
+    import struct
+
+    fake = handler.server.fake
+    if not isinstance(body, dict) or "input" not in body:
+        handler._send_error("openai", Reply(status=400, error="body needs model and input"))
+        return
+    with fake._lock:
+        script = fake._scripts.get(body.get("model") or "")
+        reply = script.popleft() if script else None
+    if reply is not None and not fake._sleep(reply.delay):
+        return
+    if reply is not None and reply.status != 200:
+        handler._send_error("openai", reply)
+        return
+    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    data = []
+    for index, text in enumerate(inputs):
+        vector = _embedding_for(fake, str(text))
+        if body.get("encoding_format") == "base64":
+            encoded: Any = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        else:
+            encoded = vector
+        data.append({"object": "embedding", "index": index, "embedding": encoded})
+    tokens = sum(estimate_tokens(str(text)) for text in inputs)
+    handler._send_json(200, {"object": "list", "data": data, "model": body.get("model") or "fake",
+                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ AGENT_KEYS = {
 }
 CONFIG_KEYS = {
     "instructions", "personality", "operating_prompt_id", "model", "fallback_models", "max_iterations",
-    "tools", "mcps", "actions", "memory", "context_policy", "session_policy", "heartbeat", "env",
+    "tools", "mcps", "actions", "memory", "context_policy", "session_policy", "heartbeat", "knowledge", "env",
 }
 PIPELINE = {
     "nodes": [

@@ -17,7 +17,7 @@ from tests.executions.conftest import THREE_NODES, invoke, read_sse
 from tests.fakes.llm_server import Reply
 
 EXECUTION_KEYS = {"id", "agent", "status", "trigger", "version", "input", "output", "error", "correlation_id",
-                  "duration_ms", "tokens_used", "tokens", "cost_usd", "cancel_requested", "created_at",
+                  "duration_ms", "tokens_used", "tokens", "cost_usd", "cancel_requested", "citations", "created_at",
                   "started_at", "finished_at"}
 
 

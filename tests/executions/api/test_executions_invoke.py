@@ -15,7 +15,7 @@ from tests.fakes.llm_server import Reply
 pytestmark = pytest.mark.django_db
 
 RESULT_KEYS = {"execution_id", "status", "output", "duration_ms", "tokens_used", "tokens", "cost_usd", "version",
-               "error"}
+               "error", "citations"}
 TRACE_KEYS = {"id", "node_id", "type", "status", "started_at", "finished_at", "duration_ms", "input", "output",
               "provider", "model", "tokens_used", "tokens", "cost_usd", "attempts", "error"}
 

@@ -1,0 +1,16 @@
+"""The knowledge base's routes; ``search`` comes before ``{doc}``, which would take it."""
+
+from django.urls import re_path
+
+from executions.knowledge.api.documents import KnowledgeSearchViewSet, KnowledgeViewSet
+
+AGENT = r"^agents/(?P<agent>[^/]+)"
+knowledge = KnowledgeViewSet.as_view
+
+urlpatterns = [
+    re_path(AGENT + r"/knowledge/?$", knowledge({"get": "list", "post": "create"}), name="agent-knowledge-list"),
+    re_path(AGENT + r"/knowledge/search/?$", KnowledgeSearchViewSet.as_view({"post": "search"}),
+            name="agent-knowledge-search"),
+    re_path(AGENT + r"/knowledge/(?P<doc>[^/]+)/?$", knowledge({"get": "retrieve", "delete": "destroy"}),
+            name="agent-knowledge-detail"),
+]

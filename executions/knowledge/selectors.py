@@ -1,0 +1,39 @@
+"""Reads of the knowledge base: an agent's documents, and search."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from core.errors import NotFound
+from executions.knowledge import search as hybrid
+from executions.knowledge.config import knowledge_config
+from executions.knowledge.models import Document
+
+
+def document_list_for_agent(*, agent, status: str | None = None) -> QuerySet[Document]:
+    """The agent's documents, newest first."""
+    documents = Document.objects.filter(agent=agent)
+    return documents.filter(status=status) if status else documents
+
+
+def document_get_for_agent(*, agent, document_id: str) -> Document:
+    """The agent's document named ``document_id``; 404 when it has none."""
+    document = Document.objects.filter(agent=agent, document_id=document_id).first()
+    if document is None:
+        raise NotFound("Document not found.")
+    return document
+
+
+def knowledge_search(agent, query: str, *, top_k: int = 5, tags: list[str] | None = None) -> dict:
+    """Search ``agent``'s knowledge base (its own documents only):
+    ``{"mode": "hybrid" | "full_text", "note", "results": [{document_id,
+    filename, page, chunk, score, text, retrievers}]}``.  Synchronous; it
+    may call the embedding model over HTTP."""
+    return hybrid.search(agent_id=agent.pk, config=agent.config, query=query, top_k=top_k, tags=tags)
+
+
+def knowledge_search_for_definition(agent_id, config: dict, query: str, *, top_k: int | None = None,
+                                    tags: list[str] | None = None) -> dict:
+    """The same for a run: the definition's own config picks the embedding model."""
+    top_k = top_k or knowledge_config(config)["top_k"]
+    return hybrid.search(agent_id=agent_id, config=config, query=query, top_k=top_k, tags=tags)
