@@ -26,9 +26,12 @@ from agents.services.skills import skill_attach, skill_create
 from core.errors import ApiError, ValidationFailed
 from executions.conversations.models import Message, Thread
 from executions.conversations.personalities import PERSONALITIES
+from executions.knowledge.selectors import knowledge_search
 
 COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_-]{0,31})(?:\s+|$)")
 LIST_LIMIT = 20
+KNOWLEDGE_HITS = 5
+PASSAGE_CHARS = 300
 
 
 def command_name(text: str) -> str:
@@ -137,6 +140,21 @@ def _task(call: Invocation) -> str:
     return f"Scheduled {schedule.name!r}: {schedule.cron} ({schedule.timezone}) — {prompt}"
 
 
+def _knowledge(call: Invocation) -> str:
+    action, _, query = call.args.strip().partition(" ")
+    if action != "search" or not query.strip():
+        return "Usage: /knowledge search <query>"
+    found = knowledge_search(call.agent, query.strip(), top_k=KNOWLEDGE_HITS)
+    if not found["results"]:
+        return f"Nothing in the knowledge base matches {query.strip()!r}. ({found['note']})"
+    lines = [f"Top passages for {query.strip()!r} ({found['note']}):"]
+    for n, hit in enumerate(found["results"], 1):
+        where = f"{hit['filename']}" + (f", page {hit['page']}" if hit.get("page") else "")
+        text = " ".join(hit["text"].split())
+        lines.append(f"  {n}. [{where}] {text[:PASSAGE_CHARS]}{'…' if len(text) > PASSAGE_CHARS else ''}")
+    return "\n".join(lines)
+
+
 _COMMANDS: dict[str, tuple[str, str, Callable[[Invocation], str]]] = {
     "help": ("/help", "this list", _help),
     "personality": ("/personality [set <preset>]", "show or change this thread's communication style", _personality),
@@ -146,6 +164,7 @@ _COMMANDS: dict[str, tuple[str, str, Callable[[Invocation], str]]] = {
     "skill": ("/skill create <name>", "create a skill", _skill),
     "tasks": ("/tasks", "list scheduled tasks", _tasks),
     "task": ("/task create <cron> <prompt>", "schedule a recurring task (five cron fields, then the prompt)", _task),
+    "knowledge": ("/knowledge search <query>", "search the agent's knowledge base", _knowledge),
 }
 
 

@@ -36,13 +36,15 @@ from executions.conversations.recorder import ChatRecorder
 from executions.conversations.selectors import driver_stale_before, pending_messages
 from executions.engine.nodes import TOOLS
 from executions.engine.templating import as_text
+from executions.knowledge.models import DocumentStatus
+from executions.knowledge.selectors import document_list_for_agent
 from executions.models import Execution, ExecutionStatus, ExecutionStep, Trigger
 from executions.services.recording import DatabaseRecorder
 from executions.services.runs import execution_execute, execution_start, run_request
 
 logger = logging.getLogger("agentry.conversations")
 
-BUILTIN_TOOLS = ("remember", "save_artifact")
+BUILTIN_TOOLS = ("remember", "save_artifact", "knowledge_search")
 TITLE_WORDS = 6
 TITLE_CHARS = 60
 # How an unsuccessful turn reads as a problem (API.md §1 statuses).
@@ -209,20 +211,24 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
                                           trigger=Trigger.CHAT)
     Thread.objects.filter(pk=thread.pk).update(active_execution=execution)
     definition = execution.definition
-    config = {**definition.config, "tools": chat_tools(definition.config)}
+    has_knowledge = document_list_for_agent(agent=agent, status=DocumentStatus.READY).exists()
+    config = {**definition.config, "tools": chat_tools(definition.config, knowledge=has_knowledge)}
     if thread.model_override:
         config["model"] = {**config["model"], **thread.model_override}
     return execution, dataclasses.replace(definition, config=config)
 
 
-def chat_tools(config: dict) -> list[dict]:
+def chat_tools(config: dict, *, knowledge: bool = False) -> list[dict]:
     """The agent's tools plus the built-ins every chat has: ``remember`` (when
-    its memory is on) and ``save_artifact``, unless it lists them itself."""
+    its memory is on), ``save_artifact``, and ``knowledge_search`` when it has
+    documents ready, unless it lists them itself."""
     tools = list(config.get("tools", []))
     taken = {tool["id"] for tool in tools} | {tool["type"] for tool in tools}
     builtins = [kind for kind in BUILTIN_TOOLS if kind in TOOLS and kind not in taken]
     if not config.get("memory", {}).get("enabled", True) and "remember" in builtins:
         builtins.remove("remember")
+    if not knowledge and "knowledge_search" in builtins:
+        builtins.remove("knowledge_search")
     return tools + [{"id": kind, "type": kind, "description": "", "config": {}} for kind in builtins]
 
 

@@ -27,11 +27,13 @@ def _fast_chat(settings):
     settings.AGENTRY_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1", "localhost", "::1"]
 
 
-@pytest.fixture(autouse=True)
-def _server_settles():
-    """After each test, wait until the server has finished what the test
+@pytest.fixture
+def server_settles():
+    """After the test, wait until the server has finished what the test
     started (drivers storing their last events, streams closing): the
-    database is emptied next, and must not be written to meanwhile."""
+    database is emptied next, and must not be written to meanwhile.  Not
+    autouse: it must be set up after the database fixture, so that its
+    teardown runs first."""
     yield
     deadline = time.monotonic() + 15
     while (turn_loop.pending() or journal.followers()) and time.monotonic() < deadline:
@@ -39,7 +41,7 @@ def _server_settles():
 
 
 @pytest.fixture
-def make_chat_agent(make_agent, llm):
+def make_chat_agent(make_agent, llm, server_settles):
     def make(owner, *, config=None, start=True, **fields):
         agent = make_agent(owner, config={"model": CHAT_MODEL, **(config or {})}, **fields)
         if start:

@@ -7,6 +7,8 @@ from agents.models import AgentSkill, Memory, Schedule, Skill
 from agents.services.skills import skill_attach, skill_create
 from executions.conversations.models import Message, Thread
 from tests.executions.conversations.conftest import Chat, deltas
+from tests.executions.knowledge.conftest import ingest, upload
+from tests.fakes.llm_server import Reply
 
 
 @pytest.fixture
@@ -119,3 +121,33 @@ def test_the_system_prompt_carries_the_operating_prompt_personality_and_skills(a
     for part in ("You are a poet.", "Gentle.", "Always answer in haiku.", "Prefer slant rhymes.",
                  "Use a formal, precise, professional tone."):
         assert part in system
+
+
+def test_knowledge_search_answers_from_the_knowledge_base(ask, chat, api, user, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "knowledge": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "kb")}}}
+    settings.AGENTRY_KNOWLEDGE_EMBEDDING = ""
+    assert ask("/knowledge search opening hours").startswith("Nothing in the knowledge base matches")
+    handbook = b"# Handbook\n\n## Opening hours\n\nThe office opens at nine and closes at five.\n"
+    ingest(upload(api(user), chat.agent, "handbook.md", handbook, content_type="text/markdown"))
+    answer = ask("/knowledge search when does the office open")
+    assert "[handbook.md]" in answer and "The office opens at nine" in answer
+    assert "full-text search only" in answer  # no embedding model: it says how it searched
+    assert ask("/knowledge find x") == "Usage: /knowledge search <query>"
+
+
+def test_a_chat_with_documents_can_search_them_and_cites_what_it_used(ask, chat, api, user, llm, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "knowledge": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "kb")}}}
+    settings.AGENTRY_KNOWLEDGE_EMBEDDING = ""
+    handbook = b"# Handbook\n\n## Opening hours\n\nThe office opens at nine and closes at five.\n"
+    ingest(upload(api(user), chat.agent, "handbook.md", handbook, content_type="text/markdown"))
+    llm.enqueue(Reply(tool_calls=[("knowledge_search", {"query": "office opening hours"}, "k1")]),
+                Reply(text="It opens at nine."))
+    events = chat.send(ask.thread_id, "When does the office open?")
+    result = next(e for e in events if e.get("event") == "thread.run.tool_result")["data"]
+    assert result["name"] == "knowledge_search" and "opens at nine" in result["result"]
+    completed = events[-2]["data"]
+    assert completed["citations"] and completed["citations"][0]["filename"] == "handbook.md"
+    answer = Message.objects.get(thread_id=ask.thread_id, role="assistant")
+    assert answer.citations == completed["citations"]
