@@ -109,3 +109,29 @@ def test_idle_threads_are_archived_after_the_policy_days(make_chat_agent, user):
     old.refresh_from_db(), fresh.refresh_from_db()
     assert old.archived and old.archived_at and not fresh.archived
     assert threads_archive_idle_task() == {"archived": 0}
+
+
+def test_a_session_past_its_longest_duration_starts_afresh(transactional_db, asgi_server, make_chat_agent, user,
+                                                           make_token, llm):
+    agent = make_chat_agent(user, name="Bounded", config={"session_policy": {"max_session_duration_seconds": 600}})
+    chat = Chat(asgi_server.url, make_token(user), agent)
+    thread = chat.thread()
+    seed_history(Thread.objects.get(pk=thread["id"]), [("early question", "early answer")],
+                 start=timezone.now() - timedelta(minutes=11))
+    Thread.objects.filter(pk=thread["id"]).update(last_activity_at=timezone.now())  # busy, but for too long
+    chat.send(thread["id"], "late question")
+    assert [m["content"] for m in llm.requests[-1].body["messages"] if m["role"] != "system"] == ["late question"]
+
+
+def test_the_sessions_model_override_answers_the_turn(transactional_db, asgi_server, make_chat_agent, user,
+                                                      make_token, llm):
+    agent = make_chat_agent(user, name="Switchable", config={
+        "session_policy": {"allow_per_session_model_override": True}})
+    chat = Chat(asgi_server.url, make_token(user), agent)
+    thread = chat.thread()
+    chat.client.patch(chat.path(f"/threads/{thread['id']}"),
+                      json={"model_override": {"provider": "fake", "model": "gpt-backup"}})
+    events = chat.send(thread["id"], "which model?")
+    assert llm.requests[-1].body["model"] == "gpt-backup"
+    assert events[-2]["data"]["model"] == "gpt-backup"
+    assert Message.objects.get(thread_id=thread["id"], role="assistant").model == "gpt-backup"
