@@ -34,7 +34,7 @@ from executions.api.runs import (
     queued_run_response,
     run_headers,
 )
-from executions.api.sse import EventStreamRenderer, parse_last_event_id, stream_response
+from executions.api.sse import LAST_EVENT_ID, EventStreamRenderer, parse_last_event_id, stream_response
 from executions.inputs import RunRequestSerializer
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services import runs
@@ -46,9 +46,6 @@ READ_RULE = Rule(Scope.AGENTS_READ, Role.VIEWER)
 RUN_RULE = Rule(Scope.AGENTS_RUN, Role.OPERATOR)
 
 EXECUTION_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Execution id.")
-LAST_EVENT_ID = OpenApiParameter(
-    "Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER, required=False,
-    description="Resume after this event id (also accepted as the last_event_id query parameter).")
 SSE_RESPONSE = OpenApiResponse(
     response=OpenApiTypes.STR,
     description="text/event-stream: `id: <event id>`, `event: <kind>`, `data: <JSON>` per event; ends after "

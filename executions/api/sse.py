@@ -16,12 +16,17 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.renderers import BaseRenderer
 
 from core.errors import ValidationFailed
 from executions import live
 from executions.selectors import events_after
 
+LAST_EVENT_ID = OpenApiParameter(
+    "Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER, required=False,
+    description="Resume after this event id (also accepted as the last_event_id query parameter).")
 KEEPALIVE_SECONDS = 15
 STREAM_GRACE_SECONDS = 60
 RETRY = b"retry: 1000\n\n"  # how long a disconnected EventSource waits before reconnecting (ms)

@@ -19,7 +19,7 @@ from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, UserRe
 from core.envelope import data_response, enveloped
 from core.errors import ValidationFailed
 from core.validation import validated
-from executions.api.sse import EventStreamRenderer, parse_last_event_id
+from executions.api.sse import LAST_EVENT_ID, EventStreamRenderer, parse_last_event_id
 from executions.conversations import journal, selectors
 from executions.conversations.api.sse import sse_response, thread_stream, turn_stream
 from executions.conversations.inputs import ChatRequestSerializer, ThreadCreateSerializer, ThreadUpdateSerializer
@@ -29,9 +29,6 @@ from executions.conversations.services import threads, turns
 READ = Rule(Scope.AGENTS_READ, Role.VIEWER)
 CHAT = Rule(Scope.AGENTS_RUN, Role.OPERATOR)
 THREAD_PATH = OpenApiParameter("thread", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Thread id.")
-LAST_EVENT_ID = OpenApiParameter(
-    "Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER, required=False,
-    description="Resume after this event id (also accepted as the last_event_id query parameter).")
 CHAT_EVENTS = OpenApiResponse(
     response=OpenApiTypes.STR,
     description='text/event-stream: per event `id: <seq>` and `data: {"event": "<name>", "data": {...}}` with names '
