@@ -22,13 +22,13 @@ run: install
 	$(PY) manage.py seed_demo
 	exec scripts/run.sh
 
-## The suite on SQLite (what a fresh clone needs).
+## The suite on SQLite (what a fresh clone needs), on two processes.
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -n 2 -p no:cacheprovider
 
-## The suite on a throwaway PostgreSQL 15 started on loopback.
+## The suite on a throwaway PostgreSQL 15 started on loopback, on two processes.
 test-postgres: install
-	scripts/with-postgres.sh $(PY) -m pytest -q -p no:cacheprovider
+	scripts/with-postgres.sh $(PY) -m pytest -q -n 2 -p no:cacheprovider
 
 ## The suite with Redis as Celery broker and channel layer (redis-server on loopback).
 test-redis: install

@@ -52,7 +52,6 @@ from bench.api_bench import (  # noqa: E402
     free_port,
     migrate,
     run_in_temp_dir,
-    start_server,
     stop_server,
     wait_until_ready,
 )
@@ -267,6 +266,16 @@ def start_fake_llm(chunk_delay: float, log_path: Path) -> tuple[subprocess.Popen
     return fake, url
 
 
+def start_daphne(port: int, log_path: Path) -> subprocess.Popen:
+    """daphne as ``scripts/run.sh`` starts it: a listen backlog of 1024, so a
+    burst of new connections waits in the kernel's queue instead of being reset
+    (Twisted's default is 50)."""
+    daphne = Path(sys.executable).with_name("daphne")
+    with open(log_path, "wb") as log:
+        return subprocess.Popen([str(daphne), "-e", f"tcp:port={port}:interface={HOST}:backlog=1024",
+                                 "config.asgi:application"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
 def run(args, data_dir: Path) -> None:
     configure_environment(data_dir)
     os.environ["AGENTRY_ALLOWED_PRIVATE_HOSTS"] = HOST  # the fake LLM listens on loopback
@@ -276,7 +285,7 @@ def run(args, data_dir: Path) -> None:
     try:
         token, threads = populate(fake_url, args.streams + 1)
         port = free_port()
-        server = start_server(port, data_dir / "server.log")
+        server = start_daphne(port, data_dir / "server.log")
         base_url = f"http://{HOST}:{port}"
         wait_until_ready(base_url, server)
         limits = httpx.Limits(max_connections=args.streams + 10, max_keepalive_connections=args.streams + 10)
@@ -295,6 +304,10 @@ def run(args, data_dir: Path) -> None:
 
         (upstream, up_seconds), (chat, chat_seconds), fan = asyncio.run(both())
         report(args, upstream, up_seconds, chat, chat_seconds, fan)
+        if any(not stream.ok for stream in chat):
+            problems = [line for line in (data_dir / "server.log").read_text().splitlines()
+                        if not line.startswith("127.0.0.1:")]
+            print("--- server.log, all but the access lines (last 60) ---\n" + "\n".join(problems[-60:]))
     except BaseException:
         for name in ("server.log", "fake-llm.log"):
             log = data_dir / name

@@ -18,7 +18,9 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 "$BIN/celery" -A config beat --loglevel=INFO --schedule="${AGENTRY_DATA_DIR}/celerybeat-schedule" &
 pids+=($!)
-"$BIN/daphne" -b 127.0.0.1 -p "$PORT" config.asgi:application &
+# A listen backlog of 1024 (Twisted's default is 50): a burst of new
+# connections (many chat clients at once) queues instead of being reset.
+"$BIN/daphne" -e "tcp:port=${PORT}:interface=127.0.0.1:backlog=1024" config.asgi:application &
 pids+=($!)
 
 echo "Agentry is up: http://127.0.0.1:${PORT}/api/docs/ (Ctrl-C stops everything)"

@@ -212,7 +212,7 @@ class FakeLLMServer:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 256  # the default backlog of 5 drops connections when many clients start at once
+    request_queue_size = 1024  # the default backlog of 5 drops connections when many clients start at once
 
     def __init__(self, address, handler, *, fake: FakeLLMServer):
         self.fake = fake
