@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections import defaultdict
 from functools import cache
 
 from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 
 logger = logging.getLogger("agentry.executions")
 
@@ -37,10 +39,32 @@ def group_name(execution_id) -> str:
 
 
 @cache
-def _shared_layer():
-    """The channel layer when it reaches other processes, else None."""
+def _configured_layer():
+    """The configured channel layer when it reaches other processes, else None."""
     layer = get_channel_layer()
     return None if layer is None or isinstance(layer, InMemoryChannelLayer) else layer
+
+
+_loop_layers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _shared_layer():
+    """The cross-process layer for the running event loop, else None.
+
+    channels-redis lets one layer instance receive on one event loop only, and
+    this process runs several (the server's, the chat turn loop, asgiref's for
+    sync callers): each loop gets an instance of its own, made from the same
+    configuration.  They meet in Redis, as other processes' do."""
+    if _configured_layer() is None:
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _configured_layer()
+    layer = _loop_layers.get(loop)
+    if layer is None:
+        layer = _loop_layers[loop] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    return layer
 
 
 class Subscription:
@@ -163,7 +187,7 @@ async def apublish(execution_id, message: dict, *, group: str | None = None) -> 
 
 def shared() -> bool:
     """Whether announcements reach other processes (a shared channel layer)."""
-    return _shared_layer() is not None
+    return _configured_layer() is not None
 
 
 class subscribe:

@@ -45,6 +45,10 @@ def _problem(status: int, code: str, detail: str, errors: dict | None = None) ->
 
 
 class ThreadConsumer(AsyncWebsocketConsumer):
+    # No channel of its own on the layer: the socket follows its thread through
+    # ``journal.follow`` (the live feed), which works with or without Redis.
+    channel_layer_alias = None
+
     async def connect(self):
         await self.accept()  # accept first: a close code only reaches the client on an open socket
         self.follower = None
