@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 APP = "config.asgi:application"
 SERVERS = ("daphne", "uvicorn", "granian")
-DEFAULT_SERVER = "daphne"  # scripts/run.sh's, when AGENTRY_SERVER is unset
+DEFAULT_SERVER = "uvicorn"  # scripts/run.sh's, when AGENTRY_SERVER is unset
 
 
 def server_command(name: str, port: int) -> list[str]:

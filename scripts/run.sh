@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Starts the web server (HTTP + WebSocket + SSE), a Celery worker and beat,
 # and stops all three together on Ctrl-C or when any of them exits.
-# AGENTRY_SERVER picks the web server: granian (default), uvicorn or daphne;
+# AGENTRY_SERVER picks the web server: uvicorn (default), granian or daphne;
 # bench/api_bench.py measures the three (docs/PERFORMANCE.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 PORT="${PORT:-8000}"
-SERVER="${AGENTRY_SERVER:-granian}"
+SERVER="${AGENTRY_SERVER:-uvicorn}"
 APP=config.asgi:application
 
 pids=()
