@@ -25,8 +25,8 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
-from django.db.models import Sum
+from django.db import DatabaseError, IntegrityError, close_old_connections, connections, transaction
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from accounts.actor import Actor
@@ -35,15 +35,23 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import DRAFT
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
 from core.validation import validated
+from executions import live
 from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
 from executions.engine.runner import effective_pipeline, run_pipeline
 from executions.engine.templating import TemplateProblem, render_value
 from executions.inputs import RunRequestSerializer
-from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
-from executions.selectors import definition_for, parse_version
+from executions.models import FINISHED_STATUSES, Execution, ExecutionEvent, ExecutionStatus, Trigger
+from executions.selectors import definition_for, parse_version, template_env
 from executions.services.catalogue import DatabaseCatalogue
-from executions.services.recording import DatabaseRecorder, event_record
+from executions.services.recording import (
+    FIRST_IDS,
+    DatabaseRecorder,
+    RunLog,
+    event_record,
+    run_log_close,
+    run_log_open,
+)
 from executions.services.workspace import DatabaseWorkspace, run_memory
 
 logger = logging.getLogger("agentry.executions")
@@ -160,14 +168,17 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
     try:
         with transaction.atomic():
             execution = Execution.objects.create(**fields)
-            event_record(execution.id, "status", {"status": execution.status})
+            # A running one's first event is its run's (execution_execute), as is its last_activity.
+            execution.last_event_id = event_record(execution.id, "status", {"status": execution.status}).id \
+                if queued else 0
     except IntegrityError:
         # Another request with this key won the race: answer as its replay.
         existing = _replay(agent, actor, idempotency_key, fingerprint)
         if existing is None:
             raise
         return existing, False
-    Agent.objects.filter(pk=agent.pk).update(last_activity=now)
+    if queued:
+        Agent.objects.filter(pk=agent.pk).update(last_activity=now)
     execution.definition = definition  # what run_inline runs, without reading it again
     return execution, True
 
@@ -199,9 +210,12 @@ def _worker_name() -> str:
 # --- running ------------------------------------------------------------------------------------
 
 def run_inline(execution: Execution) -> Execution:
-    """Run an execution ``execution_start`` created as running, in this thread."""
-    async_to_sync(execution_execute)(execution.id, definition=getattr(execution, "definition", None))
-    execution.refresh_from_db()
+    """Run an execution ``execution_start`` created as running, in this
+    thread; it comes back with its outcome."""
+    async_to_sync(execution_execute)(execution.id, definition=getattr(execution, "definition", None),
+                                     execution=execution)
+    if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome
+        execution.refresh_from_db()
     return execution
 
 
@@ -214,8 +228,7 @@ def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = ""
         status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name())
     if not claimed:
         return None
-    event_record(execution_id, "status", {"status": ExecutionStatus.RUNNING})
-    async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)
+    async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)  # its first event: running
     return Execution.objects.get(pk=execution_id)
 
 
@@ -257,29 +270,74 @@ _switches: dict[str, _CancelSwitch] = {}  # the runs in flight in this process, 
 
 
 async def execution_execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None,
-                            recorder=None, context: dict | None = None) -> None:
+                            recorder=None, context: dict | None = None, execution: Execution | None = None) -> None:
     """Run a running execution through the engine and finish its row, whatever
     happens.  ``recorder`` replaces the database recorder (a chat turn wraps
-    it); ``context`` sets more ``RunContext`` fields (a turn's history)."""
-    execution = await Execution.objects.select_related("agent").aget(pk=execution_id)
+    it); ``context`` sets more ``RunContext`` fields (a turn's history);
+    ``execution`` is the row with its agent when the caller has it (it is not
+    read again, and comes back with the outcome).
+
+    The run's steps and events go to its ``RunLog`` (``recording``): its
+    first event is ``status: running``, and what is not written by the
+    watchdog's ticks is written with the outcome."""
+    if execution is None:
+        execution = await _execution_to_run(execution_id)
+    log = run_log_open(execution.id, after=getattr(execution, "last_event_id", None) or 0)
+    try:
+        await _execute(execution, log, stream_deltas=stream_deltas, definition=definition, recorder=recorder,
+                       context=context)
+    finally:
+        run_log_close(log)
+
+
+async def _execution_to_run(execution_id) -> Execution:
+    """The execution with its agent and the id of its newest stored event, in one read."""
+    newest = ExecutionEvent.objects.filter(execution=OuterRef("pk")).order_by("-id").values("id")[:1]
+    return await Execution.objects.select_related("agent").annotate(last_event_id=Subquery(newest)).aget(
+        pk=execution_id)
+
+
+@dataclass
+class _Start:
+    announcement: dict
+    definition: AgentDefinition | None = None
+    env: dict | None = None
+    memory: str = ""
+    problem: ApiError | None = None
+
+
+def _start_run(execution: Execution, definition: AgentDefinition | None, log: RunLog) -> _Start:
+    """What a run needs before its first node, in one trip to the database
+    thread: event ids and its first event, the definition, env and memory."""
+    log.reserve(FIRST_IDS)
+    _event, announcement = log.new_event("status", {"status": ExecutionStatus.RUNNING})
     try:
         if definition is None:
-            definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
+            definition = definition_for(execution.agent, execution.options.get("version", DRAFT))
     except ApiError as exc:
-        await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED,
-                                     error={"code": exc.code, "message": exc.detail, "node_id": None})
+        return _Start(announcement, problem=exc)
+    return _Start(announcement, definition, template_env(definition.config),
+                  run_memory(execution.agent, definition, execution.input))
+
+
+async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, definition: AgentDefinition | None,
+                   recorder, context: dict | None) -> None:
+    start = await sync_to_async(_start_run)(execution, definition, log)
+    await live.apublish(execution.id, start.announcement)
+    if start.problem is not None:
+        await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED, log=log, error={
+            "code": start.problem.code, "message": start.problem.detail, "node_id": None})
         return
-    catalogue = DatabaseCatalogue()
+    definition = start.definition
     ctx = RunContext(
-        execution_id=execution.id, agent=definition, input=execution.input,
-        env=await catalogue.env(definition), recorder=recorder or DatabaseRecorder(execution.id),
-        catalogue=catalogue, user_id=execution.requested_by_id, stream_deltas=stream_deltas,
-        **{"workspace": DatabaseWorkspace(),  # a caller's context may override these
-           "memory": await sync_to_async(run_memory)(execution.agent, definition, execution.input),
+        execution_id=execution.id, agent=definition, input=execution.input, env=start.env,
+        recorder=recorder or DatabaseRecorder(execution.id), catalogue=DatabaseCatalogue(),
+        user_id=execution.requested_by_id, stream_deltas=stream_deltas,
+        **{"workspace": DatabaseWorkspace(), "memory": start.memory,  # a caller's context may override these
            **(context or {})})
     run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
     switch = _switches[str(execution.id)] = _CancelSwitch(run)
-    watchdog = asyncio.ensure_future(_watch(execution.id, switch))
+    watchdog = asyncio.ensure_future(_watch(execution.id, switch, log))
     status, output, error = ExecutionStatus.FAILED, None, None
     try:
         async with asyncio.timeout(execution.timeout_ms / 1000):
@@ -310,18 +368,23 @@ async def execution_execute(execution_id, *, stream_deltas: bool = False, defini
                 await client.aclose()
             except Exception:  # closing a pool must not change the outcome
                 logger.warning("Closing an LLM client failed", exc_info=True)
-    await sync_to_async(execution_finish)(execution, status, output=output, error=error, citations=ctx.citations)
+    await sync_to_async(execution_finish)(execution, status, output=output, error=error, citations=ctx.citations,
+                                          log=log)
 
 
-async def _watch(execution_id, switch: _CancelSwitch) -> None:
-    """Beat the heartbeat and watch for a cancel request in the database
-    (from any process); flip the switch when one comes."""
+async def _watch(execution_id, switch: _CancelSwitch, log: RunLog) -> None:
+    """Write the run's log, beat the heartbeat and watch for a cancel request
+    in the database (from any process), once a tick; flip the switch when one comes."""
     beat_every = settings.AGENTRY_EXECUTION_HEARTBEAT_SECONDS
     last_beat = time.monotonic()
     while not switch.run.done():
         await asyncio.sleep(settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS)
         beat = time.monotonic() - last_beat >= beat_every
-        cancel = await sync_to_async(_poll)(execution_id, beat)
+        try:
+            cancel = await sync_to_async(_poll)(execution_id, beat, log)
+        except DatabaseError:  # a hiccup: the next tick writes it, the outcome at the latest
+            logger.warning("The watchdog of execution %s could not reach the database", execution_id, exc_info=True)
+            continue
         if beat:
             last_beat = time.monotonic()
         if cancel:
@@ -329,7 +392,10 @@ async def _watch(execution_id, switch: _CancelSwitch) -> None:
             return
 
 
-def _poll(execution_id, beat: bool) -> bool:
+def _poll(execution_id, beat: bool, log: RunLog) -> bool:
+    log.flush()
+    if log.needs_ids:  # so the run's next event needs no trip here
+        log.reserve()
     if beat:
         Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(heartbeat_at=timezone.now())
     return Execution.objects.filter(pk=execution_id, cancel_requested=True).exists()
@@ -349,21 +415,48 @@ def _settle(execution_id, from_statuses: tuple[str, ...], **fields) -> Execution
 
 
 def execution_finish(execution: Execution, status: str, *, output=None, error=None,
-                     citations: list | None = None) -> None:
+                     citations: list | None = None, log: RunLog | None = None) -> None:
     """Write the outcome, totals from the steps, the knowledge passages it
     cited, and the ``done`` event.  Only a still-running execution is
-    finished: the reaper or a cancel may have settled it already."""
+    finished: the reaper or a cancel may have settled it already.
+
+    With the run's ``log`` (the run itself finishing), what the log holds is
+    written in the same transaction, the totals come from it, and
+    ``execution`` is updated in place when it was settled here."""
     now = timezone.now()
-    totals = execution.steps.aggregate(prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
-                                       cost=Sum("cost_usd"))
+    if log is not None:
+        prompt, completion, cost = log.totals()
+    else:
+        totals = execution.steps.aggregate(prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
+                                           cost=Sum("cost_usd"))
+        prompt, completion, cost = totals["prompt"] or 0, totals["completion"] or 0, totals["cost"] or 0
     started = execution.started_at or execution.created_at
-    finished = _settle(
-        execution.pk, (ExecutionStatus.RUNNING,), status=status, output=output, error=error, finished_at=now,
-        duration_ms=max(0, int((now - started).total_seconds() * 1000)),
-        tokens_prompt=totals["prompt"] or 0, tokens_completion=totals["completion"] or 0,
-        cost_usd=totals["cost"] or 0, **({"citations": citations} if citations else {}))
-    if finished is not None:
-        Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
+    fields = dict(status=status, output=output, error=error, finished_at=now,
+                  duration_ms=max(0, int((now - started).total_seconds() * 1000)),
+                  tokens_prompt=prompt, tokens_completion=completion, cost_usd=cost,
+                  **({"citations": citations} if citations else {}))
+    if log is None:
+        if _settle(execution.pk, (ExecutionStatus.RUNNING,), **fields) is not None:
+            Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
+        return
+    announcement = None
+    with transaction.atomic():
+        settled = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(**fields)
+        done = ()
+        if settled:
+            for name, value in fields.items():
+                setattr(execution, name, value)
+            if log.needs_ids:
+                log.reserve(1)
+            event, announcement = log.new_event("done", execution_result(execution), keep=False)
+            done = (event,)
+        batch = log.take()
+        log.insert(batch, done)  # the trace is kept even when someone else settled the run
+        if settled:
+            Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
+    log.written(batch)
+    if announcement is not None:  # the outcome and its done are visible together, then announced
+        live.publish(execution.pk, announcement)
 
 
 def execution_result(execution: Execution, *, trace: list | None = None) -> dict:
