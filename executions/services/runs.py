@@ -1,32 +1,30 @@
-"""Starting, running, cancelling and reaping executions (API.md §4, DESIGN.md
+"""Starting, running and cancelling executions (API.md §4, DESIGN.md
 "How a run flows").
 
 ``execution_start`` checks the request and writes the execution row (with
 idempotency); ``execution_run`` claims a queued execution and runs it (a
 Celery task, or ``execution_run_in_background``'s thread serving a stream);
 ``run_inline`` runs a freshly started one in the calling thread (synchronous
-invoke).  Settling what a dead process left is ``executions.services.reaper``.  All three end in
-``execution_execute``, the one async path through the engine, which never leaves an
-execution ``running``: whatever happens, it finishes the row.
+invoke).  All three end in ``execution_execute`` (``executions.services.execute``),
+the one async path through the engine, which never leaves an execution
+``running``.  How an execution ends is ``executions.services.outcomes``;
+settling what a dead process left, ``executions.services.reaper``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, close_old_connections, connections, transaction
-from django.db.models import OuterRef, Subquery, Sum
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.utils import timezone
 
 from accounts.actor import Actor
@@ -35,24 +33,20 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import DRAFT
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
 from core.validation import validated
-from executions import live
-from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
-from executions.engine.runner import effective_pipeline, run_pipeline
+from executions.engine.runner import effective_pipeline
 from executions.engine.templating import TemplateProblem, render_value
 from executions.inputs import RunRequestSerializer
-from executions.models import FINISHED_STATUSES, Execution, ExecutionEvent, ExecutionStatus, Trigger
-from executions.selectors import definition_for, parse_version, template_env
-from executions.services.catalogue import DatabaseCatalogue
-from executions.services.recording import (
-    FIRST_IDS,
-    DatabaseRecorder,
-    RunLog,
-    event_record,
-    run_log_close,
-    run_log_open,
-)
-from executions.services.workspace import DatabaseWorkspace, run_memory
+from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
+from executions.selectors import definition_for, parse_version
+from executions.services.execute import execution_execute, execution_stop_here
+from executions.services.outcomes import execution_abandon, execution_finish, execution_result, execution_settle
+from executions.services.recording import event_record
+
+# Where they were first written; callers still import them from here.
+__all__ = ["IdempotencyConflict", "IdempotencyKeyReused", "RunRequest", "execution_abandon", "execution_cancel",
+           "execution_execute", "execution_finish", "execution_result", "execution_run",
+           "execution_run_in_background", "execution_start", "run_inline", "run_request", "run_request_from_body"]
 
 logger = logging.getLogger("agentry.executions")
 
@@ -251,228 +245,6 @@ def _run_in_thread(execution_id) -> None:
         connections.close_all()
 
 
-class _CancelSwitch:
-    """Stops one run from any thread: set by its watchdog (a cancel request
-    in the database) or at once by ``execution_cancel`` in this process."""
-
-    def __init__(self, run: asyncio.Future):
-        self.run, self.loop, self.flipped = run, asyncio.get_running_loop(), False
-
-    def flip(self) -> None:
-        self.flipped = True
-        try:
-            self.loop.call_soon_threadsafe(self.run.cancel)
-        except RuntimeError:  # its loop has closed: the run is over
-            pass
-
-
-_switches: dict[str, _CancelSwitch] = {}  # the runs in flight in this process, by execution id
-
-
-async def execution_execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None,
-                            recorder=None, context: dict | None = None, execution: Execution | None = None) -> None:
-    """Run a running execution through the engine and finish its row, whatever
-    happens.  ``recorder`` replaces the database recorder (a chat turn wraps
-    it); ``context`` sets more ``RunContext`` fields (a turn's history);
-    ``execution`` is the row with its agent when the caller has it (it is not
-    read again, and comes back with the outcome).
-
-    The run's steps and events go to its ``RunLog`` (``recording``): its
-    first event is ``status: running``, and what is not written by the
-    watchdog's ticks is written with the outcome."""
-    if execution is None:
-        execution = await _execution_to_run(execution_id)
-    log = run_log_open(execution.id, after=getattr(execution, "last_event_id", None) or 0)
-    try:
-        await _execute(execution, log, stream_deltas=stream_deltas, definition=definition, recorder=recorder,
-                       context=context)
-    finally:
-        run_log_close(log)
-
-
-async def _execution_to_run(execution_id) -> Execution:
-    """The execution with its agent and the id of its newest stored event, in one read."""
-    newest = ExecutionEvent.objects.filter(execution=OuterRef("pk")).order_by("-id").values("id")[:1]
-    return await Execution.objects.select_related("agent").annotate(last_event_id=Subquery(newest)).aget(
-        pk=execution_id)
-
-
-@dataclass
-class _Start:
-    announcement: dict
-    definition: AgentDefinition | None = None
-    env: dict | None = None
-    memory: str = ""
-    problem: ApiError | None = None
-
-
-def _start_run(execution: Execution, definition: AgentDefinition | None, log: RunLog) -> _Start:
-    """What a run needs before its first node, in one trip to the database
-    thread: event ids and its first event, the definition, env and memory."""
-    log.reserve(FIRST_IDS)
-    _event, announcement = log.new_event("status", {"status": ExecutionStatus.RUNNING})
-    try:
-        if definition is None:
-            definition = definition_for(execution.agent, execution.options.get("version", DRAFT))
-    except ApiError as exc:
-        return _Start(announcement, problem=exc)
-    return _Start(announcement, definition, template_env(definition.config),
-                  run_memory(execution.agent, definition, execution.input))
-
-
-async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, definition: AgentDefinition | None,
-                   recorder, context: dict | None) -> None:
-    start = await sync_to_async(_start_run)(execution, definition, log)
-    await live.apublish(execution.id, start.announcement)
-    if start.problem is not None:
-        await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED, log=log, error={
-            "code": start.problem.code, "message": start.problem.detail, "node_id": None})
-        return
-    definition = start.definition
-    ctx = RunContext(
-        execution_id=execution.id, agent=definition, input=execution.input, env=start.env,
-        recorder=recorder or DatabaseRecorder(execution.id), catalogue=DatabaseCatalogue(),
-        user_id=execution.requested_by_id, stream_deltas=stream_deltas,
-        **{"workspace": DatabaseWorkspace(), "memory": start.memory,  # a caller's context may override these
-           **(context or {})})
-    run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
-    switch = _switches[str(execution.id)] = _CancelSwitch(run)
-    watchdog = asyncio.ensure_future(_watch(execution.id, switch, log))
-    status, output, error = ExecutionStatus.FAILED, None, None
-    try:
-        async with asyncio.timeout(execution.timeout_ms / 1000):
-            output = await run
-        status = ExecutionStatus.SUCCEEDED
-    except TimeoutError:
-        status = ExecutionStatus.TIMED_OUT
-        error = {"code": "timeout", "message": f"The execution took longer than {execution.timeout_ms} ms.",
-                 "node_id": None}
-    except asyncio.CancelledError:
-        if not switch.flipped:
-            raise  # we were cancelled from outside (shutdown), not by a cancel request
-        status = ExecutionStatus.CANCELLED
-        error = {"code": "cancelled", "message": "Cancelled on request.", "node_id": None}
-    except NodeFailure as failure:  # the pipeline's or a provider's doing, not ours: one line, no traceback
-        error = failure.to_dict()
-        logger.info("Execution %s failed at node %s: %s: %s", execution.id, failure.node_id, failure.code,
-                    failure.message)
-    except Exception:  # an engine bug must still finish the execution
-        logger.exception("Execution %s crashed", execution.id)
-        error = {"code": "server_error", "message": "The engine failed unexpectedly.", "node_id": None}
-    finally:
-        _switches.pop(str(execution.id), None)
-        watchdog.cancel()
-        await asyncio.gather(watchdog, return_exceptions=True)
-        for client in ctx.llm_clients.values():
-            try:
-                await client.aclose()
-            except Exception:  # closing a pool must not change the outcome
-                logger.warning("Closing an LLM client failed", exc_info=True)
-    await sync_to_async(execution_finish)(execution, status, output=output, error=error, citations=ctx.citations,
-                                          log=log)
-
-
-async def _watch(execution_id, switch: _CancelSwitch, log: RunLog) -> None:
-    """Write the run's log, beat the heartbeat and watch for a cancel request
-    in the database (from any process), once a tick; flip the switch when one comes."""
-    beat_every = settings.AGENTRY_EXECUTION_HEARTBEAT_SECONDS
-    last_beat = time.monotonic()
-    while not switch.run.done():
-        await asyncio.sleep(settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS)
-        beat = time.monotonic() - last_beat >= beat_every
-        try:
-            cancel = await sync_to_async(_poll)(execution_id, beat, log)
-        except DatabaseError:  # a hiccup: the next tick writes it, the outcome at the latest
-            logger.warning("The watchdog of execution %s could not reach the database", execution_id, exc_info=True)
-            continue
-        if beat:
-            last_beat = time.monotonic()
-        if cancel:
-            switch.flip()
-            return
-
-
-def _poll(execution_id, beat: bool, log: RunLog) -> bool:
-    log.flush()
-    if log.needs_ids:  # so the run's next event needs no trip here
-        log.reserve()
-    if beat:
-        Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(heartbeat_at=timezone.now())
-    return Execution.objects.filter(pk=execution_id, cancel_requested=True).exists()
-
-
-def _settle(execution_id, from_statuses: tuple[str, ...], **fields) -> Execution | None:
-    """Move an execution that is still in one of ``from_statuses`` to its end,
-    with its ``done`` event; ``None`` if someone settled it first.  The status
-    and the event become visible together, so a stream that sees the end
-    also sees ``done``."""
-    with transaction.atomic():
-        if not Execution.objects.filter(pk=execution_id, status__in=from_statuses).update(**fields):
-            return None
-        execution = Execution.objects.get(pk=execution_id)
-        event_record(execution_id, "done", execution_result(execution))
-    return execution
-
-
-def execution_finish(execution: Execution, status: str, *, output=None, error=None,
-                     citations: list | None = None, log: RunLog | None = None) -> None:
-    """Write the outcome, totals from the steps, the knowledge passages it
-    cited, and the ``done`` event.  Only a still-running execution is
-    finished: the reaper or a cancel may have settled it already.
-
-    With the run's ``log`` (the run itself finishing), what the log holds is
-    written in the same transaction, the totals come from it, and
-    ``execution`` is updated in place when it was settled here."""
-    now = timezone.now()
-    if log is not None:
-        prompt, completion, cost = log.totals()
-    else:
-        totals = execution.steps.aggregate(prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
-                                           cost=Sum("cost_usd"))
-        prompt, completion, cost = totals["prompt"] or 0, totals["completion"] or 0, totals["cost"] or 0
-    started = execution.started_at or execution.created_at
-    fields = dict(status=status, output=output, error=error, finished_at=now,
-                  duration_ms=max(0, int((now - started).total_seconds() * 1000)),
-                  tokens_prompt=prompt, tokens_completion=completion, cost_usd=cost,
-                  **({"citations": citations} if citations else {}))
-    if log is None:
-        if _settle(execution.pk, (ExecutionStatus.RUNNING,), **fields) is not None:
-            Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
-        return
-    announcement = None
-    with transaction.atomic():
-        settled = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(**fields)
-        done = ()
-        if settled:
-            for name, value in fields.items():
-                setattr(execution, name, value)
-            if log.needs_ids:
-                log.reserve(1)
-            event, announcement = log.new_event("done", execution_result(execution), keep=False)
-            done = (event,)
-        batch = log.take()
-        log.insert(batch, done)  # the trace is kept even when someone else settled the run
-        if settled:
-            Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
-    log.written(batch)
-    if announcement is not None:  # the outcome and its done are visible together, then announced
-        live.publish(execution.pk, announcement)
-
-
-def execution_result(execution: Execution, *, trace: list | None = None) -> dict:
-    """The result body of API.md §4 (``trace`` only when given)."""
-    result = {
-        "execution_id": str(execution.id), "status": execution.status, "output": execution.output,
-        "duration_ms": execution.duration_ms, "tokens_used": execution.tokens_used,
-        "tokens": {"prompt": execution.tokens_prompt, "completion": execution.tokens_completion},
-        "cost_usd": float(execution.cost_usd), "version": execution.version, "error": execution.error,
-        "citations": execution.citations,
-    }
-    if trace is not None:
-        result["trace"] = trace
-    return result
-
-
 # --- cancelling ----------------------------------------------------------------------
 
 def execution_cancel(*, execution: Execution) -> Execution:
@@ -480,26 +252,13 @@ def execution_cancel(*, execution: Execution) -> Execution:
     watchdog sees the flag within a poll interval)."""
     if execution.status in FINISHED_STATUSES:
         raise Conflict(f"Execution is already {execution.status}.")
-    cancelled = _settle(
+    cancelled = execution_settle(
         execution.pk, (ExecutionStatus.QUEUED,), status=ExecutionStatus.CANCELLED, cancel_requested=True,
         finished_at=timezone.now(), duration_ms=0,
         error={"code": "cancelled", "message": "Cancelled before it started.", "node_id": None})
     if cancelled is not None:
         return cancelled
     Execution.objects.filter(pk=execution.pk).update(cancel_requested=True)
-    switch = _switches.get(str(execution.pk))
-    if switch is not None:  # running in this process: stop it now, not at the watchdog's next poll
-        switch.flip()
+    execution_stop_here(execution.pk)  # running in this process: now, not at the watchdog's next poll
     execution.refresh_from_db()
     return execution
-
-
-def execution_abandon(execution_id, *, reason: str) -> None:
-    """Fail an execution that will never run (the broker refused it, its
-    thread could not start): whether it got to ``running`` or not, it must not
-    stay unfinished."""
-    try:
-        _settle(execution_id, (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING), status=ExecutionStatus.FAILED,
-                finished_at=timezone.now(), error={"code": "server_error", "node_id": None, "message": reason})
-    except Exception:  # the database itself is failing: the reaper settles it later
-        logger.exception("Could not mark execution %s failed", execution_id)
