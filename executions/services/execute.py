@@ -21,9 +21,11 @@ from core.errors import ApiError
 from executions import live
 from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.runner import run_pipeline
+from executions.llm.base import ProviderSettings
 from executions.models import Execution, ExecutionEvent, ExecutionStatus
 from executions.selectors import definition_for, template_env
-from executions.services.catalogue import DatabaseCatalogue
+from executions.services.catalogue import DatabaseCatalogue, provider_refs, providers_resolve
+from executions.services.llm_pool import shared_client
 from executions.services.outcomes import execution_finish
 from executions.services.recording import FIRST_IDS, DatabaseRecorder, RunLog, run_log_close, run_log_open
 from executions.services.workspace import DatabaseWorkspace, run_memory
@@ -92,12 +94,14 @@ class _Start:
     definition: AgentDefinition | None = None
     env: dict | None = None
     memory: str = ""
+    providers: dict[str, ProviderSettings] | None = None
     problem: ApiError | None = None
 
 
 def _start_run(execution: Execution, definition: AgentDefinition | None, log: RunLog) -> _Start:
     """What a run needs before its first node, in one trip to the database
-    thread: event ids and its first event, the definition, env and memory."""
+    thread: event ids and its first event, the definition, env, memory and
+    the providers of its model nodes."""
     log.reserve(FIRST_IDS)
     _event, announcement = log.new_event("status", {"status": ExecutionStatus.RUNNING})
     try:
@@ -106,7 +110,8 @@ def _start_run(execution: Execution, definition: AgentDefinition | None, log: Ru
     except ApiError as exc:
         return _Start(announcement, problem=exc)
     return _Start(announcement, definition, template_env(definition.config),
-                  run_memory(execution.agent, definition, execution.input))
+                  run_memory(execution.agent, definition, execution.input),
+                  providers_resolve(provider_refs(definition)))
 
 
 async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, definition: AgentDefinition | None,
@@ -118,9 +123,12 @@ async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, de
             "code": start.problem.code, "message": start.problem.detail, "node_id": None})
         return
     definition = start.definition
+    # The loop's clients for the providers it will call; any other a run makes is its own, closed after it.
+    shared = {settings.name: shared_client(settings) for settings in start.providers.values()}
     ctx = RunContext(
         execution_id=execution.id, agent=definition, input=execution.input, env=start.env,
-        recorder=recorder or DatabaseRecorder(execution.id), catalogue=DatabaseCatalogue(),
+        llm_clients=dict(shared), recorder=recorder or DatabaseRecorder(execution.id),
+        catalogue=DatabaseCatalogue(start.providers),
         user_id=execution.requested_by_id, stream_deltas=stream_deltas,
         **{"workspace": DatabaseWorkspace(), "memory": start.memory,  # a caller's context may override these
            **(context or {})})
@@ -152,7 +160,9 @@ async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, de
         _switches.pop(str(execution.id), None)
         watchdog.cancel()
         await asyncio.gather(watchdog, return_exceptions=True)
-        for client in ctx.llm_clients.values():
+        for name, client in ctx.llm_clients.items():
+            if shared.get(name) is client:
+                continue
             try:
                 await client.aclose()
             except Exception:  # closing a pool must not change the outcome
