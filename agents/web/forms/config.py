@@ -158,7 +158,7 @@ class ModelRefForm(forms.Form):
 
 class ToolForm(forms.Form):
     id = forms.CharField(max_length=64, label="Id", help_text="What the model calls it.")
-    type = forms.ChoiceField(label="Type", choices=[(t, t) for t in TOOL_TYPES])
+    type = forms.ChoiceField(label="Type", choices=[("", "—"), *((t, t) for t in TOOL_TYPES)])
     description = forms.CharField(required=False, max_length=1000, label="Description")
     config = forms.CharField(required=False, label="Config (JSON)", initial="{}",
                              widget=forms.Textarea(attrs={"rows": 3}))
