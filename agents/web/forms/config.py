@@ -201,10 +201,10 @@ class RowFormset(forms.BaseFormSet):
             form.fields["ORDER"].help_text = "Tried in this order."
 
 
-FallbackFormset = forms.formset_factory(ModelRefForm, formset=RowFormset, extra=1, can_delete=True, can_order=True,
-                                        max_num=10)
-ToolFormset = forms.formset_factory(ToolForm, formset=RowFormset, extra=1, can_delete=True, max_num=50)
-EnvFormset = forms.formset_factory(EnvForm, formset=RowFormset, extra=1, can_delete=True, max_num=100)
+ROWS = {"formset": RowFormset, "extra": 1, "can_delete": True, "can_delete_extra": False}
+FallbackFormset = forms.formset_factory(ModelRefForm, can_order=True, max_num=10, **ROWS)
+ToolFormset = forms.formset_factory(ToolForm, max_num=50, **ROWS)
+EnvFormset = forms.formset_factory(EnvForm, max_num=100, **ROWS)
 
 _ENV_PATH = re.compile(r"^config\.env\.(?P<name>.+)$")
 _ROW_PATH = re.compile(r"^config\.(?P<list>fallback_models|tools)\[(?P<index>\d+)\](?:\.(?P<field>\w+))?")
@@ -309,6 +309,13 @@ class ConfigEditor:
         data = self.form.data.copy()
         data[self.form.add_prefix("etag")] = etag
         self.form.data = data
+
+    @property
+    def has_errors(self) -> bool:
+        parts = (self.form, *self.fallbacks.forms, *self.tools.forms, *self.env.forms)
+        formsets = (self.fallbacks, self.tools, self.env)
+        return (any(part.errors for part in parts) or any(self.list_errors.values())
+                or any(formset.non_form_errors() for formset in formsets))
 
     def sections(self) -> list[tuple[str, list]]:
         """The form's fields grouped as the page shows them."""

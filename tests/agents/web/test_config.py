@@ -317,3 +317,12 @@ def test_raw_stale_document_is_refused(logged_in, agent, owner):
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode()
     assert Agent.objects.get(pk=agent.pk).config["personality"] == "Theirs"
+
+
+def test_a_tampered_row_count_is_an_error_not_a_crash(logged_in, agent):
+    body = page_form(logged_in, agent)
+    del body["tool-TOTAL_FORMS"]
+    response = logged_in.post(url(agent), body)
+    assert response.status_code == 400
+    assert "ManagementForm data is missing or has been tampered with" in response.content.decode()
+    assert "Nothing was saved: fix the fields marked below." in response.content.decode()
