@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 NODE_W, NODE_H = 210, 78
 GAP_X, GAP_Y, PAD = 76, 26, 16
-SHORT, LONG = 30, 160  # excerpt lengths: in the drawing, in the table
+SHORT, LONG = 28, 160  # excerpt lengths: in the drawing, in the table
 
 
 @dataclass

@@ -83,6 +83,10 @@ def test_create_from_a_template_configure_it_and_read_its_pipeline(console, make
     expect(page.locator('a.node[data-node="fetch"]')).to_have_class(re.compile("node--selected"))
     expect(page).to_have_url(re.compile(r"node=fetch"))
     axe_check(page)
+    page.emulate_media(color_scheme="dark")  # the dark theme keeps its contrast too
+    axe_check(page)
+    console.screenshot(page, "agents_pipeline_dark")
+    page.emulate_media(color_scheme="light")
 
     # and at 375 px the pages do not scroll sideways
     narrow = console.page(user, width=375, height=740)
