@@ -110,6 +110,12 @@ def agent_list_for_user(*, user) -> QuerySet[Agent]:
     return with_representation(agents_visible_to(user))
 
 
+def agent_tag_names_for_user(*, user) -> list[str]:
+    """Every tag on the agents ``user`` may see, once each, sorted (the list's tag filter offers them)."""
+    return list(AgentTag.objects.filter(agent__in=agents_visible_to(user).values("pk"))
+                .order_by("name").values_list("name", flat=True).distinct())
+
+
 def agent_ref_filter(ref: str) -> Q:
     """Match by id when ``ref`` is a UUID, else by slug.  A ref that can be
     neither matches nothing, without a query the database might reject."""
