@@ -205,16 +205,24 @@ def run_inline(execution: Execution) -> Execution:
     return execution
 
 
-def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = "") -> Execution | None:
-    """Claim a queued execution and run it here; ``None`` if someone else has
-    it (or it was cancelled) already.  The claim is one conditional UPDATE, so
-    a redelivered task never runs an execution twice."""
+def execution_claim(execution_id, *, worker: str = "") -> bool:
+    """Mark a queued execution running in ``worker`` (this process by
+    default); ``False`` if someone else has it (or it was cancelled) already.
+    The claim is one conditional UPDATE, so a redelivered task never runs an
+    execution twice."""
     now = timezone.now()
     claimed = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
         status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name())
-    if not claimed:
+    if claimed:
+        event_record(execution_id, "status", {"status": ExecutionStatus.RUNNING})
+    return bool(claimed)
+
+
+def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = "") -> Execution | None:
+    """Claim a queued execution and run it here; ``None`` if someone else has
+    it (or it was cancelled) already."""
+    if not execution_claim(execution_id, worker=worker):
         return None
-    event_record(execution_id, "status", {"status": ExecutionStatus.RUNNING})
     async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)
     return Execution.objects.get(pk=execution_id)
 
