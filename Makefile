@@ -7,7 +7,7 @@ export AGENTRY_DATA_DIR ?= $(CURDIR)/var
 export AGENTRY_ALLOWED_PRIVATE_HOSTS ?= 127.0.0.1,localhost,::1
 export PORT ?= 8000
 
-.PHONY: install run test test-postgres test-redis fuzz lint bench bench-engine schema clean
+.PHONY: install run test test-browser test-postgres test-redis fuzz lint bench bench-engine schema clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,17 +22,22 @@ run: install
 	$(PY) manage.py seed_demo
 	exec scripts/run.sh
 
-## The suite on SQLite (what a fresh clone needs), on two processes.
+## The suite on SQLite (what a fresh clone needs), on two processes; the browser tests run in test-browser.
 test: install
-	$(PY) -m pytest -q -n 2 -p no:cacheprovider
+	$(PY) -m pytest -q -n 2 -p no:cacheprovider -m "not browser"
+
+## The console in Debian's Chromium, headless (installs the chromium package if missing).
+test-browser: install
+	scripts/ensure-chromium.sh
+	$(PY) -m pytest -q -n 2 -p no:cacheprovider -m browser tests/browser
 
 ## The suite on a throwaway PostgreSQL 15 started on loopback, on two processes.
 test-postgres: install
-	scripts/with-postgres.sh $(PY) -m pytest -q -n 2 -p no:cacheprovider
+	scripts/with-postgres.sh $(PY) -m pytest -q -n 2 -p no:cacheprovider -m "not browser"
 
 ## The suite with Redis as Celery broker and channel layer (redis-server on loopback).
 test-redis: install
-	scripts/with-redis.sh $(PY) -m pytest -q -p no:cacheprovider
+	scripts/with-redis.sh $(PY) -m pytest -q -p no:cacheprovider -m "not browser"
 
 ## Explore new fuzz examples on PostgreSQL (the suite replays a fixed set).
 fuzz: install

@@ -6,3 +6,8 @@ class ExecutionsConfig(AppConfig):
 
     name = "executions"
     verbose_name = "Executions"
+
+    def ready(self):
+        from executions.web import navigation
+
+        navigation.register()

@@ -29,7 +29,7 @@ import threading
 from asgiref.sync import sync_to_async
 from celery.signals import worker_process_shutdown, worker_shutdown, worker_shutting_down
 from django.conf import settings
-from django.db import connections
+from django.db import close_old_connections
 
 from executions.services import runs
 
@@ -142,21 +142,10 @@ async def _claim_and_execute(execution_id, worker: str, claimed: concurrent.futu
 
 
 def _claim(execution_id, worker: str) -> bool:
-    _drop_broken_connections()
+    # The loop's database thread lives as long as the process; as Django does
+    # between requests, drop its connection once too old (CONN_MAX_AGE) or broken.
+    close_old_connections()
     return runs.execution_claim(execution_id, worker=worker)
-
-
-def _drop_broken_connections() -> None:
-    """The loop's database thread lives as long as the process: like Django
-    between requests, drop a connection an error left unusable (the database
-    restarted), but keep a working one whatever ``CONN_MAX_AGE`` says, since
-    connecting again for every run would cost more than the run."""
-    for connection in connections.all(initialized_only=True):
-        if connection.connection is not None and connection.errors_occurred:
-            if connection.is_usable():
-                connection.errors_occurred = False
-            else:
-                connection.close()
 
 
 runner = ExecutionRunner()
