@@ -45,7 +45,7 @@ from executions.services.recording import event_record
 
 # Where they were first written; callers still import them from here.
 __all__ = ["IdempotencyConflict", "IdempotencyKeyReused", "RunRequest", "execution_abandon", "execution_cancel",
-           "execution_execute", "execution_finish", "execution_result", "execution_run",
+           "execution_claim", "execution_execute", "execution_finish", "execution_result", "execution_run",
            "execution_run_in_background", "execution_start", "run_inline", "run_request", "run_request_from_body"]
 
 logger = logging.getLogger("agentry.executions")
@@ -213,14 +213,21 @@ def run_inline(execution: Execution) -> Execution:
     return execution
 
 
+def execution_claim(execution_id, *, worker: str = "") -> bool:
+    """Mark a queued execution running in ``worker`` (this process by
+    default); ``False`` if someone else has it (or it was cancelled) already.
+    The claim is one conditional UPDATE, so a redelivered task never runs an
+    execution twice."""
+    now = timezone.now()
+    # The run's first event says it is running (execution_execute writes it).
+    return bool(Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
+        status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name()))
+
+
 def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = "") -> Execution | None:
     """Claim a queued execution and run it here; ``None`` if someone else has
-    it (or it was cancelled) already.  The claim is one conditional UPDATE, so
-    a redelivered task never runs an execution twice."""
-    now = timezone.now()
-    claimed = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
-        status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name())
-    if not claimed:
+    it (or it was cancelled) already."""
+    if not execution_claim(execution_id, worker=worker):
         return None
     async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)  # its first event: running
     return Execution.objects.get(pk=execution_id)
