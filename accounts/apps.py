@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from accounts.web import navigation
+
+        navigation.register()

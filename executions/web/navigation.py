@@ -5,4 +5,6 @@ from core.web.navigation import NavItem, Tab, register_nav, register_tab
 
 def register() -> None:
     register_nav(NavItem("Dashboard", "home", order=10, section=""))
+    register_nav(NavItem("Executions", "executions", order=30, section="executions"))
     register_tab("agent", Tab("overview", "Overview", "agent", order=0))
+    register_tab("agent", Tab("executions", "Executions", "agent-executions", order=40))
