@@ -132,7 +132,7 @@ def test_search_answers_htmx_with_the_results_alone(client, agent, manual):
                           HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith("{#") is False and html.count('<li class="hit card">') == 1
+    assert html.count('<li class="hit card">') == 1
     assert "<html" not in html and "<span>page 17</span>" in html
 
 
@@ -179,7 +179,8 @@ def test_admin_uploads_several_files_at_once(client, agent, make_user, add_membe
                                                                                admin)
         assert Execution.objects.get(pk=document.execution_id).trigger == "knowledge"
     assert (documents["manual.pdf"].kind, documents["notes.md"].kind) == ("pdf", "md")
-    assert len(queued) == 2  # one ingestion task each, sent once committed
+    # one ingestion task each, sent once committed
+    assert sum("document_upload" in callback.__qualname__ for callback in queued) == 2
     assert audit_count(agent) == audited
     page = client.get(page_url(agent)).content.decode()
     assert "Uploaded manual.pdf, notes.md: processing." in page
