@@ -122,10 +122,29 @@ def test_chat_streams_stops_and_continues_after_a_reload(console, chat_agent):
     expect(third).to_have_text(full, timeout=20_000)
     assert page.locator(".chat-turn").count() == 3
 
+    # a tool call and its result as a collapsed card; a slash command answered inline
+    console.llm.enqueue(Reply(tool_calls=[("remember", {"content": "The listener likes dragons."}, "call_1")]),
+                        Reply(text="I will remember that."))
+    page.get_by_label("Message").fill("Remember that I like dragons")
+    page.get_by_label("Message").press("Enter")
+    fourth = page.locator(".chat-turn").nth(3)
+    card = fourth.locator("details.tool-card")
+    expect(card.locator("summary")).to_contain_text("remember")
+    expect(card).not_to_have_attribute("open", "")
+    expect(fourth.locator(".msg--assistant [data-role=text]")).to_have_text("I will remember that.")
+    card.locator("summary").click()
+    expect(card.locator("[data-role=arguments]")).to_contain_text('"content": "The listener likes dragons."')
+    expect(card.locator("[data-role=result]")).not_to_be_empty()
+    page.get_by_label("Message").fill("/help")
+    page.get_by_label("Message").press("Enter")
+    fifth = page.locator(".chat-turn").nth(4)
+    expect(fifth.locator(".msg--assistant [data-role=text]")).to_contain_text("Commands")
+    expect(fifth.locator(".msg--assistant [data-role=meta]")).to_have_text("Answered by the server, not the model")
+
     # narrow screens: the thread list goes below, nothing scrolls sideways
     narrow = console.page(owner, width=375, height=740)
     narrow.goto(f"/agents/{agent.slug}/chat/{thread.pk}/")
-    expect(narrow.locator(".chat-turn")).to_have_count(3)
+    expect(narrow.locator(".chat-turn")).to_have_count(5)
     width = narrow.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the thread page scrolls sideways at 375 px ({width} px wide)"
     narrow.context.close()
