@@ -6,3 +6,21 @@ urlpatterns = [
     path("", dashboard.DashboardView.as_view(), name="home"),
     path("agents/<str:ref>/", overview.AgentOverviewView.as_view(), name="agent"),
 ]
+
+# console-accounts: providers (staff) and an agent's artifacts.
+from executions.web import artifacts, providers  # noqa: E402
+
+urlpatterns += [
+    path("providers/", providers.ProviderListView.as_view(), name="providers"),
+    path("providers/new/", providers.ProviderFormView.as_view(), name="provider-create"),
+    path("providers/<uuid:provider>/", providers.ProviderFormView.as_view(), name="provider-edit"),
+    path("providers/<uuid:provider>/delete/", providers.ProviderDeleteView.as_view(), name="provider-delete"),
+    path("providers/<uuid:provider>/test/", providers.ProviderTestView.as_view(), name="provider-test"),
+    path("agents/<str:ref>/artifacts/", artifacts.ArtifactListView.as_view(), name="agent-artifacts"),
+    path("agents/<str:ref>/artifacts/<uuid:artifact>/", artifacts.ArtifactDetailView.as_view(),
+         name="agent-artifact"),
+    path("agents/<str:ref>/artifacts/<uuid:artifact>/download/", artifacts.ArtifactDownloadView.as_view(),
+         name="agent-artifact-download"),
+    path("agents/<str:ref>/artifacts/<uuid:artifact>/delete/", artifacts.ArtifactDeleteView.as_view(),
+         name="agent-artifact-delete"),
+]
