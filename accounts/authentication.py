@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from accounts.services import token_authenticate
+from accounts.services import token_authenticate, token_touch, token_touch_due
+from core.middleware import run_after_response
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -15,9 +19,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = self._raw_token(request)
         if raw is None:
             return None
-        token = token_authenticate(raw=raw)
+        token = token_authenticate(raw=raw, touch=False)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
+        now = timezone.now()
+        if token_touch_due(token, now=now):
+            # The write waits until the response is sent; this request already reports the use.
+            run_after_response(request, partial(token_touch, token_id=token.pk, now=now))
+            token.last_used_at = now
         return token.user, token
 
     def _raw_token(self, request) -> str | None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.inputs import TokenCreateSerializer
@@ -52,20 +53,38 @@ def token_create(*, user, name: str, scopes: list[str], expires_at=None,
     return token, raw
 
 
-def token_authenticate(*, raw: str) -> ApiToken | None:
-    """The live token for ``raw`` (not expired, user active), touching
-    ``last_used_at`` at most once a minute; ``None`` when it is not valid."""
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
+def token_authenticate(*, raw: str, touch: bool = True) -> ApiToken | None:
+    """The live token for ``raw`` (not expired, user active), with its user,
+    in one query on the unique ``key_hash`` index; ``None`` when it is not
+    valid.  With ``touch``, a use due to be recorded (:func:`token_touch_due`)
+    is written here; without, the caller writes it when convenient (the API
+    does once its response is sent)."""
+    try:
+        token = ApiToken.objects.select_related("user").get(key_hash=hash_token(raw))
+    except ApiToken.DoesNotExist:
+        return None
     now = timezone.now()
-    if token is None or not token.user.is_active:
+    if not token.user.is_active or (token.expires_at is not None and token.expires_at <= now):
         return None
-    if token.expires_at is not None and token.expires_at <= now:
-        return None
-    stale = now - timedelta(seconds=settings.AGENTRY_TOKEN_TOUCH_SECONDS)
-    if token.last_used_at is None or token.last_used_at < stale:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if touch and token_touch_due(token, now=now):
+        token_touch(token_id=token.pk, now=now)
         token.last_used_at = now
     return token
+
+
+def token_touch_due(token: ApiToken, *, now) -> bool:
+    """Whether a use of ``token`` at ``now`` should be written: at most once
+    per ``AGENTRY_TOKEN_TOUCH_SECONDS``, so a busy token costs no write per request."""
+    stale = now - timedelta(seconds=settings.AGENTRY_TOKEN_TOUCH_SECONDS)
+    return token.last_used_at is None or token.last_used_at < stale
+
+
+def token_touch(*, token_id, now) -> None:
+    """Record a use of the token at ``now``.  Conditional, so of concurrent
+    requests that all found the last use stale only the first writes."""
+    stale = now - timedelta(seconds=settings.AGENTRY_TOKEN_TOUCH_SECONDS)
+    (ApiToken.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=token_id)
+     .update(last_used_at=now))
 
 
 def token_delete(*, user, token_id) -> None:

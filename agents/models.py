@@ -83,7 +83,9 @@ class AgentMember(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_memberships")
+    # Indexed with the agent (Meta.indexes), which also serves lookups by user alone.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_memberships",
+                             db_index=False)
     role = models.CharField(max_length=16, choices=Role.choices)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
@@ -96,6 +98,9 @@ class AgentMember(models.Model):
             models.UniqueConstraint(fields=["agent"], condition=Q(role="owner"), name="agent_single_owner"),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="agent_member_role_valid"),
         ]
+        # A user's agents from the membership side: counting them (the agents
+        # list's total) reads this index alone.
+        indexes = [models.Index(fields=["user", "agent"], name="agent_member_user_agent")]
 
     def __str__(self):
         return f"{self.user} as {self.role} on {self.agent}"

@@ -66,3 +66,13 @@ def provider_is_known(ref: str) -> bool:
 def known_providers() -> list[str]:
     """Every name an agent's config may use: the built-ins, then the rows."""
     return [*BUILTIN_PROVIDERS, *provider_names()]
+
+
+def model_catalogue() -> list[dict]:
+    """Every provider an agent's config may name, with the models it accepts:
+    ``{"name", "models"}`` where ``models`` lists a provider row's models, or
+    is ``None`` when any name goes (the built-ins, rows that list none)."""
+    rows = Provider.objects.order_by("name").only("name", "models")
+    listed = [{"name": row.name, "models": [m["name"] for m in row.models or [] if m.get("name")] or None}
+              for row in rows]
+    return [*({"name": name, "models": None} for name in BUILTIN_PROVIDERS), *listed]

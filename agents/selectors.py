@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import hmac
 import json
@@ -11,9 +12,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.db import connection
 from django.db.models import (
     CharField,
-    Count,
     Exists,
     IntegerField,
     OuterRef,
@@ -24,7 +25,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.expressions import RawSQL
 
 from accounts.roles import Role
 from agents.config import public_config
@@ -57,8 +58,18 @@ def agents_visible_to(user) -> QuerySet[Agent]:
         return agents.annotate(role=Value(Role.OWNER.value, output_field=CharField()))
     # EXISTS rather than a join: SQLite and PostgreSQL can then walk the sort
     # key's index and stop after one page instead of sorting every match.
-    membership = AgentMember.objects.filter(agent=OuterRef("pk"), user=user)
+    membership = AgentMember.objects.filter(agent=OuterRef("pk"), user=user).order_by()
     return agents.filter(Exists(membership)).annotate(role=Subquery(membership.values("role")[:1]))
+
+
+def agent_count_for_user(user) -> int:
+    """How many agents :func:`agents_visible_to` holds, counted on the
+    membership index (user, agent) alone: a member row is one agent, once per
+    user.  Counting the visible agents instead probes that index once per
+    agent in the table."""
+    if user.is_staff:
+        return Agent.objects.count()
+    return AgentMember.objects.filter(user=user).count()
 
 
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
@@ -66,29 +77,43 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     counts are correlated subqueries, evaluated only for the rows of the page;
     what higher layers own (executions, threads, artifacts, knowledge
     documents) is counted by model name, never imported."""
-    execution = apps.get_model("executions", "Execution")
-    artifact = apps.get_model("executions", "Artifact")
-    thread = apps.get_model("conversations", "Thread")
-    document = apps.get_model("knowledge", "Document")
-    messages = (thread.objects.filter(agent=OuterRef("pk")).order_by().values("agent")
-                .annotate(n=Sum("message_count")).values("n"))
     return agents.select_related("owner").prefetch_related(
         Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
-    ).annotate(execution_count=_count_of(execution), version_count=_count_of(AgentVersion),
-               schedule_count=_count_of(Schedule), thread_count=_count_of(thread), artifact_count=_count_of(artifact),
-               knowledge_document_count=_count_of(document),
-               message_count=Coalesce(Subquery(messages, output_field=IntegerField()), 0))
+    ).annotate(**{name: RawSQL(sql, (), output_field=IntegerField()) for name, sql in _stats_sql().items()})
 
 
-def _count_of(model):
-    """How many ``model`` rows belong to the outer agent, as a correlated subquery."""
-    rows = model.objects.filter(agent=OuterRef("pk")).order_by().values("agent").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+@functools.cache
+def _stats_sql() -> dict[str, str]:
+    """Each count's correlated subquery, as SQL written once per process.
+    Built with the ORM, the eight subqueries cost more to construct and
+    compile on every request than the database takes to run them.  They
+    refer to the outer agent by its table's name, as the agent querysets
+    here never alias it."""
+    quote = connection.ops.quote_name
+    agent_id = f"{quote(Agent._meta.db_table)}.{quote(Agent._meta.pk.column)}"
+
+    def rows_of(model) -> str:
+        return f"FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.get_field('agent').column)} = {agent_id}"
+
+    execution, artifact = apps.get_model("executions", "Execution"), apps.get_model("executions", "Artifact")
+    thread, document = apps.get_model("conversations", "Thread"), apps.get_model("knowledge", "Document")
+    counted = {"execution_count": execution, "version_count": AgentVersion, "schedule_count": Schedule,
+               "thread_count": thread, "artifact_count": artifact, "knowledge_document_count": document}
+    sql = {name: f"SELECT COUNT(*) {rows_of(model)}" for name, model in counted.items()}
+    messages = quote(thread._meta.get_field("message_count").column)
+    sql["message_count"] = f"SELECT COALESCE(SUM({messages}), 0) {rows_of(thread)}"
+    return sql
 
 
 def agent_list_for_user(*, user) -> QuerySet[Agent]:
     """Agents ``user`` may see, ready for the list representation."""
     return with_representation(agents_visible_to(user))
+
+
+def agent_tag_names_for_user(*, user) -> list[str]:
+    """Every tag on the agents ``user`` may see, once each, sorted (the list's tag filter offers them)."""
+    return list(AgentTag.objects.filter(agent__in=agents_visible_to(user).values("pk"))
+                .order_by("name").values_list("name", flat=True).distinct())
 
 
 def agent_ref_filter(ref: str) -> Q:

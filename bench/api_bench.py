@@ -1,30 +1,35 @@
-"""How much do the agents API endpoints cost next to a bare DRF endpoint?
+"""What does a request cost next to a bare DRF view, under each ASGI server?
 
-Starts the real server (daphne, ``config.asgi:application``) on 127.0.0.1
-against a throwaway SQLite database holding ``--agents`` agents (default
-10,000) owned by one user, then drives three endpoints with the same load
-generator (``--concurrency`` keep-alive connections, one thread and one
-``httpx.Client`` each):
+Fills a throwaway SQLite database with ``--agents`` agents (default 10,000)
+owned by one user, then, for each server in ``--servers`` (daphne, uvicorn,
+granian, started with the flags ``scripts/run.sh`` uses), serves
+``config.asgi:application`` on 127.0.0.1 and drives four endpoints with the
+same load generator (``bench/load.py``):
 
 * ``GET /bench/bare``: a DRF view with no authentication, permission check or
   database access, served by the same process and middleware (the baseline);
-* ``GET /api/v1/agents/{id}``: one agent, with a Bearer API token;
+* ``GET /api/v1/auth/me``: the request floor, a Bearer API token and no more;
+* ``GET /api/v1/agents/{id}``: one agent, same token;
 * ``GET /api/v1/agents?limit=50``: the first page of the list, same token.
 
-For each it reports requests/s, p50 and p95 latency and the SQL queries one
-request makes (``X-Query-Count``, added by ``bench.middleware``), then each
-agents endpoint's throughput and latency relative to the baseline.  The ratios
-are the stable numbers; absolute ones depend on the machine, and the client
-threads share its cores with the server.
+Each endpoint runs twice: ``--sequential`` requests on one connection (the
+latency floor, p50), then ``--requests`` over ``--concurrency`` keep-alive
+connections (requests/s, p50, p95).  Every figure is printed next to the bare
+view's from the same server and run, as a ratio: the ratios are the stable
+numbers; absolute ones depend on the machine, and the client threads share its
+cores with the server.  Also per server: seconds from spawning it to its first
+answer, and its memory (RSS) before any load; then each endpoint's throughput
+across servers.  SQL queries per request come from ``X-Query-Count`` (added by
+``bench.middleware``).
 
 Run from the project root::
 
-    make bench                     # = .venv/bin/python bench/api_bench.py
-    .venv/bin/python bench/api_bench.py --requests 2000 --agents 1000
+    make bench                     # runs this, then the other benchmarks
+    .venv/bin/python bench/api_bench.py --servers uvicorn --requests 2000 --agents 1000
 
 Everything lives in a temporary data dir that is deleted afterwards, and the
-server is always stopped.  ``DATABASE_URL`` and ``REDIS_URL`` are ignored so a
-run never touches a real database.
+servers are always stopped.  ``DATABASE_URL`` and ``REDIS_URL`` are ignored so
+a run never touches a real database.
 """
 
 from __future__ import annotations
@@ -34,21 +39,24 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+if str(ROOT) not in sys.path:  # run as a script, only bench/ is on the path
+    sys.path.insert(0, str(ROOT))
+
+from bench import servers  # noqa: E402
+from bench.load import Result, measure  # noqa: E402,F401  (Result: engine_bench builds on it)
+from bench.servers import DEFAULT_SERVER, HOST, SERVERS  # noqa: E402
+
 LIST_LIMIT = 50
 
 
@@ -57,13 +65,17 @@ LIST_LIMIT = 50
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1000, help="measured requests per endpoint")
+    parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS),
+                        help="servers to measure, in this order (the first is the others' reference)")
+    parser.add_argument("--requests", type=int, default=1000, help="measured concurrent requests per endpoint")
+    parser.add_argument("--sequential", type=int, default=200, help="measured requests on one connection")
     parser.add_argument("--agents", type=int, default=10_000, help="agents in the database")
     parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections (client threads)")
     parser.add_argument("--warmup", type=int, default=50, help="unmeasured requests per endpoint first")
     args = parser.parse_args()
-    if args.requests < args.concurrency or args.agents < 1 or args.concurrency < 1 or args.warmup < 0:
-        parser.error("need --requests >= --concurrency >= 1, --agents >= 1 and --warmup >= 0")
+    if (args.requests < args.concurrency or args.agents < 1 or args.concurrency < 1 or args.warmup < 0
+            or args.sequential < 2):
+        parser.error("need --requests >= --concurrency >= 1, --sequential >= 2, --agents >= 1 and --warmup >= 0")
     return args
 
 
@@ -136,141 +148,100 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    daphne = Path(sys.executable).with_name("daphne")
-    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([str(daphne), "-b", HOST, "-p", str(port), "config.asgi:application"],
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+def start_server(port: int, log_path: Path, server: str = DEFAULT_SERVER) -> subprocess.Popen:
+    """``server`` serving ``config.asgi:application`` on ``port`` as ``make run`` starts it."""
+    return servers.start(servers.server_command(server, port), log_path)
 
 
-def wait_until_ready(base_url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=base_url, trust_env=False, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise RuntimeError(f"server exited with code {server.returncode} before answering")
-            try:
-                if client.get("/bench/bare").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not answer within {timeout:.0f}s")
+def wait_until_ready(base_url: str, server: subprocess.Popen, timeout: float = 60.0) -> float:
+    """Seconds until the server first answers (any status), then until the bare endpoint does."""
+    first = servers.wait_for_answer(f"{base_url}/bench/bare", server, timeout)
+    with httpx.Client(base_url=base_url, trust_env=False, timeout=5.0) as client:
+        if client.get("/bench/bare").status_code != 200:
+            raise RuntimeError("the bare endpoint does not answer 200")
+    return first
 
 
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+stop_server = servers.stop
 
 
-# --- Load generation ----------------------------------------------------------
+# --- One server's pass ------------------------------------------------------------
 
 
 @dataclass
-class Result:
-    label: str
-    shown_path: str  # what the table prints ("{id}" rather than a UUID)
-    elapsed: float = 0.0
-    latencies: list[float] = field(default_factory=list)  # seconds
-    query_counts: Counter = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.elapsed
-
-    def percentile_ms(self, p: int) -> float:
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
-
-    def queries(self) -> str:
-        """The usual count; a range too if some requests differed (the token's
-        ``last_used_at`` touch adds a write at most once a minute)."""
-        usual = self.query_counts.most_common(1)[0][0]
-        low, high = min(self.query_counts), max(self.query_counts)
-        return str(usual) if low == high else f"{usual} ({low}-{high})"
+class ServerPass:
+    server: str
+    first_answer: float  # seconds from spawning the process to its first answer
+    idle_rss: float  # MB, the server's process tree before any load
+    sequential: list[Result]  # one connection: the latency floor
+    concurrent: list[Result]  # args.concurrency connections: throughput
 
 
-def _worker(base_url, path, headers, warmup, count, barrier, result, lock, spans) -> None:
-    """One keep-alive connection: warm up, wait for the others, then time each
-    request.  A client error breaks the barrier so no other thread waits forever."""
-    latencies, query_counts, failures = [], Counter(), []
+def endpoints(agent_id: str, token: str) -> list[tuple[str, str, dict, str]]:
+    auth = {"Authorization": f"Bearer {token}"}
+    return [
+        ("bare DRF", "/bench/bare", {}, ""),
+        ("auth/me", "/api/v1/auth/me", auth, ""),
+        ("agent detail", f"/api/v1/agents/{agent_id}", auth, "/api/v1/agents/{id}"),
+        ("agent list", f"/api/v1/agents?limit={LIST_LIMIT}", auth, ""),
+    ]
+
+
+def measure_server(name: str, agent_id: str, token: str, args, data_dir: Path) -> ServerPass:
+    port, log_path = free_port(), data_dir / f"{name}.log"
+    base_url = f"http://{HOST}:{port}"
+    process = start_server(port, log_path, name)
     try:
-        with httpx.Client(base_url=base_url, headers=headers, trust_env=False, timeout=30.0) as client:
-            for _ in range(warmup):
-                client.get(path)
-            barrier.wait()
-            start = time.perf_counter()
-            for _ in range(count):
-                sent = time.perf_counter()
-                response = client.get(path)
-                latencies.append(time.perf_counter() - sent)
-                if response.status_code != 200:
-                    failures.append(f"{response.status_code}: {response.text[:200]}")
-                query_counts[int(response.headers.get("X-Query-Count", -1))] += 1
-            end = time.perf_counter()
-    except Exception as exc:
-        barrier.abort()
-        with lock:
-            result.failures.append(f"client error: {exc!r}")
-        return
-    with lock:
-        result.latencies += latencies
-        result.query_counts += query_counts
-        result.failures += failures
-        spans.append((start, end))
-
-
-def measure(base_url: str, label: str, path: str, headers: dict, args, *, shown_path: str = "") -> Result:
-    """Spread ``args.requests`` over ``args.concurrency`` connections; the
-    throughput window runs from the first timed request to the last reply."""
-    result, lock, spans = Result(label, shown_path or path), threading.Lock(), []
-    barrier = threading.Barrier(args.concurrency)
-    shares = [args.requests // args.concurrency + (i < args.requests % args.concurrency)
-              for i in range(args.concurrency)]
-    warmups = [args.warmup // args.concurrency + (i < args.warmup % args.concurrency)
-               for i in range(args.concurrency)]
-    threads = [threading.Thread(target=_worker, args=(base_url, path, headers, warmup, count,
-                                                      barrier, result, lock, spans))
-               for warmup, count in zip(warmups, shares)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if result.failures:
-        raise RuntimeError(f"{label}: {len(result.failures)} failed requests, first: {result.failures[0]}")
-    result.elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
-    return result
+        first = wait_until_ready(base_url, process)
+        idle_rss, _ = servers.memory_mb(servers.process_tree(process.pid))
+        sequential, concurrent = [], []
+        for label, path, headers, shown in endpoints(agent_id, token):
+            sequential.append(measure(base_url, label, path, headers, requests=args.sequential, concurrency=1,
+                                      warmup=args.warmup, shown_path=shown))
+            concurrent.append(measure(base_url, label, path, headers, requests=args.requests,
+                                      concurrency=args.concurrency, warmup=args.warmup, shown_path=shown))
+    except BaseException:
+        print_server_log(log_path)
+        raise
+    finally:
+        stop_server(process)
+    return ServerPass(name, first, idle_rss, sequential, concurrent)
 
 
 # --- Report ---------------------------------------------------------------
 
 
-def print_report(results: list[Result], args, setup_seconds: float) -> None:
-    bare, *api = results
-    print(f"\n{args.agents} agents, {args.requests} requests per endpoint over {args.concurrency} "
-          f"keep-alive connections after {args.warmup} warm-up requests; "
-          f"setup took {setup_seconds:.1f}s; {os.cpu_count()} CPUs shared by server and client.\n")
-    header = f"{'endpoint':<14} {'request':<32} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}"
+def print_pass(p: ServerPass, args) -> None:
+    print(f"\n== {p.server}: first answer {p.first_answer:.2f}s after start, {p.idle_rss:.0f} MB RSS idle")
+    header = (f"{'endpoint':<13} {'request':<24} {'seq p50':>8} {'/bare':>6} {'req/s':>7} {'/bare':>6} "
+              f"{'p50 ms':>7} {'/bare':>6} {'p95 ms':>7} {'queries':>8}")
     print(header)
     print("-" * len(header))
-    for r in results:
-        print(f"{r.label:<14} {'GET ' + r.shown_path:<32} {r.rps:>8.1f} {r.percentile_ms(50):>8.2f} "
-              f"{r.percentile_ms(95):>8.2f} {r.queries():>8}")
-    print("\nRelative to the bare DRF endpoint:")
-    for r in api:
-        print(f"  {r.label}: {r.rps / bare.rps:.2f}x bare throughput, "
-              f"p50 {r.percentile_ms(50) / bare.percentile_ms(50):.1f}x bare latency, "
-              f"p95 {r.percentile_ms(95) / bare.percentile_ms(95):.1f}x bare latency")
-    print("\nSQL queries per request:")
-    for r in api:
-        print(f"  {r.label}: {r.queries()}")
-    if any(len(r.query_counts) > 1 for r in results):
-        print("  (n (low-high): most requests made n; the token's last_used_at touch adds a write "
+    seq_bare, bare = p.sequential[0], p.concurrent[0]
+    for seq, r in zip(p.sequential, p.concurrent):
+        print(f"{r.label:<13} {'GET ' + r.shown_path:<24} {seq.percentile_ms(50):>8.2f} "
+              f"{seq.percentile_ms(50) / seq_bare.percentile_ms(50):>5.2f}x {r.rps:>7.1f} {r.rps / bare.rps:>5.2f}x "
+              f"{r.percentile_ms(50):>7.2f} {r.percentile_ms(50) / bare.percentile_ms(50):>5.2f}x "
+              f"{r.percentile_ms(95):>7.2f} {r.queries():>8}")
+
+
+def print_report(passes: list[ServerPass], args, setup_seconds: float) -> None:
+    print(f"\n{args.agents} agents; per endpoint {args.sequential} requests on one connection (seq p50), then "
+          f"{args.requests} over {args.concurrency} keep-alive connections (req/s, p50, p95), each after "
+          f"{args.warmup} warm-up requests; setup took {setup_seconds:.1f}s; {os.cpu_count()} CPUs shared by "
+          "server and client.  /bare: the ratio to the bare DRF view on the same server in the same run "
+          "(latency: lower is better; req/s: higher is better).")
+    for p in passes:
+        print_pass(p, args)
+    if len(passes) > 1:
+        base = passes[0]
+        print(f"\nThroughput (req/s, {args.concurrency} connections) per server, relative to {base.server}:")
+        print(f"{'endpoint':<13} " + " ".join(f"{p.server:>16}" for p in passes))
+        for i, r in enumerate(base.concurrent):
+            cells = [f"{p.concurrent[i].rps:>8.1f} {p.concurrent[i].rps / r.rps:>6.2f}x" for p in passes]
+            print(f"{r.label:<13} " + " ".join(f"{cell:>16}" for cell in cells))
+    if any(len(r.query_counts) > 1 for p in passes for r in p.concurrent):
+        print("  (queries n (low-high): most requests made n; the token's last_used_at touch adds a write "
               "at most once a minute)")
 
 
@@ -288,25 +259,9 @@ def run(args, data_dir: Path) -> None:
     configure_environment(data_dir)
     migrate()
     agent_id, token = populate(args.agents)
-    port, log_path = free_port(), data_dir / "server.log"
-    base_url = f"http://{HOST}:{port}"
-    server = start_server(port, log_path)
-    try:
-        wait_until_ready(base_url, server)
-        setup_seconds = time.monotonic() - started
-        auth = {"Authorization": f"Bearer {token}"}
-        results = [
-            measure(base_url, "bare DRF", "/bench/bare", {}, args),
-            measure(base_url, "agent detail", f"/api/v1/agents/{agent_id}", auth, args,
-                    shown_path="/api/v1/agents/{id}"),
-            measure(base_url, "agent list", f"/api/v1/agents?limit={LIST_LIMIT}", auth, args),
-        ]
-    except BaseException:
-        print_server_log(log_path)
-        raise
-    finally:
-        stop_server(server)
-    print_report(results, args, setup_seconds)
+    setup_seconds = time.monotonic() - started
+    passes = [measure_server(name, agent_id, token, args, data_dir) for name in args.servers]
+    print_report(passes, args, setup_seconds)
 
 
 def run_in_temp_dir(run, args, prefix: str) -> None:

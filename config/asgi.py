@@ -1,11 +1,13 @@
-"""ASGI entry point: ``daphne config.asgi:application`` serves HTTP and the
-threads' WebSockets (``/ws/agents/{agent}/threads/{thread}/``) from one process."""
+"""ASGI entry point: ``uvicorn config.asgi:application`` (or granian, or
+daphne: ``scripts/run.sh``) serves HTTP and the threads' WebSockets
+(``/ws/agents/{agent}/threads/{thread}/``) from one process."""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from core.asgi import get_asgi_application  # noqa: E402
+
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)

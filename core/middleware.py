@@ -1,4 +1,5 @@
-"""Request-level guards that must act before any view parses the body."""
+"""Request-level middleware: guards that must act before any view parses the
+body, and work deferred until the response has been sent."""
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -59,3 +60,30 @@ class RequestSizeLimitMiddleware(BeforeAfterMiddleware):
                 detail=f"Request body is larger than the {limit} bytes allowed.",
             )
         return None
+
+
+def run_after_response(request, callback) -> None:
+    """Call ``callback()`` once the response to ``request`` (Django's or DRF's)
+    has been sent, so the client does not wait for it; at once when
+    :class:`AfterResponseMiddleware` is not running.  An exception it raises
+    is dropped, as Django drops a response closer's."""
+    callbacks = getattr(getattr(request, "_request", request), "_after_response", None)
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
+
+
+class AfterResponseMiddleware(BeforeAfterMiddleware):
+    """Hands what :func:`run_after_response` collected to the response's
+    closers, which the server (WSGI) or Django's ASGI handler calls once the
+    body is sent, in the thread sync views use (so on their database
+    connection), before ``request_finished``."""
+
+    def before(self, request):
+        request._after_response = []
+        return None
+
+    def after(self, request, response):
+        response._resource_closers.extend(request._after_response)
+        return response

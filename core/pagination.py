@@ -9,6 +9,9 @@ Views declare ``sort_fields`` (allowed names) and ``default_sort``, and may
 lower the page size limit with ``max_limit``; a view's
 ``sort_keys`` may map a public name to the model field that orders it (say
 ``{"name": "name_key"}``, a case-folded copy, so every database sorts alike).
+A view may also count its rows itself with ``count_rows(queryset) -> int``
+(an exact count the database answers from an index, say); by default the
+total is ``queryset.count()``.
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ class AgentryPagination(BasePagination):
             # A keyset needs a total order; NULLs would fall out of the comparisons.
             raise ImproperlyConfigured(f"Cannot sort a paginated list by nullable field {self.field!r}.")
 
-        self.total = queryset.count()
+        count_rows = getattr(view, "count_rows", None)
+        self.total = count_rows(queryset) if count_rows is not None else queryset.count()
         cursor = request.query_params.get("cursor")
         if cursor:
             direction, value, pk = self._decode(cursor)

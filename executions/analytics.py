@@ -1,23 +1,29 @@
-"""An agent's analytics (``GET /agents/{agent}/analytics``, the console's
-dashboard): runs, sessions, tokens, cost, success rate, daily activity,
-latency and time to first token over the last ``days`` days.
+"""Analytics of executions over the last ``days`` days.
+
+``agent_analytics`` is ``GET /agents/{agent}/analytics``: an agent's runs,
+sessions, tokens, cost, success rate, daily activity, latency and time to
+first token.  ``usage_analytics`` is what the console charts, for one agent
+or every agent a user sees: the same numbers per day, latency percentiles
+per day included.
 
 Everything is aggregated by the database, in a fixed number of queries
-whatever the range: one for the totals (triggers included), one for the days,
-one for the sessions, and one per percentile.  Percentiles are nearest-rank
-values read with ORDER BY and OFFSET after a count, which SQLite and
-PostgreSQL both do on an index, without loading the rows."""
+whatever the range and the rows.  Percentiles are nearest-rank values: the
+API's are read with ORDER BY and OFFSET after a count; the console's per-day
+ones come from one query ranking each day's durations with window functions
+(``ROW_NUMBER``, ``COUNT`` over the day) and keeping only the ranks wanted,
+which SQLite (3.25+) and PostgreSQL both run without sending the other rows."""
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.selectors import agents_visible_to
 from executions.conversations.models import Message, MessageRole
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
 
@@ -34,12 +40,17 @@ def _day(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+def _range(days: int, now: datetime | None) -> tuple[datetime, date, datetime]:
+    """``(now, first day, its midnight)``: the last ``days`` UTC days, today included."""
+    now = now or timezone.now()
+    first_day = now.astimezone(UTC).date() - timedelta(days=days - 1)
+    return now, first_day, datetime.combine(first_day, time.min, tzinfo=UTC)
+
+
 def agent_analytics(agent: Agent, *, days: int, now: datetime | None = None) -> dict:
     """The analytics of API.md §6 for the ``days`` days up to ``now`` (UTC
     days, today included); ``daily_runs`` lists every one of them."""
-    now = now or timezone.now()
-    first_day = now.astimezone(UTC).date() - timedelta(days=days - 1)
-    since = datetime.combine(first_day, time.min, tzinfo=UTC)
+    now, first_day, since = _range(days, now)
     runs = Execution.objects.filter(agent=agent, created_at__gte=since, created_at__lte=now).order_by()
     finished = runs.filter(status__in=FINISHED_STATUSES)
 
@@ -82,3 +93,100 @@ def agent_analytics(agent: Agent, *, days: int, now: datetime | None = None) -> 
         "ttft_ms": {"p50": _percentile(ttfts, chat["ttft"], 0.50)},
         "runs_by_trigger": {trigger: totals[f"trigger_{trigger}"] for trigger in Trigger.values},
     }
+
+
+# --- the console's usage charts ---------------------------------------------------------------------
+
+PERCENTILES = {"p50": 50, "p95": 95}
+
+
+def _nearest_rank(count: int, percent: int) -> int:
+    """``ceil(count * percent / 100)``, in integers."""
+    return (count * percent + 99) // 100
+
+
+def _nearest_rank_sql(count, percent: int):
+    """The same rank computed by the database: SQLite and PostgreSQL both
+    divide integers exactly, so no float rounding can pick another row."""
+    return (count * percent + 99) / 100
+
+
+def _duration_percentiles(finished: QuerySet, *, by_day: bool) -> dict:
+    """Nearest-rank latency percentiles of ``finished`` executions, per UTC
+    day (``{date: {"p50", "p95"}}``) or over all of them (``{None: …}``),
+    in one query returning at most two rows a day."""
+    day = TruncDate("created_at", tzinfo=UTC)
+    partition = [day] if by_day else []
+    ranked = finished.filter(duration_ms__isnull=False).annotate(
+        rank=Window(RowNumber(), partition_by=partition, order_by=[F("duration_ms").asc(), F("id").asc()]),
+        n=Window(Count("pk"), partition_by=partition),
+    )
+    if by_day:
+        ranked = ranked.annotate(day=day)
+    wanted = [When(rank=_nearest_rank_sql(F("n"), percent), then=Value(1)) for percent in PERCENTILES.values()]
+    rows = ranked.annotate(pick=Case(*wanted, default=Value(0), output_field=IntegerField())).filter(pick=1)
+    found: dict = {}
+    for row in rows.values(*(["day"] if by_day else []), "rank", "n", "duration_ms"):
+        key = _day(row["day"]) if by_day else None
+        for name, percent in PERCENTILES.items():
+            if row["rank"] == _nearest_rank(row["n"], percent):
+                found.setdefault(key, {})[name] = row["duration_ms"]
+    return found
+
+
+def usage_analytics(runs: QuerySet[Execution], *, days: int, now: datetime | None = None) -> dict:
+    """Per-day usage of the executions in ``runs`` over the last ``days`` UTC
+    days: runs, succeeded, failed (finished otherwise), success rate, tokens,
+    cost and latency p50/p95, every day listed (zeros and ``None`` for idle
+    ones), with the totals of the range.  Three queries, whatever the range
+    and however many executions or agents ``runs`` covers."""
+    now, first_day, since = _range(days, now)
+    runs = runs.filter(created_at__gte=since, created_at__lte=now).order_by()
+    finished = runs.filter(status__in=FINISHED_STATUSES)
+    per_day = {
+        _day(row["day"]): row for row in runs.annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+        .annotate(runs=Count("pk"), finished=Count("pk", filter=Q(status__in=FINISHED_STATUSES)),
+                  succeeded=Count("pk", filter=Q(status=ExecutionStatus.SUCCEEDED)),
+                  prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"), cost=Sum("cost_usd"))
+        .order_by("day")}
+    latency = _duration_percentiles(finished, by_day=True)
+    overall = _duration_percentiles(finished, by_day=False).get(None, {})
+
+    daily = [_usage_day(first_day + timedelta(days=offset), per_day, latency) for offset in range(days)]
+    finished_count = sum(day["finished"] for day in daily)
+    succeeded = sum(day["succeeded"] for day in daily)
+    return {
+        "days": days,
+        "since": since,
+        "runs": sum(day["runs"] for day in daily),
+        "succeeded": succeeded,
+        "failed": finished_count - succeeded,
+        "success_rate": round(succeeded / finished_count, 4) if finished_count else None,
+        "tokens": sum(day["tokens"] for day in daily),
+        "cost_usd": sum(day["cost_usd"] for day in daily),
+        "latency_ms": {name: overall.get(name) for name in PERCENTILES},
+        "daily": daily,
+    }
+
+
+def _usage_day(day: date, per_day: dict, latency: dict) -> dict:
+    row = per_day.get(day, {})
+    finished, succeeded = row.get("finished", 0), row.get("succeeded", 0)
+    percentiles = latency.get(day, {})
+    return {"date": day, "runs": row.get("runs", 0), "finished": finished, "succeeded": succeeded,
+            "failed": finished - succeeded,
+            "success_rate": round(succeeded / finished, 4) if finished else None,
+            "tokens": (row.get("prompt") or 0) + (row.get("completion") or 0),
+            "cost_usd": float(row.get("cost") or 0),
+            "p50_ms": percentiles.get("p50"), "p95_ms": percentiles.get("p95")}
+
+
+def agent_usage(agent: Agent, *, days: int, now: datetime | None = None) -> dict:
+    """``usage_analytics`` of one agent (its overview)."""
+    return usage_analytics(Execution.objects.filter(agent=agent), days=days, now=now)
+
+
+def user_usage(user, *, days: int, now: datetime | None = None) -> dict:
+    """``usage_analytics`` of every agent ``user`` may see (the dashboard)."""
+    return usage_analytics(Execution.objects.filter(agent__in=agents_visible_to(user).values("pk")),
+                           days=days, now=now)

@@ -125,6 +125,11 @@ def execution_list_for_agent(*, agent) -> QuerySet[Execution]:
     return Execution.objects.filter(agent=agent).select_related("agent")
 
 
+def execution_list_for_user(*, user) -> QuerySet[Execution]:
+    """Executions of every agent ``user`` may see, newest first, with their agents."""
+    return Execution.objects.filter(agent__in=agents_visible_to(user).values("pk")).select_related("agent")
+
+
 def execution_get_for_user(*, user, execution_id, agent=None) -> Execution:
     """The execution if ``user`` may see its agent (``role`` annotated on
     ``execution.agent``); 404 otherwise."""

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Starts the web server (daphne: HTTP + WebSocket), a Celery worker and beat,
+# Starts the web server (HTTP + WebSocket + SSE), a Celery worker and beat,
 # and stops all three together on Ctrl-C or when any of them exits.
+# AGENTRY_SERVER picks the web server: uvicorn (default), granian or daphne;
+# bench/api_bench.py measures the three (docs/PERFORMANCE.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN="${VENV:-.venv}/bin"
 PORT="${PORT:-8000}"
+SERVER="${AGENTRY_SERVER:-uvicorn}"
+APP=config.asgi:application
 
 pids=()
 cleanup() {
@@ -14,14 +18,28 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# A listen backlog of 1024 for every server: a burst of new connections (many
+# chat clients at once) queues instead of being reset (Twisted's default is 50).
+case "$SERVER" in
+  granian)
+    # asginl: the ASGI interface without lifespan events (Channels' router has no lifespan app).
+    web=("$BIN/granian" "$APP" --interface asginl --host 127.0.0.1 --port "$PORT" --loop uvloop --backlog 1024) ;;
+  uvicorn)
+    web=("$BIN/uvicorn" "$APP" --host 127.0.0.1 --port "$PORT" --loop uvloop --http httptools
+         --ws websockets-sansio --lifespan off --backlog 1024) ;;
+  daphne)
+    web=("$BIN/daphne" -e "tcp:port=${PORT}:interface=127.0.0.1:backlog=1024" "$APP") ;;
+  *)
+    echo "AGENTRY_SERVER must be granian, uvicorn or daphne, not '$SERVER'" >&2
+    exit 2 ;;
+esac
+
 "$BIN/celery" -A config worker --loglevel=INFO --concurrency=1 --hostname="worker@%h" &
 pids+=($!)
 "$BIN/celery" -A config beat --loglevel=INFO --schedule="${AGENTRY_DATA_DIR}/celerybeat-schedule" &
 pids+=($!)
-# A listen backlog of 1024 (Twisted's default is 50): a burst of new
-# connections (many chat clients at once) queues instead of being reset.
-"$BIN/daphne" -e "tcp:port=${PORT}:interface=127.0.0.1:backlog=1024" config.asgi:application &
+"${web[@]}" &
 pids+=($!)
 
-echo "Agentry is up: http://127.0.0.1:${PORT}/api/docs/ (Ctrl-C stops everything)"
+echo "Agentry is up ($SERVER): http://127.0.0.1:${PORT}/api/docs/ (Ctrl-C stops everything)"
 wait -n

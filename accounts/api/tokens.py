@@ -51,6 +51,9 @@ class TokenViewSet(viewsets.GenericViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(selectors.token_list_for_user(user=request.user))
+        for token in page:  # the caller's token shows this request's use, written once the response is sent
+            if isinstance(request.auth, ApiToken) and token.pk == request.auth.pk:
+                token.last_used_at = request.auth.last_used_at
         return self.get_paginated_response(TokenSerializer(page, many=True).data)
 
     def create(self, request):

@@ -145,6 +145,12 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
             return self.queryset
         return selectors.agent_list_for_user(user=self.request.user)
 
+    def count_rows(self, queryset) -> int:
+        """The list's total: with no filter given, counted on the membership index alone."""
+        if any(self.request.query_params.get(name) for name in self.filterset_class.base_filters):
+            return queryset.count()
+        return selectors.agent_count_for_user(self.request.user)
+
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(AgentSerializer(page, many=True).data)
@@ -239,6 +245,9 @@ class AccessibleAgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     sort_keys = {"name": "name_key"}
     default_sort = "name"
     rules = {"list": READ}
+
+    def count_rows(self, queryset) -> int:
+        return selectors.agent_count_for_user(self.request.user)
 
     def list(self, request):
         agents = selectors.agents_visible_to(request.user).only("id", "slug", "name", "name_key", "created_at")

@@ -1,16 +1,23 @@
 """Server-Sent Events for executions.
 
-A stream reads the execution's stored events after the client's last id,
-then waits: a wake-up from the live hub (runs in this process) or the next
-poll of the table (runs in a worker) brings the next ones.  It ends after the
-``done`` event.  Token deltas are live only: they carry no id, because a
-resumed stream replays stored events, not tokens.
+A stream reads the execution's events after the client's last id (stored,
+then those the run in this process has not written yet:
+``recording.events_after``), then follows the live feed: each announcement
+carries its event and the id of the one before it, so one that follows the
+last sent goes out at once, and one after a gap (the reader joined while
+events were still unwritten in another process, or lost announcements)
+sends the stream back to the table, polled until the run writes them.
+Announcements without content (writers without a run log) and quiet polls
+read the table too.  It ends after the ``done`` event.  Token deltas are
+live only: they carry no id, because a resumed stream replays stored
+events, not tokens.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from typing import NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -22,7 +29,7 @@ from rest_framework.renderers import BaseRenderer
 
 from core.errors import ValidationFailed
 from executions import live
-from executions.selectors import events_after
+from executions.services.recording import events_after
 
 LAST_EVENT_ID = OpenApiParameter(
     "Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER, required=False,
@@ -64,6 +71,14 @@ def format_event(kind: str, data, event_id: int | None = None) -> bytes:
     return ("\n".join(lines) + "\n\n").encode()
 
 
+class LiveEvent(NamedTuple):
+    """An event as its announcement carries it."""
+
+    id: int
+    kind: str
+    data: dict
+
+
 class _Cursor:
     """Where a stream is: turns newly read events into SSE bytes and knows
     when the stream is over.  Shared by the async and the sync stream."""
@@ -75,6 +90,13 @@ class _Cursor:
         self.deadline = self.last_sent + settings.AGENTRY_EXECUTION_MAX_TIMEOUT + STREAM_GRACE_SECONDS
 
     def take(self, events, finished: bool) -> list[bytes]:
+        chunks = self.accept(events)
+        if (finished and not events) or time.monotonic() > self.deadline:
+            self.done = True
+        return self.sent(chunks)
+
+    def accept(self, events) -> list[bytes]:
+        """The SSE of ``events``, which follow the last one sent."""
         chunks = []
         for event in events:
             self.last_id = event.id
@@ -83,9 +105,18 @@ class _Cursor:
             if event.kind == "done":
                 self.done = True
                 break
-        if (finished and not events) or time.monotonic() > self.deadline:
-            self.done = True
-        return self.sent(chunks)
+        return chunks
+
+    def follow(self, message: dict) -> tuple[list[bytes], bool]:
+        """One live message as SSE, and whether the table must be read
+        (a wake-up without content, or an event after a gap)."""
+        if message["type"] == "delta":
+            return [format_event("delta", {"node_id": message["node_id"], "content": message["content"]})], False
+        if "event" not in message:
+            return [], True
+        if message["after"] == self.last_id:
+            return self.accept([LiveEvent(message["id"], message["event"], message["data"])]), False
+        return [], message["id"] > self.last_id  # a gap; an id already sent is a duplicate
 
     def sent(self, chunks: list[bytes]) -> list[bytes]:
         if chunks:
@@ -99,19 +130,26 @@ async def event_stream(execution_id, last_id: int, *, kinds: tuple[str, ...] | N
     """Yield the execution's events after ``last_id`` as SSE, until ``done``
     (ASGI: woken by live announcements, deltas included)."""
     cursor, poll = _Cursor(last_id, kinds), settings.AGENTRY_SSE_POLL_SECONDS
-    async with live.subscribe(execution_id) as inbox:
+    async with live.subscribe(execution_id) as inbox:  # before reading, so nothing falls between the two
         yield RETRY
+        look = True
         while True:
-            for chunk in cursor.take(*await sync_to_async(events_after)(execution_id, cursor.last_id)):
-                yield chunk
-            if cursor.done:
-                return
+            if look:
+                for chunk in cursor.take(*await sync_to_async(events_after)(execution_id, cursor.last_id)):
+                    yield chunk
+                if cursor.done:
+                    return
             message, chunks = await inbox.get(timeout=poll), []
-            while message is not None and message["type"] == "delta":
-                chunks.append(format_event("delta", {"node_id": message["node_id"], "content": message["content"]}))
+            look = message is None  # quiet: the run may be another process's, without a shared layer
+            while message is not None and not cursor.done:
+                more, gap = cursor.follow(message)
+                chunks += more
+                look = look or gap
                 message = inbox.get_nowait()
             for chunk in cursor.sent(chunks):
                 yield chunk
+            if cursor.done:
+                return
 
 
 def event_stream_sync(execution_id, last_id: int, *, kinds: tuple[str, ...] | None = None):

@@ -8,3 +8,8 @@ class ConversationsConfig(AppConfig):
     name = "executions.conversations"
     label = "conversations"
     verbose_name = "Conversations"
+
+    def ready(self):
+        from executions.conversations.web import navigation
+
+        navigation.register()

@@ -18,7 +18,8 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.selectors import deployed_config
 from core.errors import NotFound
-from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
+from executions.conversations.journal import MESSAGE_CREATED
+from executions.conversations.models import Message, MessageRole, MessageStatus, Thread, ThreadEvent
 
 
 def thread_list(*, agent: Agent, archived: bool | None = False, created_by=None) -> QuerySet[Thread]:
@@ -49,6 +50,24 @@ def may_write(thread: Thread, user) -> bool:
 
 def message_list(*, thread: Thread) -> QuerySet[Message]:
     return Message.objects.filter(thread=thread)
+
+
+def thread_follow_seq(thread_id) -> int:
+    """The event seq after which a page that shows the thread's stored
+    messages, read *after* this call, follows the thread (the WebSocket's
+    ``last_event_id``) without missing anything: the last stored event when
+    no turn runs (a driver stores everything before letting go), else just
+    before the newest stored turn start, so the running turn is replayed from
+    its beginning.  Events of turns the page already shows answered come
+    again; the page skips those by their ``message_id``."""
+    row = Thread.objects.filter(pk=thread_id).values("last_event_seq", "driver").first()
+    if row is None:
+        raise NotFound("No such thread.")
+    if not row["driver"]:
+        return row["last_event_seq"]
+    started = (ThreadEvent.objects.filter(thread_id=thread_id, event=MESSAGE_CREATED).order_by("-seq")
+               .values_list("seq", flat=True).first())
+    return started - 1 if started else 0
 
 
 def session_policy(agent: Agent) -> dict:

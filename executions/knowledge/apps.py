@@ -9,3 +9,6 @@ class KnowledgeConfig(AppConfig):
 
     def ready(self):
         from executions.knowledge import files  # noqa: F401 - connects the file clean-up
+        from executions.knowledge.web import navigation
+
+        navigation.register()

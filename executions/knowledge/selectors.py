@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from core.errors import NotFound
 from executions.knowledge import search as hybrid
 from executions.knowledge.config import knowledge_config
-from executions.knowledge.models import Document
+from executions.knowledge.models import Document, DocumentStatus
 
 
 def document_list_for_agent(*, agent, status: str | None = None) -> QuerySet[Document]:
     """The agent's documents, newest first."""
     documents = Document.objects.filter(agent=agent)
     return documents.filter(status=status) if status else documents
+
+
+def document_status_counts(*, agent) -> dict[str, int]:
+    """How many of the agent's documents are in each status, and in all (one query)."""
+    return Document.objects.filter(agent=agent).aggregate(
+        total=Count("pk"), **{status: Count("pk", filter=Q(status=status)) for status in DocumentStatus.values})
 
 
 def document_get_for_agent(*, agent, document_id: str) -> Document:

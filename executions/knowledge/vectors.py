@@ -9,6 +9,11 @@ indexes are searched exactly (one numpy matrix product); from
 ``AGENTRY_KNOWLEDGE_ANN_MIN_VECTORS`` vectors on, an HNSW graph (usearch)
 answers instead, kept current the same way (``bench/knowledge_bench.py``
 measured where that pays).
+
+numpy loads with the first vector operation, not with this module: most
+processes (every web process and worker imports the knowledge search) never
+search vectors, and importing it cost start-up time and memory in each
+(docs/PERFORMANCE.md).  usearch loads with the first HNSW build likewise.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.conf import settings
 
 from executions.knowledge.models import Chunk, KnowledgeBase
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger("agentry.knowledge")
 
@@ -34,31 +42,45 @@ MIN_SIMILARITY = 0.0
 
 def pack(vector) -> bytes:
     """A vector as stored: float32, little-endian."""
+    import numpy as np
+
     return np.asarray(vector, dtype="<f4").tobytes()
 
 
 def unpack(raw: bytes) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(raw, dtype="<f4")
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
     norms[norms == 0] = 1.0
     return (matrix / norms).astype(np.float32, copy=False)
+
+
+def _empty(*shape: int, dtype) -> np.ndarray:
+    import numpy as np
+
+    return np.empty(shape, dtype=dtype)
 
 
 @dataclass
 class _Index:
     revision: int = -1
     dimensions: int = 0
-    ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    documents: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    matrix: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.float32))
+    ids: np.ndarray = field(default_factory=lambda: _empty(0, dtype="int64"))
+    documents: np.ndarray = field(default_factory=lambda: _empty(0, dtype=object))
+    matrix: np.ndarray = field(default_factory=lambda: _empty(0, 0, dtype="float32"))
     ann: object | None = None  # a usearch Index over the same ids, once the index is large
     building: bool = False  # an HNSW build is running in a thread
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def search(self, query: np.ndarray, limit: int, documents: set[str] | None) -> list[tuple[int, float]]:
+        import numpy as np
+
         if not len(self.ids) or query.shape[0] != self.dimensions:
             return []
         query = _normalised(query.astype(np.float32))
@@ -76,6 +98,8 @@ class _Index:
 
     def refresh(self, agent_id, model: str, revision: int) -> None:
         """Make the index match the committed chunks of ``agent_id`` embedded by ``model``."""
+        import numpy as np
+
         chunks = Chunk.objects.filter(agent_id=agent_id, embedding_model=model, embedding__isnull=False)
         current = np.fromiter(chunks.values_list("id", flat=True), dtype=np.int64)
         keep = np.isin(self.ids, current)
@@ -92,6 +116,8 @@ class _Index:
         self.revision = revision
 
     def _add(self, rows: list) -> None:
+        import numpy as np
+
         if not rows:
             return
         dimensions = self.dimensions or len(unpack(rows[0][2]))
@@ -124,6 +150,8 @@ class _Index:
                              name="knowledge-ann-build").start()
 
     def _ann_build(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        import numpy as np
+
         try:
             ann = build_ann(ids, matrix)
         except Exception:  # exact search goes on serving
@@ -170,6 +198,8 @@ def vector_search(agent_id: uuid.UUID, model: str, query, *, limit: int,
                   document_ids: list[uuid.UUID] | None = None) -> list[tuple[int, float]]:
     """``(chunk id, cosine similarity)`` best first, at most ``limit``, among
     the chunks of ``agent_id`` that ``model`` embedded."""
+    import numpy as np
+
     if document_ids == []:
         return []
     revision = KnowledgeBase.objects.filter(agent_id=agent_id).values_list("revision", flat=True).first()

@@ -3,20 +3,22 @@ vLLM, Ollama, LM Studio, text-embeddings-inference …) through the official
 SDK, on the private-address guard's HTTP client like the chat clients.
 
 Synchronous: the knowledge base embeds in Celery workers and in the search
-selector, which sync code (the chat's slash commands) calls too."""
+selector, which sync code (the chat's slash commands) calls too.
+
+The SDK loads with the first client, not with this module, which every web
+process and worker imports (through the knowledge search): importing openai
+took about a second and 40 MB in each (docs/PERFORMANCE.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import httpx
-import openai
 
 from core.netguard import guarded_client
 
 from .base import ProviderError, ProviderSettings
 from .errors import error_detail, redact, status_error, transport_error
-from .openai_client import DEFAULT_BASE_URL, PLACEHOLDER_API_KEY
 
 BATCH_SIZE = 64  # inputs per request; every OpenAI-compatible server takes this many
 SDK_RETRIES = 2  # the SDK's own backoff on 429/5xx and dropped connections
@@ -36,6 +38,11 @@ class EmbeddingClient:
         if settings.kind != "openai":
             raise ProviderError(f"{settings.name}: embeddings need an OpenAI-compatible provider "
                                 f"(kind openai), not {settings.kind}.")
+        import openai
+
+        from .openai_client import DEFAULT_BASE_URL, PLACEHOLDER_API_KEY
+
+        self._openai = openai
         self.settings, self.model = settings, model
         self._http = guarded_client(settings.timeout_seconds)
         self._sdk = openai.OpenAI(base_url=settings.base_url or DEFAULT_BASE_URL,
@@ -50,7 +57,7 @@ class EmbeddingClient:
             batch = texts[start:start + BATCH_SIZE]
             try:
                 response = self._sdk.embeddings.create(model=self.model, input=batch, encoding_format="float")
-            except (openai.OpenAIError, httpx.HTTPError) as exc:
+            except (self._openai.OpenAIError, httpx.HTTPError) as exc:
                 raise self._error(exc) from exc
             items = sorted(response.data, key=lambda item: item.index)
             if len(items) != len(batch):
@@ -71,7 +78,7 @@ class EmbeddingClient:
         self.close()
 
     def _error(self, exc: Exception) -> ProviderError:
-        name, key = self.settings.name, self.settings.api_key
+        name, key, openai = self.settings.name, self.settings.api_key, self._openai
         if isinstance(exc, openai.APIStatusError):
             return status_error(provider=name, status=exc.status_code, detail=error_detail(exc.body, exc.message),
                                 headers=exc.response.headers, secret=key)

@@ -1,32 +1,30 @@
-"""Starting, running, cancelling and reaping executions (API.md §4, DESIGN.md
+"""Starting, running and cancelling executions (API.md §4, DESIGN.md
 "How a run flows").
 
 ``execution_start`` checks the request and writes the execution row (with
 idempotency); ``execution_run`` claims a queued execution and runs it (a
 Celery task, or ``execution_run_in_background``'s thread serving a stream);
 ``run_inline`` runs a freshly started one in the calling thread (synchronous
-invoke).  Settling what a dead process left is ``executions.services.reaper``.  All three end in
-``execution_execute``, the one async path through the engine, which never leaves an
-execution ``running``: whatever happens, it finishes the row.
+invoke).  All three end in ``execution_execute`` (``executions.services.execute``),
+the one async path through the engine, which never leaves an execution
+``running``.  How an execution ends is ``executions.services.outcomes``;
+settling what a dead process left, ``executions.services.reaper``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connections, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.actor import Actor
@@ -35,16 +33,20 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import DRAFT
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
 from core.validation import validated
-from executions.engine.context import AgentDefinition, NodeFailure, RunContext
 from executions.engine.inputs import input_errors, input_schema
-from executions.engine.runner import effective_pipeline, run_pipeline
+from executions.engine.runner import effective_pipeline
 from executions.engine.templating import TemplateProblem, render_value
 from executions.inputs import RunRequestSerializer
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
 from executions.selectors import definition_for, parse_version
-from executions.services.catalogue import DatabaseCatalogue
-from executions.services.recording import DatabaseRecorder, event_record
-from executions.services.workspace import DatabaseWorkspace, run_memory
+from executions.services.execute import execution_execute, execution_stop_here
+from executions.services.outcomes import execution_abandon, execution_finish, execution_result, execution_settle
+from executions.services.recording import event_record
+
+# Where they were first written; callers still import them from here.
+__all__ = ["IdempotencyConflict", "IdempotencyKeyReused", "RunRequest", "execution_abandon", "execution_cancel",
+           "execution_execute", "execution_finish", "execution_result", "execution_run",
+           "execution_run_in_background", "execution_start", "run_inline", "run_request", "run_request_from_body"]
 
 logger = logging.getLogger("agentry.executions")
 
@@ -160,14 +162,17 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
     try:
         with transaction.atomic():
             execution = Execution.objects.create(**fields)
-            event_record(execution.id, "status", {"status": execution.status})
+            # A running one's first event is its run's (execution_execute), as is its last_activity.
+            execution.last_event_id = event_record(execution.id, "status", {"status": execution.status}).id \
+                if queued else 0
     except IntegrityError:
         # Another request with this key won the race: answer as its replay.
         existing = _replay(agent, actor, idempotency_key, fingerprint)
         if existing is None:
             raise
         return existing, False
-    Agent.objects.filter(pk=agent.pk).update(last_activity=now)
+    if queued:
+        Agent.objects.filter(pk=agent.pk).update(last_activity=now)
     execution.definition = definition  # what run_inline runs, without reading it again
     return execution, True
 
@@ -199,9 +204,12 @@ def _worker_name() -> str:
 # --- running ------------------------------------------------------------------------------------
 
 def run_inline(execution: Execution) -> Execution:
-    """Run an execution ``execution_start`` created as running, in this thread."""
-    async_to_sync(execution_execute)(execution.id, definition=getattr(execution, "definition", None))
-    execution.refresh_from_db()
+    """Run an execution ``execution_start`` created as running, in this
+    thread; it comes back with its outcome."""
+    async_to_sync(execution_execute)(execution.id, definition=getattr(execution, "definition", None),
+                                     execution=execution)
+    if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome
+        execution.refresh_from_db()
     return execution
 
 
@@ -214,8 +222,7 @@ def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = ""
         status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name())
     if not claimed:
         return None
-    event_record(execution_id, "status", {"status": ExecutionStatus.RUNNING})
-    async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)
+    async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)  # its first event: running
     return Execution.objects.get(pk=execution_id)
 
 
@@ -238,148 +245,6 @@ def _run_in_thread(execution_id) -> None:
         connections.close_all()
 
 
-class _CancelSwitch:
-    """Stops one run from any thread: set by its watchdog (a cancel request
-    in the database) or at once by ``execution_cancel`` in this process."""
-
-    def __init__(self, run: asyncio.Future):
-        self.run, self.loop, self.flipped = run, asyncio.get_running_loop(), False
-
-    def flip(self) -> None:
-        self.flipped = True
-        try:
-            self.loop.call_soon_threadsafe(self.run.cancel)
-        except RuntimeError:  # its loop has closed: the run is over
-            pass
-
-
-_switches: dict[str, _CancelSwitch] = {}  # the runs in flight in this process, by execution id
-
-
-async def execution_execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None,
-                            recorder=None, context: dict | None = None) -> None:
-    """Run a running execution through the engine and finish its row, whatever
-    happens.  ``recorder`` replaces the database recorder (a chat turn wraps
-    it); ``context`` sets more ``RunContext`` fields (a turn's history)."""
-    execution = await Execution.objects.select_related("agent").aget(pk=execution_id)
-    try:
-        if definition is None:
-            definition = await sync_to_async(definition_for)(execution.agent, execution.options.get("version", DRAFT))
-    except ApiError as exc:
-        await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED,
-                                     error={"code": exc.code, "message": exc.detail, "node_id": None})
-        return
-    catalogue = DatabaseCatalogue()
-    ctx = RunContext(
-        execution_id=execution.id, agent=definition, input=execution.input,
-        env=await catalogue.env(definition), recorder=recorder or DatabaseRecorder(execution.id),
-        catalogue=catalogue, user_id=execution.requested_by_id, stream_deltas=stream_deltas,
-        **{"workspace": DatabaseWorkspace(),  # a caller's context may override these
-           "memory": await sync_to_async(run_memory)(execution.agent, definition, execution.input),
-           **(context or {})})
-    run = asyncio.ensure_future(run_pipeline(ctx, definition.pipeline))
-    switch = _switches[str(execution.id)] = _CancelSwitch(run)
-    watchdog = asyncio.ensure_future(_watch(execution.id, switch))
-    status, output, error = ExecutionStatus.FAILED, None, None
-    try:
-        async with asyncio.timeout(execution.timeout_ms / 1000):
-            output = await run
-        status = ExecutionStatus.SUCCEEDED
-    except TimeoutError:
-        status = ExecutionStatus.TIMED_OUT
-        error = {"code": "timeout", "message": f"The execution took longer than {execution.timeout_ms} ms.",
-                 "node_id": None}
-    except asyncio.CancelledError:
-        if not switch.flipped:
-            raise  # we were cancelled from outside (shutdown), not by a cancel request
-        status = ExecutionStatus.CANCELLED
-        error = {"code": "cancelled", "message": "Cancelled on request.", "node_id": None}
-    except NodeFailure as failure:  # the pipeline's or a provider's doing, not ours: one line, no traceback
-        error = failure.to_dict()
-        logger.info("Execution %s failed at node %s: %s: %s", execution.id, failure.node_id, failure.code,
-                    failure.message)
-    except Exception:  # an engine bug must still finish the execution
-        logger.exception("Execution %s crashed", execution.id)
-        error = {"code": "server_error", "message": "The engine failed unexpectedly.", "node_id": None}
-    finally:
-        _switches.pop(str(execution.id), None)
-        watchdog.cancel()
-        await asyncio.gather(watchdog, return_exceptions=True)
-        for client in ctx.llm_clients.values():
-            try:
-                await client.aclose()
-            except Exception:  # closing a pool must not change the outcome
-                logger.warning("Closing an LLM client failed", exc_info=True)
-    await sync_to_async(execution_finish)(execution, status, output=output, error=error, citations=ctx.citations)
-
-
-async def _watch(execution_id, switch: _CancelSwitch) -> None:
-    """Beat the heartbeat and watch for a cancel request in the database
-    (from any process); flip the switch when one comes."""
-    beat_every = settings.AGENTRY_EXECUTION_HEARTBEAT_SECONDS
-    last_beat = time.monotonic()
-    while not switch.run.done():
-        await asyncio.sleep(settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS)
-        beat = time.monotonic() - last_beat >= beat_every
-        cancel = await sync_to_async(_poll)(execution_id, beat)
-        if beat:
-            last_beat = time.monotonic()
-        if cancel:
-            switch.flip()
-            return
-
-
-def _poll(execution_id, beat: bool) -> bool:
-    if beat:
-        Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(heartbeat_at=timezone.now())
-    return Execution.objects.filter(pk=execution_id, cancel_requested=True).exists()
-
-
-def _settle(execution_id, from_statuses: tuple[str, ...], **fields) -> Execution | None:
-    """Move an execution that is still in one of ``from_statuses`` to its end,
-    with its ``done`` event; ``None`` if someone settled it first.  The status
-    and the event become visible together, so a stream that sees the end
-    also sees ``done``."""
-    with transaction.atomic():
-        if not Execution.objects.filter(pk=execution_id, status__in=from_statuses).update(**fields):
-            return None
-        execution = Execution.objects.get(pk=execution_id)
-        event_record(execution_id, "done", execution_result(execution))
-    return execution
-
-
-def execution_finish(execution: Execution, status: str, *, output=None, error=None,
-                     citations: list | None = None) -> None:
-    """Write the outcome, totals from the steps, the knowledge passages it
-    cited, and the ``done`` event.  Only a still-running execution is
-    finished: the reaper or a cancel may have settled it already."""
-    now = timezone.now()
-    totals = execution.steps.aggregate(prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
-                                       cost=Sum("cost_usd"))
-    started = execution.started_at or execution.created_at
-    finished = _settle(
-        execution.pk, (ExecutionStatus.RUNNING,), status=status, output=output, error=error, finished_at=now,
-        duration_ms=max(0, int((now - started).total_seconds() * 1000)),
-        tokens_prompt=totals["prompt"] or 0, tokens_completion=totals["completion"] or 0,
-        cost_usd=totals["cost"] or 0, **({"citations": citations} if citations else {}))
-    if finished is not None:
-        Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
-
-
-def execution_result(execution: Execution, *, trace: list | None = None) -> dict:
-    """The result body of API.md §4 (``trace`` only when given)."""
-    result = {
-        "execution_id": str(execution.id), "status": execution.status, "output": execution.output,
-        "duration_ms": execution.duration_ms, "tokens_used": execution.tokens_used,
-        "tokens": {"prompt": execution.tokens_prompt, "completion": execution.tokens_completion},
-        "cost_usd": float(execution.cost_usd), "version": execution.version, "error": execution.error,
-        "citations": execution.citations,
-    }
-    if trace is not None:
-        result["trace"] = trace
-    return result
-
-
 # --- cancelling ----------------------------------------------------------------------
 
 def execution_cancel(*, execution: Execution) -> Execution:
@@ -387,26 +252,13 @@ def execution_cancel(*, execution: Execution) -> Execution:
     watchdog sees the flag within a poll interval)."""
     if execution.status in FINISHED_STATUSES:
         raise Conflict(f"Execution is already {execution.status}.")
-    cancelled = _settle(
+    cancelled = execution_settle(
         execution.pk, (ExecutionStatus.QUEUED,), status=ExecutionStatus.CANCELLED, cancel_requested=True,
         finished_at=timezone.now(), duration_ms=0,
         error={"code": "cancelled", "message": "Cancelled before it started.", "node_id": None})
     if cancelled is not None:
         return cancelled
     Execution.objects.filter(pk=execution.pk).update(cancel_requested=True)
-    switch = _switches.get(str(execution.pk))
-    if switch is not None:  # running in this process: stop it now, not at the watchdog's next poll
-        switch.flip()
+    execution_stop_here(execution.pk)  # running in this process: now, not at the watchdog's next poll
     execution.refresh_from_db()
     return execution
-
-
-def execution_abandon(execution_id, *, reason: str) -> None:
-    """Fail an execution that will never run (the broker refused it, its
-    thread could not start): whether it got to ``running`` or not, it must not
-    stay unfinished."""
-    try:
-        _settle(execution_id, (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING), status=ExecutionStatus.FAILED,
-                finished_at=timezone.now(), error={"code": "server_error", "node_id": None, "message": reason})
-    except Exception:  # the database itself is failing: the reaper settles it later
-        logger.exception("Could not mark execution %s failed", execution_id)

@@ -5,6 +5,9 @@ memory text a run's templates see as ``{{memory}}``."""
 
 from __future__ import annotations
 
+import json
+import re
+
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
@@ -17,11 +20,22 @@ from executions.conversations.models import Message, Thread
 from executions.engine.context import AgentDefinition, RunContext
 from executions.services.artifacts import artifact_create
 
+_MEMORY_NAME = re.compile(r"\bmemory\b")
+
+
+def reads_memory(definition: AgentDefinition) -> bool:
+    """Whether any template of ``definition`` may name ``memory``: the word
+    anywhere in its pipeline or config (but the ``memory`` settings), so
+    reading too often, never too rarely."""
+    config = {key: value for key, value in definition.config.items() if key != "memory"}
+    return _MEMORY_NAME.search(json.dumps([definition.pipeline, config], default=str)) is not None
+
 
 def run_memory(agent: Agent, definition: AgentDefinition, run_input) -> str:
     """``{{memory}}`` for a run: the memories relevant to the input's message,
-    when the definition has memory enabled; empty otherwise."""
-    if not (definition.config.get("memory") or {}).get("enabled"):
+    when the definition has memory enabled and its templates may read it
+    (only they see it); empty otherwise."""
+    if not (definition.config.get("memory") or {}).get("enabled") or not reads_memory(definition):
         return ""
     message = run_input.get("message") if isinstance(run_input, dict) else None
     return memory_text(relevant_memories(agent, message if isinstance(message, str) else ""))

@@ -7,7 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -181,6 +184,38 @@ class TestLastUsedAt:
         client.get(ME)
         client.get(ME)
         assert ApiToken.objects.get().last_used_at == first
+
+    def test_authentication_is_one_indexed_query_without_order_by(self, user, make_token):
+        # given a token whose use was just recorded
+        raw = make_token(user)
+        client = client_with(raw)
+        client.get(ME)
+        # when it authenticates again
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(ME).status_code == 200
+        # then one query read the token and its user by the hash, unsorted
+        [query] = queries.captured_queries
+        assert "key_hash" in query["sql"] and "ORDER BY" not in query["sql"].upper()
+
+    def test_use_is_written_once_the_response_is_closed(self, user, make_token):
+        # given a token never used (the test's transaction keeps its connection
+        # open across requests, as Django's test client does)
+        raw = make_token(user)
+        environ = RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}").environ
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            # when the WSGI handler has built the response, not yet closed by the server
+            response = WSGIHandler()(environ, lambda status, headers: None)
+            # then the use is not written yet
+            assert response.status_code == 200
+            assert ApiToken.objects.get().last_used_at is None
+            # and once the server closes it, it is
+            response.close()
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+        assert ApiToken.objects.get().last_used_at is not None
 
     def test_failed_authentication_does_not_touch(self, user, make_token):
         raw = make_token(user)

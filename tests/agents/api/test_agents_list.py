@@ -201,7 +201,35 @@ class TestQueryCounts:
         cursor = client.get("/api/v1/agents", {"limit": 5}).json()["meta"]["next_cursor"]
         deep = self._count(client, {"limit": 60, "cursor": cursor})
         assert small == large == deep
-        assert large <= 4  # token, count, page, tags
+        assert large == 4  # token, count, page, tags
+
+    def test_unfiltered_total_is_counted_on_memberships_and_stays_exact(self, api, user, make_user, make_agent,
+                                                                       add_member):
+        # given agents the caller owns, is a member of, and others it cannot see
+        other = make_user()
+        for i in range(4):
+            make_agent(user, name=f"mine {i}", tags=["t"] if i % 2 else [])
+        add_member(make_agent(other, name="shared"), user, "viewer")
+        make_agent(other, name="hidden")
+        client = api(user)
+        client.get("/api/v1/agents")
+
+        # when the list is read without a filter
+        with CaptureQueriesContext(connection) as ctx:
+            total = client.get("/api/v1/agents").json()["meta"]["total"]
+
+        # then its total came from the membership table alone
+        [count_sql] = [q["sql"] for q in ctx.captured_queries if q["sql"].upper().startswith("SELECT COUNT(*)")]
+        assert 'FROM "agents_agentmember"' in count_sql and '"agents_agent".' not in count_sql
+        # and both it and a filtered total are exact
+        tagged = client.get("/api/v1/agents", {"tag": "t"}).json()["meta"]["total"]
+        assert total == 5 and tagged == 2
+
+    def test_staff_total_counts_every_agent(self, api, make_user, make_agent):
+        staff = make_user("root", is_staff=True)
+        for i in range(3):
+            make_agent(make_user(), name=f"agent {i}")
+        assert api(staff).get("/api/v1/agents").json()["meta"]["total"] == 3
 
     def test_member_and_audit_lists_are_bounded(self, api, user, make_user, make_agent, add_member,
                                                 django_assert_max_num_queries):

@@ -12,6 +12,7 @@ from agents.models import AuditLogEntry, Memory
 from agents.services.memories import memory_create, memory_delete
 from core.errors import ValidationFailed
 from tests.conftest import META_KEYS, problem
+from tests.role_matrix import Endpoint, RoleMatrix
 
 MEMORY_KEYS = {"id", "kind", "content", "metadata", "created_by", "created_at"}
 
@@ -165,67 +166,19 @@ def test_delete_another_agents_memory_or_garbage_is_404(api, owner, agent, make_
 
 # --- roles and scopes --------------------------------------------------------------------------------
 
-ROLES = ["viewer", "operator", "admin", "owner"]
-RANK = {role: i for i, role in enumerate(ROLES)}
-# (name, method, path, body, least role, scope, success status)
-ENDPOINTS = [
-    ("list", "get", "", None, "viewer", "agents:read", 200),
-    ("create", "post", "", {"content": "new"}, "operator", "agents:run", 201),
-    ("delete", "delete", "/{memory}", None, "operator", "agents:run", 204),
-]
+class TestRoles(RoleMatrix):
+    collection = "memories"
+    endpoints = [
+        Endpoint("list", "get", "", None, "viewer", "agents:read", 200),
+        Endpoint("create", "post", "", {"content": "new"}, "operator", "agents:run", 201),
+        Endpoint("delete", "delete", "/{target}", None, "operator", "agents:run", 204),
+    ]
 
+    def existing(self, agent, owner):
+        return remember(agent, owner, "existing")
 
-@pytest.fixture
-def members(make_user, add_member, owner, agent):
-    users = {"owner": owner}
-    for role in ("viewer", "operator", "admin"):
-        users[role] = make_user(role)
-        add_member(agent, users[role], role)
-    users["stranger"] = make_user("stranger")
-    return users, remember(agent, owner, "existing")
-
-
-def _call(client, endpoint, agent_ref, memory):
-    _name, method, path, body, *_ = endpoint
-    target = f"/api/v1/agents/{agent_ref}/memories" + path.format(memory=memory.pk)
-    return getattr(client, method)(target, body, format="json") if body else getattr(client, method)(target)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_role_matrix(api, agent, members, endpoint, role):
-    users, memory = members
-
-    response = _call(api(users[role]), endpoint, agent.slug, memory)
-
-    if RANK[role] >= RANK[endpoint[4]]:
-        assert response.status_code == endpoint[6], response.content
-    else:
-        problem(response, 403, "permission_denied")
-        assert list(Memory.objects.values_list("content", flat=True)) == ["existing"]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_non_member_gets_404(api, agent, members, endpoint):
-    users, memory = members
-    for ref in (agent.slug, str(agent.pk)):
-        assert problem(_call(api(users["stranger"]), endpoint, ref, memory), 404, "not_found")["detail"] == \
-            "Agent not found."
-    assert Memory.objects.count() == 1
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_owner_token_without_the_scope_gets_403(api, agent, members, endpoint):
-    users, memory = members
-    scopes = [s for s in ("agents:read", "agents:write", "agents:run") if s != endpoint[5]]
-
-    response = _call(api(users["owner"], scopes=scopes), endpoint, agent.slug, memory)
-
-    assert endpoint[5] in problem(response, 403, "permission_denied")["detail"]
-    assert Memory.objects.count() == 1
+    def state(self, agent):
+        return list(Memory.objects.values_list("content", flat=True))
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ from agents.services.runtime import agent_start, agent_stop
 from agents.services.schedules import periodic_tasks_sync, schedule_create
 from tests.conftest import problem
 from tests.executions.conftest import THREE_NODES
+from tests.role_matrix import Endpoint, RoleMatrix
 
 UTC = ZoneInfo("UTC")
 SCHEDULE_KEYS = {"id", "name", "cron", "timezone", "input", "enabled", "primary", "next_runs", "last_run_at",
@@ -298,79 +299,25 @@ def test_primary_schedule_beside_other_schedules(api, owner, agent):
 
 # --- roles and scopes --------------------------------------------------------------------------------
 
-ROLES = ["viewer", "operator", "admin", "owner"]
-RANK = {role: i for i, role in enumerate(ROLES)}
-# (name, method, path, body, least role, scope, success status)
-ENDPOINTS = [
-    ("list", "get", "schedules", None, "viewer", "agents:read", 200),
-    ("retrieve", "get", "schedules/{schedule}", None, "viewer", "agents:read", 200),
-    ("create", "post", "schedules", {"cron": "0 1 * * *", "name": "new"}, "admin", "agents:write", 201),
-    ("patch", "patch", "schedules/{schedule}", {"cron": "0 2 * * *"}, "admin", "agents:write", 200),
-    ("delete", "delete", "schedules/{schedule}", None, "admin", "agents:write", 204),
-    ("primary-set", "post", "schedule", {"cron": "0 3 * * *"}, "admin", "agents:write", 200),
-    ("primary-delete", "delete", "schedule", None, "admin", "agents:write", 204),
-]
+class TestRoles(RoleMatrix):
+    endpoints = [
+        Endpoint("list", "get", "schedules", None, "viewer", "agents:read", 200),
+        Endpoint("retrieve", "get", "schedules/{target}", None, "viewer", "agents:read", 200),
+        Endpoint("create", "post", "schedules", {"cron": "0 1 * * *", "name": "new"}, "admin", "agents:write", 201),
+        Endpoint("patch", "patch", "schedules/{target}", {"cron": "0 2 * * *"}, "admin", "agents:write", 200),
+        Endpoint("delete", "delete", "schedules/{target}", None, "admin", "agents:write", 204),
+        Endpoint("primary-set", "post", "schedule", {"cron": "0 3 * * *"}, "admin", "agents:write", 200),
+        Endpoint("primary-delete", "delete", "schedule", None, "admin", "agents:write", 204),
+    ]
 
+    def existing(self, agent, owner):
+        schedule = add_schedule(agent, owner, name="existing")
+        add_schedule(agent, owner, name="main")
+        Schedule.objects.filter(name="main").update(primary=True)
+        return schedule
 
-@pytest.fixture
-def members(make_user, add_member, owner, agent):
-    users = {"owner": owner}
-    for role in ("viewer", "operator", "admin"):
-        users[role] = make_user(role)
-        add_member(agent, users[role], role)
-    users["stranger"] = make_user("stranger")
-    schedule = add_schedule(agent, owner, name="existing")
-    add_schedule(agent, owner, name="main")
-    Schedule.objects.filter(name="main").update(primary=True)
-    return users, schedule
-
-
-def _call(client, endpoint, agent_ref, schedule):
-    _name, method, path, body, *_ = endpoint
-    url = f"/api/v1/agents/{agent_ref}/" + path.format(schedule=schedule.pk)
-    return getattr(client, method)(url, body, format="json") if body is not None else getattr(client, method)(url)
-
-
-def _unchanged(agent):
-    assert sorted(Schedule.objects.filter(agent=agent).values_list("name", "cron")) == [
-        ("existing", "0 9 * * *"), ("main", "0 9 * * *")]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_role_matrix(api, agent, members, endpoint, role):
-    users, schedule = members
-
-    response = _call(api(users[role]), endpoint, agent.slug, schedule)
-
-    if RANK[role] >= RANK[endpoint[4]]:
-        assert response.status_code == endpoint[6], response.content
-    else:
-        problem(response, 403, "permission_denied")
-        _unchanged(agent)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_non_member_gets_404(api, agent, members, endpoint):
-    users, schedule = members
-    for ref in (agent.slug, str(agent.pk)):
-        body = problem(_call(api(users["stranger"]), endpoint, ref, schedule), 404, "not_found")
-        assert body["detail"] == "Agent not found."
-    _unchanged(agent)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_owner_token_without_the_scope_gets_403(api, agent, members, endpoint):
-    users, schedule = members
-    scopes = [s for s in ("agents:read", "agents:write", "agents:run") if s != endpoint[5]]
-
-    response = _call(api(users["owner"], scopes=scopes), endpoint, agent.slug, schedule)
-
-    assert endpoint[5] in problem(response, 403, "permission_denied")["detail"]
-    _unchanged(agent)
+    def state(self, agent):
+        return sorted(Schedule.objects.filter(agent=agent).values_list("name", "cron", "primary"))
 
 
 @pytest.mark.django_db
@@ -518,4 +465,3 @@ def test_heartbeat_task_follows_the_deployed_version(owner, make_agent, api):
     assert PeriodicTask.objects.filter(name=name).exists()
     agent_start(agent=agent, actor=Actor(user=owner))
     assert not PeriodicTask.objects.filter(name=name).exists()
-

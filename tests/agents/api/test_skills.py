@@ -10,6 +10,7 @@ from agents.selectors import agent_skills, skills_visible_to
 from agents.services.skills import skill_attach, skill_create
 from core.errors import ApiError, ValidationFailed
 from tests.conftest import META_KEYS, problem
+from tests.role_matrix import Endpoint, RoleMatrix
 
 SKILL_KEYS = {"id", "name", "description", "content", "tags", "source", "owner", "created_at", "updated_at"}
 ASSOCIATION_KEYS = {"skill_id", "editable", "auto_connected", "connected_by", "connected_at", "name", "description",
@@ -254,78 +255,28 @@ def test_put_changes_editable_and_delete_disconnects(api, owner, agent):
 
 # --- roles and scopes for an agent's skills -------------------------------------------------------------
 
-ROLES = ["viewer", "operator", "admin", "owner"]
-RANK = {role: i for i, role in enumerate(ROLES)}
-# (name, method, path, body, least role, scope, success status)
-ENDPOINTS = [
-    ("list", "get", "", None, "viewer", "agents:read", 200),
-    ("attach", "post", "", {"skill_id": "{fresh}"}, "admin", "agents:write", 201),
-    ("update", "put", "/{attached}", {"editable": False}, "admin", "agents:write", 200),
-    ("detach", "delete", "/{attached}", None, "admin", "agents:write", 204),
-]
+class TestRoles(RoleMatrix):
+    collection = "skills"
+    endpoints = [
+        Endpoint("list", "get", "", None, "viewer", "agents:read", 200),
+        Endpoint("attach", "post", "", {"skill_id": "{fresh}"}, "admin", "agents:write", 201),
+        Endpoint("update", "put", "/{target}", {"editable": False}, "admin", "agents:write", 200),
+        Endpoint("detach", "delete", "/{target}", None, "admin", "agents:write", 204),
+    ]
 
+    def existing(self, agent, owner):
+        attached = new_skill(owner, "attached")
+        skill_attach(agent, attached, actor=Actor(user=owner))
+        return attached
 
-@pytest.fixture
-def members(make_user, add_member, owner, agent):
-    users = {"owner": owner}
-    for role in ("viewer", "operator", "admin"):
-        users[role] = make_user(role)
-        add_member(agent, users[role], role)
-    users["stranger"] = make_user("stranger")
-    attached = new_skill(owner, "attached")
-    skill_attach(agent, attached, actor=Actor(user=owner))
-    return users, attached
+    def body(self, endpoint, user):
+        if endpoint.body is None:
+            return None
+        fresh = Skill.objects.filter(owner=user, name="fresh").first() or new_skill(user, "fresh")
+        return {k: (str(fresh.pk) if v == "{fresh}" else v) for k, v in endpoint.body.items()}
 
-
-def _call(client, endpoint, agent_ref, attached, user):
-    _name, method, path, body, *_ = endpoint
-    fresh = Skill.objects.filter(owner=user, name="fresh").first() or new_skill(user, "fresh")
-    target = f"/api/v1/agents/{agent_ref}/skills" + path.format(attached=attached.pk)
-    if body is None:
-        return getattr(client, method)(target)
-    body = {k: (str(fresh.pk) if v == "{fresh}" else v) for k, v in body.items()}
-    return getattr(client, method)(target, body, format="json")
-
-
-def _unchanged(agent, attached):
-    assert list(AgentSkill.objects.filter(agent=agent).values_list("skill_id", "editable")) == [(attached.pk, True)]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_role_matrix(api, agent, members, endpoint, role):
-    users, attached = members
-
-    response = _call(api(users[role]), endpoint, agent.slug, attached, users[role])
-
-    if RANK[role] >= RANK[endpoint[4]]:
-        assert response.status_code == endpoint[6], response.content
-    else:
-        problem(response, 403, "permission_denied")
-        _unchanged(agent, attached)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_non_member_gets_404(api, agent, members, endpoint):
-    users, attached = members
-    for ref in (agent.slug, str(agent.pk)):
-        body = problem(_call(api(users["stranger"]), endpoint, ref, attached, users["stranger"]), 404, "not_found")
-        assert body["detail"] == "Agent not found."
-    _unchanged(agent, attached)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_owner_token_without_the_scope_gets_403(api, agent, members, endpoint):
-    users, attached = members
-    scopes = [s for s in ("agents:read", "agents:write", "agents:run") if s != endpoint[5]]
-
-    response = _call(api(users["owner"], scopes=scopes), endpoint, agent.slug, attached, users["owner"])
-
-    assert endpoint[5] in problem(response, 403, "permission_denied")["detail"]
-    _unchanged(agent, attached)
+    def state(self, agent):
+        return list(AgentSkill.objects.filter(agent=agent).values_list("skill_id", "editable"))
 
 
 # --- the services and reads the chat calls -----------------------------------------------------------------

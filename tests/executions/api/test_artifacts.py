@@ -13,6 +13,7 @@ from executions.conversations.models import Thread
 from executions.models import Artifact
 from executions.services.artifacts import ARTIFACT_CONTENT_MAX_BYTES, artifact_create
 from tests.conftest import META_KEYS, problem
+from tests.role_matrix import Endpoint, RoleMatrix
 
 LIST_KEYS = {"id", "agent_id", "thread_id", "execution_id", "skill_id", "title", "artifact_type", "summary", "tags",
              "metadata", "created_by", "created_at", "updated_at"}
@@ -228,66 +229,18 @@ def test_view_of_a_missing_artifact_is_a_json_problem(api, owner, agent):
 
 # --- roles and scopes -----------------------------------------------------------------------------------------
 
-ROLES = ["viewer", "operator", "admin", "owner"]
-RANK = {role: i for i, role in enumerate(ROLES)}
-# (name, method, path, body, least role, scope, success status)
-ENDPOINTS = [
-    ("list", "get", "", None, "viewer", "agents:read", 200),
-    ("retrieve", "get", "/{artifact}", None, "viewer", "agents:read", 200),
-    ("view", "get", "/{artifact}/view", None, "viewer", "agents:read", 200),
-    ("save", "post", "", {"title": "new", "content": "<p>new</p>"}, "operator", "agents:run", 201),
-    ("delete", "delete", "/{artifact}", None, "admin", "agents:write", 204),
-]
+class TestRoles(RoleMatrix):
+    collection = "artifacts"
+    endpoints = [
+        Endpoint("list", "get", "", None, "viewer", "agents:read", 200),
+        Endpoint("retrieve", "get", "/{target}", None, "viewer", "agents:read", 200),
+        Endpoint("view", "get", "/{target}/view", None, "viewer", "agents:read", 200),
+        Endpoint("save", "post", "", {"title": "new", "content": "<p>new</p>"}, "operator", "agents:run", 201),
+        Endpoint("delete", "delete", "/{target}", None, "admin", "agents:write", 204),
+    ]
 
+    def existing(self, agent, owner):
+        return save(agent, owner, "existing")
 
-@pytest.fixture
-def members(make_user, add_member, owner, agent):
-    users = {"owner": owner}
-    for role in ("viewer", "operator", "admin"):
-        users[role] = make_user(role)
-        add_member(agent, users[role], role)
-    users["stranger"] = make_user("stranger")
-    return users, save(agent, owner, "existing")
-
-
-def _call(client, endpoint, agent_ref, artifact):
-    _name, method, path, body, *_ = endpoint
-    target = f"/api/v1/agents/{agent_ref}/artifacts" + path.format(artifact=artifact.pk)
-    return getattr(client, method)(target, body, format="json") if body else getattr(client, method)(target)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_role_matrix(api, agent, members, endpoint, role):
-    users, artifact = members
-
-    response = _call(api(users[role]), endpoint, agent.slug, artifact)
-
-    if RANK[role] >= RANK[endpoint[4]]:
-        assert response.status_code == endpoint[6], response.content
-    else:
-        problem(response, 403, "permission_denied")
-        assert list(Artifact.objects.values_list("title", flat=True)) == ["existing"]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_non_member_gets_404(api, agent, members, endpoint):
-    users, artifact = members
-    for ref in (agent.slug, str(agent.pk)):
-        assert problem(_call(api(users["stranger"]), endpoint, ref, artifact), 404, "not_found")["detail"] == \
-            "Agent not found."
-    assert Artifact.objects.count() == 1
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_owner_token_without_the_scope_gets_403(api, agent, members, endpoint):
-    users, artifact = members
-    scopes = [s for s in ("agents:read", "agents:write", "agents:run") if s != endpoint[5]]
-
-    response = _call(api(users["owner"], scopes=scopes), endpoint, agent.slug, artifact)
-
-    assert endpoint[5] in problem(response, 403, "permission_denied")["detail"]
-    assert Artifact.objects.count() == 1
+    def state(self, agent):
+        return list(Artifact.objects.values_list("title", flat=True))

@@ -1,0 +1,130 @@
+"""The ASGI servers the benchmarks compare, started the way ``scripts/run.sh``
+starts them, and what the benchmarks read of a running process: when it first
+answers and how much memory its process tree holds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+APP = "config.asgi:application"
+SERVERS = ("daphne", "uvicorn", "granian")
+DEFAULT_SERVER = "uvicorn"  # scripts/run.sh's, when AGENTRY_SERVER is unset
+
+
+def server_command(name: str, port: int) -> list[str]:
+    """The command line ``scripts/run.sh`` uses for ``name`` (same flags), on ``port``."""
+    bin_dir = Path(sys.executable).parent
+    if name == "daphne":
+        return [str(bin_dir / "daphne"), "-e", f"tcp:port={port}:interface={HOST}:backlog=1024", APP]
+    if name == "uvicorn":
+        return [str(bin_dir / "uvicorn"), APP, "--host", HOST, "--port", str(port), "--loop", "uvloop",
+                "--http", "httptools", "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log",
+                "--backlog", "1024", "--log-level", "warning"]
+    if name == "granian":
+        return [str(bin_dir / "granian"), APP, "--interface", "asginl", "--host", HOST, "--port", str(port),
+                "--loop", "uvloop", "--backlog", "1024", "--log-level", "warning"]
+    raise ValueError(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
+
+
+def start(command: list[str], log_path: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start ``command`` in a session of its own (so :func:`stop` can end its
+    whole process group, children included), output to ``log_path``."""
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+
+
+def wait_for_answer(url: str, process: subprocess.Popen, timeout: float = 60.0) -> float:
+    """Seconds from now until ``url`` answers anything over HTTP (any status)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    with httpx.Client(trust_env=False, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args[0]} exited with code {process.returncode} before answering")
+            try:
+                client.get(url)
+                return time.monotonic() - started
+            except httpx.TransportError:
+                time.sleep(0.01)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def _signal(process: subprocess.Popen, sig: int) -> None:
+    """``sig`` to the process group :func:`start` made, else to the process alone."""
+    try:
+        if os.getpgid(process.pid) == process.pid:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the process (its group, when :func:`start` made one), then
+    SIGKILL what is left after 10 s."""
+    if process.poll() is not None:
+        return
+    _signal(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        _signal(process, signal.SIGKILL)
+        process.wait()
+
+
+# --- memory ---------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except OSError:
+        return []
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(_children(current))
+    return tree
+
+
+def command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def memory_mb(pids: list[int]) -> tuple[float, float]:
+    """``(rss, pss)`` of ``pids`` in MB.  RSS counts pages a forked child shares
+    with its parent once per process; PSS splits them, so it adds up."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key == "Rss":
+                        rss += int(value.split()[0])
+                    elif key == "Pss":
+                        pss += int(value.split()[0])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
