@@ -19,12 +19,13 @@ import logging
 import os
 import socket
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from accounts.actor import Actor
@@ -160,7 +161,9 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
         enqueued_at=now if queued else None, worker="" if queued else _worker_name(),
     )
     try:
-        with transaction.atomic():
+        # A running one is one INSERT: alone it needs no transaction (on SQLite a BEGIN and a
+        # COMMIT of its own), but a savepoint inside the caller's, so a lost race leaves theirs usable.
+        with transaction.atomic() if queued or connection.in_atomic_block else nullcontext():
             execution = Execution.objects.create(**fields)
             # A running one's first event is its run's (execution_execute), as is its last_activity.
             execution.last_event_id = event_record(execution.id, "status", {"status": execution.status}).id \
