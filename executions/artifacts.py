@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, Func, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from agents.models import Agent
@@ -38,6 +38,20 @@ def artifacts_for(agent: Agent, *, artifact_type: str | None = None, tag: str | 
     if tag:
         artifacts = _with_tag(artifacts, tag)
     return artifacts.order_by("-created_at", "-id")
+
+
+class ContentBytes(Func):
+    """A text column's size in UTF-8 bytes, counted by the database (``LENGTH`` counts characters)."""
+
+    function, output_field = "OCTET_LENGTH", IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="LENGTH(CAST(%(expressions)s AS BLOB))", **extra)
+
+
+def artifacts_with_size(agent: Agent) -> QuerySet[Artifact]:
+    """The agent's artifacts, newest first, each with ``size`` (its content's bytes) but not the content."""
+    return artifacts_for(agent).annotate(size=ContentBytes("content"))
 
 
 def artifact_get_for_agent(agent: Agent, artifact_id) -> Artifact:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from executions.web import dashboard, executions, overview, run, runtime
+from executions.web import artifacts, dashboard, executions, overview, providers, run, runtime
 
 urlpatterns = [
     path("", dashboard.DashboardView.as_view(), name="home"),
@@ -12,4 +12,17 @@ urlpatterns = [
     path("executions/<uuid:execution_id>/", executions.ExecutionDetailView.as_view(), name="execution"),
     path("executions/<uuid:execution_id>/cancel/", executions.ExecutionCancelView.as_view(),
          name="execution-cancel"),
+    # console-accounts: providers (staff) and an agent's artifacts.
+    path("providers/", providers.ProviderListView.as_view(), name="providers"),
+    path("providers/new/", providers.ProviderFormView.as_view(), name="provider-create"),
+    path("providers/<uuid:provider>/", providers.ProviderFormView.as_view(), name="provider-edit"),
+    path("providers/<uuid:provider>/delete/", providers.ProviderDeleteView.as_view(), name="provider-delete"),
+    path("providers/<uuid:provider>/test/", providers.ProviderTestView.as_view(), name="provider-test"),
+    path("agents/<str:ref>/artifacts/", artifacts.ArtifactListView.as_view(), name="agent-artifacts"),
+    path("agents/<str:ref>/artifacts/<uuid:artifact>/", artifacts.ArtifactDetailView.as_view(),
+         name="agent-artifact"),
+    path("agents/<str:ref>/artifacts/<uuid:artifact>/download/", artifacts.ArtifactDownloadView.as_view(),
+         name="agent-artifact-download"),
+    path("agents/<str:ref>/artifacts/<uuid:artifact>/delete/", artifacts.ArtifactDeleteView.as_view(),
+         name="agent-artifact-delete"),
 ]
