@@ -11,7 +11,8 @@ left (at most once a polling interval), or once the listing is
 
 Senders write each message under a temporary name and rename it into place,
 so a reader never takes a file half written (kombu's transport can: it
-creates the file, then writes it).  The folder, the file names and the
+creates the file, then writes it), and name it so that names sort in the
+order messages were sent.  The folder, the file name pattern and the
 options are kombu's (``data_folder_in``, ``data_folder_out``,
 ``control_folder``, ``polling_interval``, ``store_processed``,
 ``processed_folder``).  A message is taken by moving its file away, as kombu
@@ -45,7 +46,9 @@ class Channel(filesystem.Channel):
         """Write the message under a name no reader takes, then rename it into
         place: a reader never finds a file still being written (kombu's own
         ``_put`` leaves that window open, which a fast-polling reader hits)."""
-        name = f"{int(round(time.monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        # Zero-padded nanoseconds, so names sort in the order they were sent
+        # (kombu's carry unpadded milliseconds: ties, and a wrong order at each new digit).
+        name = f"{time.monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = os.path.join(self.data_folder_out, f".{name}.part")
         try:
