@@ -54,6 +54,9 @@ def test_create_goes_through_the_service_with_the_forms_values_and_is_audited(ag
     assert entry.changes["schedule"]["new"]["cron"] == "30 7 * * 1-5"
     assert entry.changes["schedule"]["new"]["timezone"] == "Europe/Paris"
     assert entry.actor == owner
+    row = soup(client_for(owner).get(url(agent))).select_one("main table tbody tr")
+    assert [td.get_text(" ", strip=True) for td in row.find_all("td")][:4] == [
+        "30 7 * * 1-5", "Europe/Paris", '{"message": "daily report"}', "enabled"]
 
 
 def test_a_blank_name_is_derived_from_the_cron(agent, owner):
