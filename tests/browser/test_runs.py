@@ -140,6 +140,10 @@ def test_dashboard_usage_period_switch_and_the_executions_list(console, make_use
     expect(page.get_by_role("img", name=re.compile(r"Runs per day over the last 30 days: 3 in total, 1 failed"))) \
         .to_be_visible()
     axe_check(page)
+    page.set_viewport_size({"width": 375, "height": 800})  # tables scroll sideways there: still keyboard-usable
+    axe_check(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("navigation", name="Usage period").get_by_role("link", name="7 days").click()
     expect(page.get_by_role("heading", name="Usage, last 7 days")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/\?days=7$"))
