@@ -1,5 +1,14 @@
 """Demo data for ``make run``: a user with a token and a few agents that run
-on the offline ``echo`` provider."""
+on the offline ``echo`` provider.
+
+The demo user is a superuser.  ``make run`` is a local, single-person
+installation and its demo user is the person who installed it: they should be
+able to try everything, the console and every page of the Django admin
+(providers, users, tokens …), without first creating another account.  Staff
+alone would let them into ``/admin/`` with "You don't have permission to view
+or edit anything"; picking model permissions one by one would still hide
+whatever a later migration adds.  A production installation creates its own
+users and never runs ``seed_demo``."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -43,13 +52,15 @@ DEMO_AGENTS = [
 
 @transaction.atomic
 def seed_demo(*, username: str = "demo", email: str = "demo@example.com", password: str) -> tuple[object, str]:
-    """Create (or refresh) the demo user and agents; return the user and a
-    fresh raw token (the previous demo token is revoked)."""
+    """Create (or refresh) the demo user, a superuser, and the demo agents;
+    return the user and a fresh raw token (the previous demo token is
+    revoked).  A password the user has changed since is kept."""
     users = get_user_model()
-    user, created = users.objects.get_or_create(username=username, defaults={"email": email, "is_staff": True})
+    user, created = users.objects.get_or_create(username=username, defaults={"email": email})
+    user.is_staff = user.is_superuser = user.is_active = True
     if created or not user.has_usable_password():
         user.set_password(password)
-        user.save()
+    user.save()
     ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME).delete()
     _token, raw = token_create(user=user, name=DEMO_TOKEN_NAME, scopes=list(Scope.values))
     actor = Actor(user=user, ip=None, user_agent="seed_demo")

@@ -221,3 +221,28 @@ def test_readme_chat_lines_work(transactional_db, asgi_server, settings):
         client.stdin.close()
         client.wait(10)
     assert any('"content": "Hi from a socket"' in line for line in seen), seen
+
+
+def test_first_section_shows_the_console_its_login_and_two_screenshots():
+    # the first section: everything before the API walkthrough
+    first = README.read_text().split("## The API in five lines", 1)[0]
+    assert "<http://127.0.0.1:8000/>" in first
+    assert "**`demo`** / **`demo-password`**" in first
+    images = re.findall(r"!\[[^\]]+\]\((docs/screenshot-[\w-]+\.png)\)", first)
+    assert len(images) == 2
+    for image in images:
+        path = README.parent / image
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+
+
+@pytest.mark.django_db
+def test_the_login_the_readme_shows_is_the_one_seed_demo_makes(client):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    first = README.read_text().split("## The API in five lines", 1)[0]
+    username, password = re.search(r"\*\*`(\w+)`\*\* / \*\*`([\w-]+)`\*\*", first).groups()
+    assert client.login(username=username, password=password)
+    assert client.get("/").status_code == 200 and client.get("/admin/agents/agent/").status_code == 200

@@ -32,7 +32,7 @@ class ProviderForm(forms.Form):
     api_key = forms.CharField(label="API key", required=False, max_length=API_KEY_MAX, strip=True,
                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                               help_text="Write-only: stored encrypted and never shown again.")
-    clear_api_key = forms.BooleanField(label="Remove the stored API key", required=False)
+    clear_api_key = forms.BooleanField(label="Remove the stored key", required=False)
 
     def __init__(self, *args, provider: Provider | None = None, **kwargs):
         self.provider = provider

@@ -200,7 +200,7 @@ def test_edit_form_shows_the_provider_but_never_its_key(as_staff, staff):
     values = form_values(html, f"/providers/{provider.pk}/")
     assert values["name"] == "openai-prod" and values["base_url"] == PUBLIC_URL and values["api_key"] == ""
     assert values["models-0-name"] == "gpt-4o-mini" and values["models-0-input_per_million"] == "0.15"
-    assert "A key is stored: leave blank to keep it" in html and "Remove the stored API key" in html
+    assert "A key is stored: leave blank to keep it" in html and "Remove the stored key" in html
 
 
 def test_edit_with_a_blank_key_keeps_the_key_and_saves_the_rest(as_staff, staff):
@@ -229,7 +229,7 @@ def test_edit_replaces_or_removes_the_key(as_staff, staff):
     as_staff.post(url, body_for(as_staff, url, clear_api_key="on"))
     provider.refresh_from_db()
     assert provider.api_key_ciphertext == ""
-    assert "Remove the stored API key" not in page(as_staff.get(url))
+    assert "Remove the stored key" not in page(as_staff.get(url))
 
 
 def test_clearing_a_rows_name_removes_the_model(as_staff, staff):
