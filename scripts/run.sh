@@ -41,5 +41,5 @@ pids+=($!)
 "${web[@]}" &
 pids+=($!)
 
-echo "Agentry is up ($SERVER): http://127.0.0.1:${PORT}/api/docs/ (Ctrl-C stops everything)"
+echo "Agentry is up ($SERVER): console http://127.0.0.1:${PORT}/ , API docs http://127.0.0.1:${PORT}/api/docs/ (Ctrl-C stops everything)"
 wait -n
