@@ -89,8 +89,13 @@ def test_a_dismissed_confirm_rolls_nothing_back(console, make_user, make_agent):
     agent = make_agent(owner, "Careful", config=CONFIG)
     version_save(agent=agent, actor=Actor(user=owner))
     agent_update(agent=agent, actor=Actor(user=owner), changes={"config": {"instructions": "Changed."}})
-    page = console.page(owner)
-    page.goto(f"/agents/{agent.slug}/versions/")
+    page = console.page(owner, width=375, height=740)  # a phone: tables scroll inside their frames
+    for path in [f"/agents/{agent.slug}/{tab}/" for tab in ("schedules", "webhooks", "members", "audit", "export",
+                                                            "memories", "skills", "versions/diff")] + [
+            "/skills/", "/agents/import/", f"/agents/{agent.slug}/versions/"]:
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} scrolls sideways at 375 px ({width} px wide)"
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Roll back to version 1").click()
     expect(page.locator("#draft-state")).to_contain_text("not saved as a version")
