@@ -84,13 +84,18 @@ def test_versions_diff_and_rollback(console, make_user, make_agent):
     assert AuditLogEntry.objects.filter(agent_ref=agent.pk, action=AuditAction.VERSION_ROLLED_BACK).count() == 1
 
 
-def test_a_dismissed_confirm_rolls_nothing_back(console, make_user, make_agent):
+def test_phone_width_and_a_dismissed_confirm_that_rolls_nothing_back(console, make_user, make_agent):
     owner = make_user("vic")
     agent = make_agent(owner, "Careful", config=CONFIG)
     version_save(agent=agent, actor=Actor(user=owner))
     agent_update(agent=agent, actor=Actor(user=owner), changes={"config": {"instructions": "Changed."}})
-    page = console.page(owner)
-    page.goto(f"/agents/{agent.slug}/versions/")
+    page = console.page(owner, width=375, height=740)  # a phone: tables scroll inside their frames
+    for path in [f"/agents/{agent.slug}/{tab}/" for tab in ("schedules", "webhooks", "members", "audit", "export",
+                                                            "memories", "skills", "versions/diff")] + [
+            "/skills/", "/agents/import/", f"/agents/{agent.slug}/versions/"]:
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} scrolls sideways at 375 px ({width} px wide)"
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Roll back to version 1").click()
     expect(page.locator("#draft-state")).to_contain_text("not saved as a version")
@@ -108,7 +113,9 @@ def test_schedule_created_with_its_next_five_runs_previewed(console, make_user, 
 
     # typing a cron previews its next five runs in the chosen time zone (htmx)
     preview = page.locator("#schedule-preview")
-    page.get_by_label("Cron").fill("30 8 * * 1-5")
+    with page.expect_request(lambda request: "/schedules/preview/" in request.url) as preview_request:
+        page.get_by_label("Cron").fill("30 8 * * 1-5")
+    assert preview_request.value.url.endswith("?cron=30%208%20*%20*%201-5&timezone=UTC")  # no CSRF token in the URL
     page.get_by_label("Time zone").select_option("Europe/Paris")
     expect(preview.locator("ol li")).to_have_count(5)
     expect(preview).to_contain_text("in Europe/Paris")
