@@ -49,10 +49,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-## Both benchmarks: the agents API next to a bare endpoint, then the execution engine.
+## Every benchmark in one go, each figure beside its same-run baseline (docs/PERFORMANCE.md):
+## the request floor under daphne, uvicorn and granian, make run's start-up and memory,
+## invoke overhead, and one worker's executions/s.
 bench: install
 	$(PY) bench/api_bench.py
+	$(PY) bench/startup_bench.py
 	$(PY) bench/engine_bench.py
+	$(PY) bench/worker_bench.py
 
 ## What invoke adds to a direct LLM call, and one worker's executions/s (fake LLM server).
 bench-engine: install

@@ -67,11 +67,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS),
                         help="servers to measure, in this order (the first is the others' reference)")
-    parser.add_argument("--requests", type=int, default=1000, help="measured concurrent requests per endpoint")
-    parser.add_argument("--sequential", type=int, default=200, help="measured requests on one connection")
+    parser.add_argument("--requests", type=int, default=400, help="measured concurrent requests per endpoint")
+    parser.add_argument("--sequential", type=int, default=100, help="measured requests on one connection")
     parser.add_argument("--agents", type=int, default=10_000, help="agents in the database")
     parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections (client threads)")
-    parser.add_argument("--warmup", type=int, default=50, help="unmeasured requests per endpoint first")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests per endpoint first")
     args = parser.parse_args()
     if (args.requests < args.concurrency or args.agents < 1 or args.concurrency < 1 or args.warmup < 0
             or args.sequential < 2):

@@ -1,21 +1,26 @@
-"""What does the execution engine add to an LLM call, and how fast does one worker drain a queue?
+"""What does the execution engine add to an LLM call, per request and in requests/s?
 
 Starts a fake LLM server that speaks the OpenAI chat completions wire format
-and answers at once (``tests/fakes/llm_server.py``, in its own process), the
-real web server (daphne, ``config.asgi:application``) and, for the last part,
-one Celery worker, all on a throwaway SQLite data dir holding one staff user,
-a provider ``fake`` pointing at the fake server, and one agent running the
-3-node demo pipeline (input → llm_call → output) on ``fake``/``bench-model``.
-Then it measures:
+and answers at once (``tests/fakes/llm_server.py``, in its own process) and
+the real web server (``--server``: uvicorn by default, with uvloop and
+httptools when installed; daphne or granian on request), all on a throwaway
+SQLite data dir holding one staff user, a provider ``fake`` pointing at the
+fake server, and one agent running the 3-node demo pipeline (input →
+llm_call → output) on ``fake``/``bench-model``.  Then it measures, in one run:
 
 * **direct SDK**: ``openai.OpenAI(...).chat.completions.create`` against the
-  fake, ``--requests`` times on one keep-alive connection: the baseline, what
-  an LLM call costs with no platform in between;
+  fake, ``--requests`` times on one keep-alive connection, then over
+  ``--concurrency`` connections (a thread and a client each): the baseline,
+  what an LLM call costs with no platform in between;
 * **invoke**: ``POST /api/v1/agents/{slug}/invoke`` (Bearer token), the same
-  count on one keep-alive connection; every answer must be 200 with the echoed
-  output, the rest are counted as failures.  With ``--concurrency`` above 1 it
-  runs again over that many connections, for requests/s;
-* **async**: one Celery worker on the same data dir (``--pool prefork`` with
+  count on one keep-alive connection, then over ``--concurrency``
+  connections; every answer must be 200 with the echoed output, the rest are
+  counted as failures.  A recorded, traced, resumable run each: its steps and
+  events are in the database when the answer comes;
+* **invoke, deployed**: the same agent started, so runs read its deployed
+  version (one connection);
+* with ``--async`` only (``bench/worker_bench.py`` gives the worker's
+  figures): one Celery worker on the same data dir (``--pool prefork`` with
   one child, as ``scripts/run.sh`` starts it, or ``--pool solo``).  After one
   run proves it ready, a few runs queued one at a time (each once the last
   finished: the latency of a lone run), then ``--runs`` runs posted to
@@ -24,15 +29,20 @@ Then it measures:
   and queue → finish latencies from the rows (``created_at`` →
   ``finished_at``), polled from the database every 0.2 s.
 
-The table gives p50/p95 latencies, what invoke adds to the direct call (the
-difference in ms, and the ratio) and the worker's executions/s.  The client,
-the fake server, daphne and the worker share the machine's cores, so absolute
-numbers depend on it; the differences are the figures to watch.
+The report gives p50/p95 latencies and SQL queries per request
+(``X-Query-Count``), what invoke adds to the direct call at one connection
+(the difference in ms, and the ratio), and invokes/s at one and at
+``--concurrency`` connections, each next to the direct call's requests/s at
+the same number of connections, with the ratio.  The client, the fake server
+and the web server share the machine's cores, so absolute numbers depend on
+it; the differences and ratios to the same run's baseline are the figures to
+watch.
 
 Run from the project root::
 
     make bench-engine              # = .venv/bin/python bench/engine_bench.py
-    .venv/bin/python bench/engine_bench.py --requests 1000 --runs 200 --pool solo
+    .venv/bin/python bench/engine_bench.py --requests 1000 --server daphne
+    .venv/bin/python bench/engine_bench.py --async --runs 200 --pool solo
 
 Everything lives in a temporary data dir that is deleted afterwards, and every
 process started is stopped, on Ctrl-C too.  ``DATABASE_URL`` and ``REDIS_URL``
@@ -44,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -67,7 +78,6 @@ from bench.api_bench import (  # noqa: E402
     free_port,
     migrate,
     run_in_temp_dir,
-    start_server,
     stop_server,
     wait_until_ready,
 )
@@ -78,6 +88,7 @@ DEPLOYED_SLUG = "engine-bench-deployed"  # the same agent, started: runs read it
 SYSTEM_PROMPT = "You are a friendly support agent for Acme."  # the demo pipeline's
 ASYNC_IDLE_RUNS = 5  # runs queued one at a time, each after the previous finished
 POLL_SECONDS = 0.2  # how often the database is read while runs are queued
+SERVERS = ("uvicorn", "daphne", "granian")
 
 
 # --- Environment and data ---------------------------------------------------
@@ -85,22 +96,31 @@ POLL_SECONDS = 0.2  # how often the database is read while runs are queued
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=300, help="measured requests for direct SDK and invoke")
-    parser.add_argument("--runs", type=int, default=50, help="runs queued at once for the worker")
-    parser.add_argument("--concurrency", type=int, default=4,
-                        help="connections for the concurrent invoke pass and for queueing runs (1: no extra pass)")
+    parser.add_argument("--requests", type=int, default=300, help="measured requests per pass")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="connections for the concurrent passes and for queueing runs (1: no extra passes)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests before each measured pass")
+    parser.add_argument("--server", choices=SERVERS, default=default_server(),
+                        help="the ASGI server (default: uvicorn when installed, else daphne)")
+    parser.add_argument("--async", dest="run_async", action=argparse.BooleanOptionalAction, default=False,
+                        help="also measure a Celery worker (bench/worker_bench.py is the worker's benchmark)")
+    parser.add_argument("--runs", type=int, default=50, help="with --async: runs queued at once for the worker")
     parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork",
                         help="the worker's pool; prefork runs one child, as scripts/run.sh does")
     parser.add_argument("--async-timeout", type=float, default=None,
                         help="seconds to wait for the queued runs to finish (default: 5 per run, at least 120)")
     args = parser.parse_args()
-    if (args.requests < max(2, args.concurrency) or args.runs < args.concurrency or args.concurrency < 1
-            or args.warmup < 0):
-        parser.error("need --requests >= 2, --requests and --runs >= --concurrency >= 1, and --warmup >= 0")
+    if (args.requests < max(2, args.concurrency) or (args.run_async and args.runs < args.concurrency)
+            or args.concurrency < 1 or args.warmup < 0):
+        parser.error("need --requests >= 2, --requests (and with --async --runs) >= --concurrency >= 1, "
+                     "and --warmup >= 0")
     if args.async_timeout is None:
         args.async_timeout = max(120.0, 5.0 * args.runs)
     return args
+
+
+def default_server() -> str:
+    return "uvicorn" if importlib.util.find_spec("uvicorn") else "daphne"
 
 
 def populate(fake_url: str) -> str:
@@ -151,6 +171,33 @@ def start_fake_llm(log_path: Path) -> tuple[subprocess.Popen, str]:
         stop_server(fake)
         raise RuntimeError(f"the fake LLM server did not start (printed {url!r}); see {log_path.name}")
     return fake, url
+
+
+def server_command(server: str, port: int) -> list[str]:
+    """The command line that serves ``config.asgi:application`` on ``port`` with ``server``."""
+    binary = str(Path(sys.executable).with_name(server))
+    app = "config.asgi:application"
+    if server == "daphne":
+        return [binary, "-b", HOST, "-p", str(port), app]
+    if server == "uvicorn":
+        command = [binary, app, "--host", HOST, "--port", str(port), "--lifespan", "off", "--no-access-log",
+                   "--log-level", "warning"]
+        if importlib.util.find_spec("uvloop"):
+            command += ["--loop", "uvloop"]
+        if importlib.util.find_spec("httptools"):
+            command += ["--http", "httptools"]
+        return command
+    if server == "granian":
+        return [binary, "--interface", "asgi", "--host", HOST, "--port", str(port), "--no-access-log",
+                "--log-level", "warning", app]
+    raise ValueError(f"unknown server {server!r}")
+
+
+def start_web_server(server: str, port: int, log_path: Path) -> subprocess.Popen:
+    if not Path(server_command(server, port)[0]).exists():
+        raise RuntimeError(f"{server} is not installed in this environment")
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(server_command(server, port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
 def start_worker(pool: str, log_path: Path) -> subprocess.Popen:
@@ -239,7 +286,7 @@ def message(i: int) -> str:
     return f"bench message {i}"
 
 
-def direct_sdk(fake_url: str, args) -> Pass:
+def direct_sdk(fake_url: str, args, connections: int) -> Pass:
     import openai
 
     def open_client():
@@ -253,7 +300,7 @@ def direct_sdk(fake_url: str, args) -> Pass:
         return (None if text == f"echo: {message(i)}" else f"unexpected answer {text!r}"), None
 
     return measure("direct SDK", "chat.completions.create", open_client, call,
-                   count=args.requests, warmup=args.warmup, connections=1)
+                   count=args.requests, warmup=args.warmup, connections=connections)
 
 
 def http_client(base_url: str, token: str):
@@ -389,47 +436,60 @@ def pct_ms(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000
 
 
-def print_report(direct: Pass, invokes: list[Pass], deployed: Pass, a: AsyncResult, args,
+def _ratio(ours: float, base: float) -> str:
+    return f"{ours / base:.2f}x" if base else "-"
+
+
+def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, a: AsyncResult | None, args,
                  setup_seconds: float) -> None:
-    print(f"\n{args.requests} measured requests per pass after {args.warmup} warm-up; {args.runs} queued runs "
-          f"for one worker (--pool={args.pool} --concurrency=1); setup took {setup_seconds:.1f}s; "
-          f"{os.cpu_count()} CPUs shared by client, fake LLM, server and worker.\n")
+    worker = (f"; {args.runs} queued runs for one worker (--pool={args.pool} --concurrency=1)"
+              if a is not None else "")
+    print(f"\n{args.requests} measured requests per pass after {args.warmup} warm-up, web server {args.server}"
+          f"{worker}; setup took {setup_seconds:.1f}s; {os.cpu_count()} CPUs shared by client, fake LLM, "
+          f"server{' and worker' if a is not None else ''}.\n")
     header = (f"{'measurement':<20} {'request':<26} {'conns':>5} {'count':>5} {'fail':>4} {'req/s':>7} "
               f"{'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     print(header)
     print("-" * len(header))
-    for r in [direct, *invokes, deployed, a.submit]:
+    for r in [*directs, *invokes, deployed, *([a.submit] if a is not None else [])]:
         print(f"{r.label:<20} {r.shown_path:<26} {r.connections:>5} {len(r.latencies):>5} {len(r.failures):>4} "
               f"{r.rps:>7.1f} {r.percentile_ms(50):>8.2f} {r.percentile_ms(95):>8.2f} "
               f"{r.queries() if r.query_counts else '-':>8}")
-    rows = [("async, idle worker", "one at a time", a.idle_queue_to_finish, 0, ""),
-            ("async, batch", "all queued at once", a.queue_to_finish, len(a.failures) + a.unfinished,
-             f"{a.per_second:.1f}")]
-    for label, what, values, failures, rate in rows:
-        print(f"{label:<20} {what:<26} {'':>5} {len(values):>5} {failures:>4} {rate:>7} "
-              f"{pct_ms(values, 50):>8.1f} {pct_ms(values, 95):>8.1f} {'-':>8}")
-    print("(async rows: queued → finished per run, from the rows' created_at and finished_at; "
-          "req/s: executions/s)")
+    if a is not None:
+        rows = [("async, idle worker", "one at a time", a.idle_queue_to_finish, 0, ""),
+                ("async, batch", "all queued at once", a.queue_to_finish, len(a.failures) + a.unfinished,
+                 f"{a.per_second:.1f}")]
+        for label, what, values, failures, rate in rows:
+            print(f"{label:<20} {what:<26} {'':>5} {len(values):>5} {failures:>4} {rate:>7} "
+                  f"{pct_ms(values, 50):>8.1f} {pct_ms(values, 95):>8.1f} {'-':>8}")
+        print("(async rows: queued → finished per run, from the rows' created_at and finished_at; "
+              "req/s: executions/s)")
 
-    one = invokes[0]
+    direct, one = directs[0], invokes[0]
     d50, d95, i50, i95 = (direct.percentile_ms(50), direct.percentile_ms(95),
                           one.percentile_ms(50), one.percentile_ms(95))
-    print("\nInvoke (one connection) next to the direct SDK call:")
-    print(f"  overhead  p50 +{i50 - d50:.2f} ms, p95 +{i95 - d95:.2f} ms")
-    print(f"  ratio     p50 {i50 / d50:.1f}x, p95 {i95 / d95:.1f}x latency; {one.rps / direct.rps:.2f}x throughput")
-    for r in invokes[1:]:
-        print(f"  {r.connections} connections: {r.rps:.1f} invokes/s, {r.rps / one.rps:.2f}x one connection")
-    print(f"  a running agent (its deployed version read from the versions table): p50 "
-          f"{deployed.percentile_ms(50) - i50:+.2f} ms, {deployed.percentile_ms(50) / i50:.2f}x the draft's; "
-          f"{deployed.queries()} queries against {one.queries()}")
+    print("\nInvoke next to the direct SDK call, one connection (same run):")
+    print(f"  p50  direct {d50:.2f} ms, invoke {i50:.2f} ms: +{i50 - d50:.2f} ms ({_ratio(i50, d50)})")
+    print(f"  p95  direct {d95:.2f} ms, invoke {i95:.2f} ms: +{i95 - d95:.2f} ms ({_ratio(i95, d95)})")
+    print(f"  SQL queries per invoke: {one.queries()}")
+    print("Requests/s, each next to the direct call over as many connections (same run):")
+    for base, ours in zip(directs, invokes):
+        print(f"  {ours.connections:>2} connection{'s' if ours.connections > 1 else ' '}: direct {base.rps:.1f}/s, "
+              f"invoke {ours.rps:.1f}/s ({_ratio(ours.rps, base.rps)} of the direct call)")
+    print(f"A running agent (its deployed version read from the versions table): p50 "
+          f"{deployed.percentile_ms(50) - i50:+.2f} ms next to the draft's, {deployed.queries()} queries")
+    failures = [f for r in [*invokes, deployed] for f in r.failures]
+    if failures:
+        print(f"\n{len(failures)} invoke failures; the first: {failures[0]}")
+    if a is None:
+        return
     print(f"\nAsync, one worker: {a.per_second:.1f} executions/s; {a.succeeded}/{a.runs} succeeded from the "
           f"first submission until the last finished ({a.elapsed:.2f}s; queueing all {a.runs} took "
           f"{a.submit.elapsed:.2f}s over {a.submit.connections} connections)")
     print(f"  per run of the batch: waiting in the queue p50 {pct_ms(a.queue_wait, 50):.0f} ms; "
           f"running (started → finished) p50 {pct_ms(a.run_time, 50):.1f} ms, p95 {pct_ms(a.run_time, 95):.1f} ms")
-    for name, failures in (("invoke", [f for r in invokes for f in r.failures]), ("async", a.failures)):
-        if failures:
-            print(f"\n{len(failures)} {name} failures; the first: {failures[0]}")
+    if a.failures:
+        print(f"\n{len(a.failures)} async failures; the first: {a.failures[0]}")
     if a.unfinished:
         print(f"\n{a.unfinished} queued runs had not finished after {args.async_timeout:.0f}s")
 
@@ -449,26 +509,27 @@ def run(args, data_dir: Path) -> None:
         token = populate(fake_url)
         port = free_port()
         base_url = f"http://{HOST}:{port}"
-        server = start_server(port, data_dir / "server.log")
+        server = start_web_server(args.server, port, data_dir / "server.log")
         processes.append(server)
         wait_until_ready(base_url, server)
         setup_seconds = time.monotonic() - started
 
-        direct = direct_sdk(fake_url, args)
-        invokes = [invoke(base_url, token, args, 1)]
-        if args.concurrency > 1:
-            invokes.append(invoke(base_url, token, args, args.concurrency))
+        widths = [1, args.concurrency] if args.concurrency > 1 else [1]
+        directs = [direct_sdk(fake_url, args, n) for n in widths]
+        invokes = [invoke(base_url, token, args, n) for n in widths]
         deployed = invoke(base_url, token, args, 1, slug=DEPLOYED_SLUG, label="invoke, deployed")
-        worker = start_worker(args.pool, data_dir / "worker.log")
-        processes.append(worker)
-        async_result = run_async(base_url, token, args, worker)
+        async_result = None
+        if args.run_async:
+            worker = start_worker(args.pool, data_dir / "worker.log")
+            processes.append(worker)
+            async_result = run_async(base_url, token, args, worker)
     except BaseException:
         print_logs(data_dir)
         raise
     finally:
         for process in reversed(processes):
             stop_server(process)
-    print_report(direct, invokes, deployed, async_result, args, setup_seconds)
+    print_report(directs, invokes, deployed, async_result, args, setup_seconds)
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ READY_TIMEOUT = 90.0
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
-    parser.add_argument("--repeat", type=int, default=3, help="starts per server (the median is reported)")
+    parser.add_argument("--repeat", type=int, default=2, help="starts per server (the median is reported)")
     parser.add_argument("--goal-start", type=float, default=2.0, help="seconds")
     parser.add_argument("--goal-memory", type=float, default=200.0, help="MB of RSS, web + worker")
     args = parser.parse_args()

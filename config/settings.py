@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -200,6 +201,15 @@ AGENTRY_EXECUTION_STALE_SECONDS = float(os.environ.get("AGENTRY_EXECUTION_STALE_
 # Webhook-triggered runs one agent accepts per minute; more answer 429.
 AGENTRY_WEBHOOK_RATE_PER_MINUTE = int(os.environ.get("AGENTRY_WEBHOOK_RATE_PER_MINUTE", "60"))
 AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 0.5
+# Workers: executions one worker process runs at once.  Runs mostly wait (on
+# the model, tools, the database), so they share an event loop in the process.
+try:
+    AGENTRY_WORKER_CONCURRENCY = int(os.environ.get("AGENTRY_WORKER_CONCURRENCY", "32"))
+except ValueError:
+    AGENTRY_WORKER_CONCURRENCY = 0
+if AGENTRY_WORKER_CONCURRENCY < 1:
+    raise ImproperlyConfigured("AGENTRY_WORKER_CONCURRENCY must be a whole number of at least 1, "
+                               f"not {os.environ.get('AGENTRY_WORKER_CONCURRENCY')!r}.")
 # LLM calls: retries per model on 429/5xx/connection errors before the next
 # fallback model, and the base of the exponential backoff between them.
 AGENTRY_LLM_RETRIES = int(os.environ.get("AGENTRY_LLM_RETRIES", "2"))
@@ -292,22 +302,23 @@ else:
     _broker_dir = DATA_DIR / "broker"
     for _sub in ("queue", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    # Messages are files in one folder that senders write and workers read;
-    # the exchange tables go beside it, not in the working directory.
+    # Messages are files in one folder that senders write and workers read
+    # (kombu's filesystem transport, reading the folder once for many messages:
+    # config/broker.py); the exchange tables go beside it, not in the working directory.
+    CELERY_BROKER_URL = "agentry-filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),
-        # kombu polls the folder once a second by default, which caps a worker
-        # at one execution a second; a tenth of that costs little.
-        "polling_interval": 0.1,
+        # How long an idle worker sleeps between looks at the folder: what a
+        # lone run waits at most before a worker sees it (kombu's default is 1 s).
+        "polling_interval": 0.01,
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = AGENTRY_WORKER_CONCURRENCY
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -1,10 +1,12 @@
 """Live delivery of execution events to the streams that follow them.
 
-Events are stored first (``ExecutionEvent``) and then announced here, so a
-stream wakes at once instead of at its next poll of the table; token deltas,
-which are not stored, travel only this way.  The table stays the source of
-truth: a stream that misses an announcement still finds the event when it
-next polls.
+A running execution announces each event here with its content, its id and
+the id of the event before it, as it happens (``services.run_log``), before
+it is written; writers without a run log store an event first and announce
+its id only, a wake-up.  Token deltas, which are not stored, travel only this
+way.  The table stays the source of truth: a stream that misses an
+announcement (or joins after events it did not hear) reads the table, where
+the run writes everything in batches.
 
 Two transports, chosen by the channel layer in settings:
 
@@ -139,6 +141,10 @@ class Hub:
                 if not subscribers:
                     del self._subscribers[subscription.key]
 
+    def has(self, key: str) -> bool:
+        with self._lock:
+            return bool(self._subscribers.get(key))
+
     def publish(self, key: str, message: dict) -> None:
         with self._lock:
             subscribers = list(self._subscribers.get(key, ()))
@@ -159,8 +165,8 @@ def _layer_message(message: dict) -> dict:
 
 
 def publish(execution_id, message: dict, *, group: str | None = None) -> None:
-    """Announce ``message`` (``{"type": "event", "id"}`` or ``{"type": "delta",
-    "node_id", "content"}``) to every stream following the execution (or the
+    """Announce ``message`` (``{"type": "event", "id"[, "after", "event",
+    "data"]}`` or ``{"type": "delta", "node_id", "content"}``) to every stream following the execution (or the
     feed ``group`` names, keyed by ``execution_id``).  Never raises: a lost
     announcement only delays a stream until its next poll."""
     layer = _shared_layer()
@@ -188,6 +194,12 @@ async def apublish(execution_id, message: dict, *, group: str | None = None) -> 
 def shared() -> bool:
     """Whether announcements reach other processes (a shared channel layer)."""
     return _configured_layer() is not None
+
+
+def listened(execution_id) -> bool:
+    """Whether anything may be following the execution now: a stream in
+    this process, or, with a shared layer, anything anywhere (it cannot tell)."""
+    return shared() or hub.has(str(execution_id))
 
 
 class subscribe:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import Reject
 from celery.signals import worker_ready
 from django.conf import settings
 
 from agents.services.schedules import HEARTBEAT_TASK, SCHEDULE_TASK
-from executions.services import reaper, runs, triggers
+from executions.models import ExecutionStatus
+from executions.services import reaper, triggers
 from executions.services.queue import RUN_TASK, execution_send
+from executions.worker import WorkerStopping, runner
 
 logger = logging.getLogger("agentry.executions")
 
@@ -26,11 +29,17 @@ logger = logging.getLogger("agentry.executions")
              soft_time_limit=settings.AGENTRY_EXECUTION_MAX_TIMEOUT + 30,
              time_limit=settings.AGENTRY_EXECUTION_MAX_TIMEOUT + 60)
 def execution_run_task(self, execution_id: str) -> str | None:
-    """Run one queued execution.  A redelivered message (the worker died after
-    taking it) finds the execution already claimed and does nothing; the
-    reaper settles the one that was running."""
-    execution = runs.execution_run(execution_id, worker=self.request.hostname or "")
-    return execution.status if execution is not None else None
+    """Claim one queued execution and start it among this process's running
+    ones (``executions.worker``); returns ``running`` once claimed, ``None`` if
+    someone else had it.  A redelivered message (the worker died after taking
+    it) finds the execution already claimed and does nothing; the reaper
+    settles the one that was running.  A worker stopping while the task waits
+    for a free slot gives the message back for another worker."""
+    try:
+        claimed = runner.run(execution_id, worker=self.request.hostname or "")
+    except WorkerStopping:
+        raise Reject("the worker is stopping", requeue=True) from None
+    return ExecutionStatus.RUNNING if claimed else None
 
 
 @shared_task(name="executions.reap_stale")

@@ -38,7 +38,7 @@ class MemoryListView(AgentPageMixin, TemplateView):
     def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
         memories = memories_for(self.agent).select_related("created_by")
-        filters = MemoryFilterForm(self.request.GET)
+        filters = MemoryFilterForm(self.request.GET, auto_id="filter_%s")  # "kind" is on the add form too
         if filters.is_valid() and filters.cleaned_data["kind"]:
             memories = memories.filter(kind=filters.cleaned_data["kind"])
         page = cursor_page(self.request, memories, sort_fields=("created_at",), default_sort="-created_at")

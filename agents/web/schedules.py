@@ -37,7 +37,7 @@ class ScheduleForm(forms.Form):
     name = forms.CharField(required=False, help_text="Unique on this agent; derived from the cron when blank.")
     cron = forms.CharField(help_text="Five fields: minute hour day-of-month month day-of-week, "
                                      "e.g. <code>0 9 * * 1-5</code> for 09:00 on weekdays.")
-    timezone = forms.CharField(initial="UTC", help_text="The time zone the cron is read in.",
+    timezone = forms.CharField(label="Time zone", initial="UTC", help_text="The time zone the cron is read in.",
                                widget=forms.Select(choices=()))
     input = forms.CharField(label="Input (JSON)", required=False, initial="{}", strip=True,
                             widget=forms.Textarea(attrs={"rows": 3}),
@@ -89,7 +89,8 @@ class ScheduleListView(AgentPageMixin, TemplateView):
         form = form or ScheduleForm()
         page = cursor_page(self.request, selectors.schedule_list_for_agent(agent=self.agent),
                            sort_fields=("created_at",), default_sort="created_at")
-        rows = [{"schedule": s, "next": (next_runs(s.cron, s.timezone, count=1) or [None])[0] if s.enabled else None}
+        rows = [{"schedule": s, "input": json.dumps(s.input, ensure_ascii=False),
+                 "next": (next_runs(s.cron, s.timezone, count=1) or [None])[0] if s.enabled else None}
                 for s in page.rows]
         context.update(page=page, rows=rows, form=form, timezones=timezone_choices(),
                        preview=preview(form["cron"].value() or "", form["timezone"].value() or "UTC"))

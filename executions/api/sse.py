@@ -29,7 +29,7 @@ from rest_framework.renderers import BaseRenderer
 
 from core.errors import ValidationFailed
 from executions import live
-from executions.services.recording import events_after
+from executions.services.run_log import events_after
 
 LAST_EVENT_ID = OpenApiParameter(
     "Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER, required=False,

@@ -27,7 +27,8 @@ from executions.selectors import definition_for, template_env
 from executions.services.catalogue import DatabaseCatalogue, provider_refs, providers_resolve
 from executions.services.llm_pool import shared_client
 from executions.services.outcomes import execution_finish
-from executions.services.recording import FIRST_IDS, DatabaseRecorder, RunLog, run_log_close, run_log_open
+from executions.services.recording import DatabaseRecorder
+from executions.services.run_log import FIRST_IDS, RunLog, run_log_close, run_log_open
 from executions.services.workspace import DatabaseWorkspace, run_memory
 
 logger = logging.getLogger("agentry.executions")
@@ -68,7 +69,7 @@ async def execution_execute(execution_id, *, stream_deltas: bool = False, defini
     ``execution`` is the row with its agent when the caller has it (it is not
     read again, and comes back with the outcome).
 
-    The run's steps and events go to its ``RunLog`` (``recording``): its
+    The run's steps and events go to its ``RunLog`` (``run_log``): its
     first event is ``status: running``, and what is not written by the
     watchdog's ticks is written with the outcome."""
     if execution is None:
@@ -90,7 +91,7 @@ async def _execution_to_run(execution_id) -> Execution:
 
 @dataclass
 class _Start:
-    announcement: dict
+    announcements: list[dict]
     definition: AgentDefinition | None = None
     env: dict | None = None
     memory: str = ""
@@ -100,16 +101,18 @@ class _Start:
 
 def _start_run(execution: Execution, definition: AgentDefinition | None, log: RunLog) -> _Start:
     """What a run needs before its first node, in one trip to the database
-    thread: event ids and its first event, the definition, env, memory and
-    the providers of its model nodes."""
-    log.reserve(FIRST_IDS)
-    _event, announcement = log.new_event("status", {"status": ExecutionStatus.RUNNING})
+    thread: its first event (and ids for those to come, if anyone listens),
+    the definition, env, memory and the providers of its model nodes."""
+    log.add_event("status", {"status": ExecutionStatus.RUNNING})
+    if log.listened():
+        log.reserve(FIRST_IDS)
+    announcements = log.number()
     try:
         if definition is None:
             definition = definition_for(execution.agent, execution.options.get("version", DRAFT))
     except ApiError as exc:
-        return _Start(announcement, problem=exc)
-    return _Start(announcement, definition, template_env(definition.config),
+        return _Start(announcements, problem=exc)
+    return _Start(announcements, definition, template_env(definition.config),
                   run_memory(execution.agent, definition, execution.input),
                   providers_resolve(provider_refs(definition)))
 
@@ -117,7 +120,8 @@ def _start_run(execution: Execution, definition: AgentDefinition | None, log: Ru
 async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, definition: AgentDefinition | None,
                    recorder, context: dict | None) -> None:
     start = await sync_to_async(_start_run)(execution, definition, log)
-    await live.apublish(execution.id, start.announcement)
+    for announcement in start.announcements:
+        await live.apublish(execution.id, announcement)
     if start.problem is not None:
         await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED, log=log, error={
             "code": start.problem.code, "message": start.problem.detail, "node_id": None})
@@ -193,8 +197,6 @@ async def _watch(execution_id, switch: CancelSwitch, log: RunLog) -> None:
 
 def _poll(execution_id, beat: bool, log: RunLog) -> bool:
     log.flush()
-    if log.needs_ids:  # so the run's next event needs no trip here
-        log.reserve()
     if beat:
         Execution.objects.filter(pk=execution_id, status=ExecutionStatus.RUNNING).update(heartbeat_at=timezone.now())
     return Execution.objects.filter(pk=execution_id, cancel_requested=True).exists()

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from agents.models import Agent
 from executions import live
-from executions.models import Execution, ExecutionStatus
-from executions.services.recording import RunLog, event_record
+from executions.models import Execution, ExecutionEvent, ExecutionStatus
+from executions.services.recording import event_record
+from executions.services.run_log import RunLog, event_message
 
 logger = logging.getLogger("agentry.executions")
 
@@ -56,24 +57,22 @@ def execution_finish(execution: Execution, status: str, *, output=None, error=No
         if execution_settle(execution.pk, (ExecutionStatus.RUNNING,), **fields) is not None:
             Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
         return
-    announcement = None
     with transaction.atomic():
         settled = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(**fields)
-        done = ()
+        done = None
         if settled:
             for name, value in fields.items():
                 setattr(execution, name, value)
-            if log.needs_ids:
-                log.reserve(1)
-            event, announcement = log.new_event("done", execution_result(execution), keep=False)
-            done = (event,)
-        batch = log.take()
-        log.insert(batch, done)  # the trace is kept even when someone else settled the run
+            # Numbered by the database, above every id the run reserved: nothing comes after it.
+            done = ExecutionEvent(execution_id=execution.pk, kind="done", data=execution_result(execution),
+                                  created_at=now)
+        batch = log.take(last=True)
+        log.insert(batch, (done,) if done else ())  # the trace is kept even when someone else settled the run
         if settled:
             Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
     log.written(batch)
-    if announcement is not None:  # the outcome and its done are visible together, then announced
-        live.publish(execution.pk, announcement)
+    if done is not None:  # the outcome and its done are visible together, then announced
+        live.publish(execution.pk, event_message(done, after=batch.events[-1].id if batch.events else log.last_id))
 
 
 def execution_result(execution: Execution, *, trace: list | None = None) -> dict:

@@ -19,12 +19,13 @@ import logging
 import os
 import socket
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from accounts.actor import Actor
@@ -45,7 +46,7 @@ from executions.services.recording import event_record
 
 # Where they were first written; callers still import them from here.
 __all__ = ["IdempotencyConflict", "IdempotencyKeyReused", "RunRequest", "execution_abandon", "execution_cancel",
-           "execution_execute", "execution_finish", "execution_result", "execution_run",
+           "execution_claim", "execution_execute", "execution_finish", "execution_result", "execution_run",
            "execution_run_in_background", "execution_start", "run_inline", "run_request", "run_request_from_body"]
 
 logger = logging.getLogger("agentry.executions")
@@ -160,7 +161,9 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
         enqueued_at=now if queued else None, worker="" if queued else _worker_name(),
     )
     try:
-        with transaction.atomic():
+        # A running one is one INSERT: alone it needs no transaction (on SQLite a BEGIN and a
+        # COMMIT of its own), but a savepoint inside the caller's, so a lost race leaves theirs usable.
+        with transaction.atomic() if queued or connection.in_atomic_block else nullcontext():
             execution = Execution.objects.create(**fields)
             # A running one's first event is its run's (execution_execute), as is its last_activity.
             execution.last_event_id = event_record(execution.id, "status", {"status": execution.status}).id \
@@ -213,14 +216,21 @@ def run_inline(execution: Execution) -> Execution:
     return execution
 
 
+def execution_claim(execution_id, *, worker: str = "") -> bool:
+    """Mark a queued execution running in ``worker`` (this process by
+    default); ``False`` if someone else has it (or it was cancelled) already.
+    The claim is one conditional UPDATE, so a redelivered task never runs an
+    execution twice."""
+    now = timezone.now()
+    # The run's first event says it is running (execution_execute writes it).
+    return bool(Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
+        status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name()))
+
+
 def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = "") -> Execution | None:
     """Claim a queued execution and run it here; ``None`` if someone else has
-    it (or it was cancelled) already.  The claim is one conditional UPDATE, so
-    a redelivered task never runs an execution twice."""
-    now = timezone.now()
-    claimed = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
-        status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name())
-    if not claimed:
+    it (or it was cancelled) already."""
+    if not execution_claim(execution_id, worker=worker):
         return None
     async_to_sync(execution_execute)(execution_id, stream_deltas=stream_deltas)  # its first event: running
     return Execution.objects.get(pk=execution_id)

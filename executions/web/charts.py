@@ -5,7 +5,8 @@ chart library, nothing to load) and listed in a table.
 Each chart is a ``Chart``: bars or lines in a 0–100 × 0–100 box that the
 template stretches to its width (strokes keep their width with
 ``vector-effect``), its largest value for the axis label, and a one-line
-summary that is the SVG's accessible name."""
+summary that is the SVG's accessible name.  ``UsageMixin`` puts the section
+on a page and serves the period switch (``?days=7|30|90``) to htmx."""
 
 from __future__ import annotations
 

@@ -32,8 +32,9 @@ class ExecutionListFilter(ExecutionFilter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         fields = self.form.fields
-        fields["status"].choices = [("", "Any"), *fields["status"].choices[1:]]
-        fields["trigger"].choices = [("", "Any"), *fields["trigger"].choices[1:]]
+        for name in ("status", "trigger"):
+            fields[name].empty_label = "Any"
+            fields[name].widget.choices = fields[name].choices  # the widget copied them with the old label
         for name, label in (("since", "Created from"), ("until", "Created before")):
             fields[name].label = label
             fields[name].widget = forms.DateInput(attrs={"type": "date"})

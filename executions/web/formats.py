@@ -23,6 +23,8 @@ def usd_label(value) -> str:
     if value is None:
         return "—"
     value = float(value)
+    if value == 0:
+        return "$0"
     if 0 < value < 0.01:
         return f"${value:,.6f}".rstrip("0").rstrip(".")
     return f"${value:,.4f}"

@@ -149,7 +149,7 @@
       add(data.model);
     }
     if (data.execution_id) {
-      add("execution", `/executions/${data.execution_id}/`);
+      add("execution", root.dataset.executionUrl.replace("00000000-0000-0000-0000-000000000000", data.execution_id));
     }
   }
 

@@ -53,7 +53,7 @@
       badge.className = "badge badge--" + stepStatus;
       if (text !== undefined && text !== null && text !== "") {
         let pre = li.querySelector("pre");
-        if (!pre) { pre = el("pre"); li.append(pre); }
+        if (!pre) { pre = el("pre"); pre.tabIndex = 0; li.append(pre); }
         pre.textContent = text;
       }
     }
@@ -73,7 +73,7 @@
       const li = byNode[data.node_id];
       if (!li) return;
       let pre = li.querySelector("pre");
-      if (!pre) { pre = el("pre"); li.append(pre); }
+      if (!pre) { pre = el("pre"); pre.tabIndex = 0; li.append(pre); }
       pre.textContent += data.content;
     });
     source.addEventListener("step", function (event) {

@@ -149,3 +149,101 @@ def test_streams_hear_worker_runs_through_the_channel_layer(user, make_token, ma
 
     assert events[-1]["event"] == "done" and '"output":"announced"' in events[-1]["data"]
     assert time.monotonic() - started < 15
+
+
+# --- many executions at once in one worker process (executions.worker) ---------------------------
+
+
+def queue_runs(api, user, agent, count: int) -> list[str]:
+    client = api(user)
+    return [client.post(f"/api/v1/agents/{agent.slug}/run", {"prompt": f"run {i}"}, format="json")
+            .json()["data"]["exec_id"] for i in range(count)]
+
+
+def most_at_once(executions) -> int:
+    """The most executions that were running at the same moment, from their rows."""
+    edges = sorted([(e.started_at, 1) for e in executions] + [(e.finished_at, -1) for e in executions],
+                   key=lambda edge: (edge[0], edge[1]))
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def finished(exec_ids: list[str]):
+    rows = list(Execution.objects.filter(pk__in=exec_ids, finished_at__isnull=False))
+    return rows if len(rows) == len(exec_ids) else None
+
+
+@pytest.fixture
+def two_slots(monkeypatch):
+    """Workers started after this fixture run two executions at once."""
+    monkeypatch.setenv("AGENTRY_WORKER_CONCURRENCY", "2")
+
+
+@pytest.fixture
+def one_slot(monkeypatch):
+    monkeypatch.setenv("AGENTRY_WORKER_CONCURRENCY", "1")
+
+
+def test_one_worker_process_runs_many_executions_at_once(api, user, make_agent, llm, celery_worker):
+    # given eight runs whose model takes two seconds each
+    llm.script("gpt-main", [Reply(text="together", delay=2.0)] * 8)
+    agent = make_agent(user, pipeline=THREE_NODES)
+
+    # when they are queued at once for one worker (a solo pool: one process, one task at a time)
+    exec_ids = queue_runs(api, user, agent, 8)
+
+    # then they all ran side by side in it
+    executions = wait_for(lambda: finished(exec_ids), timeout=60)
+    assert {(e.status, e.output, e.worker) for e in executions} == {("succeeded", "together", celery_worker.hostname)}
+    assert most_at_once(executions) == 8
+    assert max(e.started_at for e in executions) < min(e.finished_at for e in executions)
+
+
+def test_a_worker_runs_no_more_executions_at_once_than_its_concurrency(two_slots, api, user, make_agent, llm,
+                                                                      celery_worker):
+    llm.script("gpt-main", [Reply(text="two by two", delay=1.0)] * 5)
+    agent = make_agent(user, pipeline=THREE_NODES)
+
+    exec_ids = queue_runs(api, user, agent, 5)
+
+    executions = wait_for(lambda: finished(exec_ids), timeout=60)
+    assert {e.status for e in executions} == {"succeeded"}
+    assert most_at_once(executions) == 2
+
+
+def test_a_stopping_worker_finishes_its_run_and_gives_back_the_one_waiting_for_a_slot(one_slot, api, user,
+                                                                                     make_agent, llm, celery_worker):
+    # given a one-slot worker running a run while the next one waits for the slot
+    llm.script("gpt-main", [Reply(text="first", delay=2.0), Reply(text="second")])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    first, second = queue_runs(api, user, agent, 2)
+    wait_for(lambda: llm.requests)
+
+    # when it is stopped warmly (SIGTERM)
+    celery_worker.stop()
+
+    # then it finished the run it had, and left the other queued for any worker
+    assert Execution.objects.get(pk=first).status == "succeeded"
+    waiting = Execution.objects.get(pk=second)
+    assert waiting.status == "queued" and waiting.worker == "" and waiting.started_at is None
+    celery_worker.start()
+    execution = wait_for(lambda: Execution.objects.filter(pk=second, status="succeeded").first())
+    assert execution.output == "second" and execution.worker == celery_worker.hostname
+
+
+def test_killed_worker_leaves_none_of_its_concurrent_executions_running(api, user, make_agent, llm, celery_worker):
+    llm.script("gpt-main", [Reply(text="never arrives", delay=60)] * 3)
+    agent = make_agent(user, pipeline=THREE_NODES)
+    exec_ids = queue_runs(api, user, agent, 3)
+    wait_for(lambda: len(llm.requests) == 3)
+    assert set(Execution.objects.filter(pk__in=exec_ids).values_list("status", flat=True)) == {"running"}
+
+    celery_worker.kill()
+    celery_worker.start()
+
+    executions = wait_for(lambda: finished(exec_ids), timeout=30)
+    assert {(e.status, e.error["code"]) for e in executions} == {("failed", "worker_lost")}
+    assert {e.events.last().kind for e in executions} == {"done"}

@@ -41,8 +41,10 @@ class ChatPageMixin(AgentPageMixin):
 
     def thread_list_context(self, create_form=None) -> dict:
         """The thread list beside every chat page: yours (``?show=all``: every
-        member's), open (``?archived=1``: the archive), newest first."""
-        show_all = self.request.GET.get("show") == "all"
+        member's; the default for viewers, who start none), open
+        (``?archived=1``: the archive), newest first."""
+        show = self.request.GET.get("show") or ("mine" if self.role.at_least(Role.OPERATOR) else "all")
+        show_all = show == "all"
         archived = self.request.GET.get("archived") == "1"
         rows = selectors.thread_list(agent=self.agent, archived=archived,
                                      created_by=None if show_all else self.request.user)

@@ -90,8 +90,9 @@ class KnowledgeView(KnowledgePageMixin, TemplateView):
         try:
             return self.upload(request)
         except ApiError as error:  # raised while the body was read: too large
-            form = UploadForm()
-            form.add_error("files", error.detail)
+            form = UploadForm(data={})
+            form.full_clean()
+            form.errors["files"] = form.error_class([error.detail])
             return self.render_to_response(self.get_context_data(upload_form=form), status=error.status)
 
     @method_decorator(csrf_protect)

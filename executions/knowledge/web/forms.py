@@ -16,8 +16,10 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         single = super().clean
-        if isinstance(data, (list, tuple)):
+        if isinstance(data, (list, tuple)) and data:
             return [single(item, initial) for item in data]
+        if isinstance(data, (list, tuple)):
+            data = None  # none chosen: "required"
         return [single(data, initial)]
 
 

@@ -11,9 +11,10 @@ def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.content.decode(), "html.parser")
 
 
-def field_errors(response, field: str) -> list[str]:
-    """The errors shown beside ``field`` (console/includes/field.html), linked to it for screen readers."""
-    wrapper = soup(response).find(attrs={"data-field": field})
+def field_errors(response, field: str, *, within: str = "main") -> list[str]:
+    """The errors shown beside ``field`` (console/includes/field.html) in the
+    ``within`` element (a CSS selector), linked to it for screen readers."""
+    wrapper = soup(response).select_one(within).find(attrs={"data-field": field})
     assert wrapper is not None, f"no field {field!r} on the page"
     errors = wrapper.find(class_="errorlist")
     if errors is None:
