@@ -1,5 +1,6 @@
 """The README's API walkthrough runs as written against a live server."""
 
+import io
 import json
 import re
 import shutil
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from accounts.services import token_create
 from agents.models import Agent, AgentMember
@@ -237,10 +239,6 @@ def test_first_section_shows_the_console_its_login_and_two_screenshots():
 
 @pytest.mark.django_db
 def test_the_login_the_readme_shows_is_the_one_seed_demo_makes(client):
-    import io
-
-    from django.core.management import call_command
-
     call_command("seed_demo", stdout=io.StringIO())
     first = README.read_text().split("## The API in five lines", 1)[0]
     username, password = re.search(r"\*\*`(\w+)`\*\* / \*\*`([\w-]+)`\*\*", first).groups()
