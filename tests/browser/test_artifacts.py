@@ -41,3 +41,11 @@ def test_read_an_html_artifact_sandboxed_and_delete_it(console, make_user, make_
     expect(page.get_by_text("Artifact “Quarterly plan” deleted.")).to_be_visible()
     expect(page.locator("tbody tr")).to_have_count(1)
     assert not Artifact.objects.filter(pk=report.pk).exists()
+
+    # and the list fits a phone's width
+    phone = console.page(owner, width=375, height=740)
+    phone.goto("/agents/report-bot/artifacts/")
+    expect(phone.get_by_role("link", name="Notes", exact=True)).to_be_visible()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    axe_check(phone)

@@ -57,3 +57,16 @@ def test_create_a_token_see_it_once_and_revoke_it(console, make_user):
     expect(page.get_by_text("Token “CI” revoked")).to_be_visible()
     expect(page.get_by_text("No tokens yet.")).to_be_visible()
     assert not ApiToken.objects.filter(user=user).exists()
+
+
+def test_tokens_page_fits_a_phone(console, make_user):
+    user = make_user("pia")
+    page = console.page(user, width=375, height=740)
+    page.goto("/tokens/")
+    page.get_by_label("Name").fill("phone")
+    page.get_by_label("agents:read").check()
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_role("button", name="Copy")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    axe_check(page)
