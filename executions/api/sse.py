@@ -67,7 +67,8 @@ def format_event(kind: str, data, event_id: int | None = None) -> bytes:
     if event_id is not None:
         lines.append(f"id: {event_id}")
     lines.append(f"event: {kind}")
-    lines.append(f"data: {json.dumps(data, separators=(',', ':'), default=str)}")
+    # Keys sorted: an event reads the same from memory as from the table (PostgreSQL's jsonb reorders them).
+    lines.append(f"data: {json.dumps(data, separators=(',', ':'), sort_keys=True, default=str)}")
     return ("\n".join(lines) + "\n\n").encode()
 
 

@@ -17,8 +17,9 @@ import socket
 import uuid
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -91,6 +92,18 @@ def _next_pending(thread_id) -> Message | None:
 
 
 async def drive(thread_id, name: str) -> None:
+    """Answer the thread's pending messages, then let the lease go.  The
+    driver's database work runs on a thread of its own (as a request's
+    does), not on the one thread every context-less ``sync_to_async`` of the
+    process shares, so concurrent turns do not queue behind each other."""
+    async with ThreadSensitiveContext():
+        try:
+            await _drive(thread_id, name)
+        finally:
+            await sync_to_async(connections.close_all)()  # that thread ends with the context
+
+
+async def _drive(thread_id, name: str) -> None:
     journal = journal_open(thread_id, await sync_to_async(_last_stored_seq)(thread_id))
     keeper = asyncio.ensure_future(_keep(journal, name))
     try:
