@@ -11,6 +11,7 @@ the existing object (``existing``), how to call an endpoint (``target_url``,
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import pytest
@@ -33,7 +34,7 @@ class Endpoint:
     status: int          # the success status
 
 
-class RoleMatrix:
+class RoleMatrix(ABC):
     endpoints: list[Endpoint] = []
     collection = ""      # the path under /agents/{agent}/ that ``path`` is relative to
 
@@ -44,13 +45,13 @@ class RoleMatrix:
             metafunc.parametrize("role", ROLES)
 
     # --- what a module says about its resource ---------------------------------------------------
+    @abstractmethod
     def existing(self, agent, owner):
         """Create what the endpoints act on; return it (``{target}`` in paths)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def state(self, agent):
         """What must be the same after a refused call."""
-        raise NotImplementedError
 
     def body(self, endpoint: Endpoint, user) -> dict | None:
         return endpoint.body

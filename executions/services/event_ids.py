@@ -12,6 +12,7 @@ is past every reserved block, so ids still only grow within an execution.
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from executions.models import ExecutionEvent
@@ -32,7 +33,7 @@ def event_ids_reserve(count: int) -> list[int]:
             return sorted(row[0] for row in cursor.fetchall())
     if connection.vendor == "sqlite":
         return _sqlite_reserve(table, count)
-    raise NotImplementedError(f"event ids on {connection.vendor}")
+    raise ImproperlyConfigured(f"Agentry runs on SQLite or PostgreSQL, not {connection.vendor}.")
 
 
 def _sqlite_reserve(table: str, count: int) -> list[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ImproperlyConfigured
 from django.shortcuts import render
 
 from core.errors import ValidationFailed
@@ -173,7 +174,7 @@ class UsageMixin:
     usage_template = "console/executions/includes/usage.html"
 
     def usage_for(self, days: int) -> dict:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must say whose usage it shows: define usage_for(days).")
 
     def get(self, request, *args, **kwargs):
         if request.htmx and request.htmx.target == "usage":

@@ -10,6 +10,7 @@ operator role (``write_role``), as chatting does.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -91,7 +92,7 @@ class ThreadActionView(ChatPageMixin, View):
         return redirect(target)
 
     def act(self, thread) -> str:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must define act(thread), returning where to go next.")
 
 
 class ThreadArchiveView(ThreadActionView):
