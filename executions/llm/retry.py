@@ -8,11 +8,11 @@ backoff, and records every try as an ``Attempt`` for the step's trace.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import random
 import time
+from asyncio import sleep
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -126,7 +126,7 @@ async def complete_with_fallbacks(
                     attempts.append(_attempt(candidate, number, started, exc))
                     if not exc.retryable or number > retries:
                         break
-                    await asyncio.sleep(min(exc.retry_after, MAX_RETRY_AFTER) if exc.retry_after is not None
+                    await sleep(min(exc.retry_after, MAX_RETRY_AFTER) if exc.retry_after is not None
                                         else backoff_delay(number - 1, base=backoff_base, cap=backoff_max))
                     continue
                 attempts.append(_attempt(candidate, number, started))

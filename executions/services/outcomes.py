@@ -63,10 +63,12 @@ def execution_finish(execution: Execution, status: str, *, output=None, error=No
         if settled:
             for name, value in fields.items():
                 setattr(execution, name, value)
-            # Numbered by the database, above every id the run reserved: nothing comes after it.
+            # Nothing comes after it: a spare reserved id, or the database's, above every reserved one.
             done = ExecutionEvent(execution_id=execution.pk, kind="done", data=execution_result(execution),
                                   created_at=now)
         batch = log.take(last=True)
+        if done is not None:
+            log.number_final(done)
         log.insert(batch, (done,) if done else ())  # the trace is kept even when someone else settled the run
         if settled:
             Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)

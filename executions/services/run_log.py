@@ -128,6 +128,15 @@ class RunLog:
                     announcements.append(event_message(event, event.after))
         return announcements
 
+    def number_final(self, event: ExecutionEvent) -> None:
+        """Give the run's last event (written after every other, see
+        ``outcomes``) a spare reserved id when every event before it has one:
+        it is above them all, and one insert then writes the whole batch.
+        Otherwise the database numbers it, above every reserved id."""
+        with self._lock:
+            if self._ids and all(waiting.id is not None for waiting in self._events):
+                event.id = self._ids.popleft()
+
     def number_all(self) -> None:
         """Number every waiting event, reserving ids as needed (sync)."""
         while (waiting := self.unnumbered()) > len(self._ids):

@@ -211,7 +211,7 @@ def test_a_long_retry_after_is_capped_at_a_minute(server, openai_provider, monke
     async def no_wait(seconds):
         waits.append(seconds)
 
-    monkeypatch.setattr("executions.llm.retry.asyncio.sleep", no_wait)
+    monkeypatch.setattr("executions.llm.retry.sleep", no_wait)  # this module's waits, not every task's
 
     completion, _used, _attempts = run([Candidate(openai_provider, "gpt-busy")])
 
