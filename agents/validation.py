@@ -9,8 +9,9 @@ from django.utils.text import slugify
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
 UUID_LIKE_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# Path segments under /agents/ that are not agents.
-RESERVED_SLUGS = frozenset({"check-name", "templates", "export", "import", "create-from-wizard"})
+# Path segments under /agents/ that are not agents: the API's (check-name, templates, export,
+# import, create-from-wizard) and the console's (new, import).
+RESERVED_SLUGS = frozenset({"check-name", "templates", "export", "import", "create-from-wizard", "new"})
 NAME_MAX, SLUG_MAX, DESCRIPTION_MAX = 100, 64, 500
 TAG_MAX, TAGS_MAX = 50, 20
 UNDELETABLE_NAME = "default"

@@ -78,11 +78,17 @@ class TestCreate:
         assert body["errors"]["description"] == ["Ensure this field has no more than 500 characters."]
         assert api(user).post("/api/v1/agents", {"name": "a", "description": "d" * 500}).status_code == 201
 
-    @pytest.mark.parametrize("slug", ["-abc", "abc-", "a--b", "a_b", "a b", "x" * 65, "check-name",
-                                      "0d5c7f8e-1234-4abc-9def-0123456789ab", "émoji"])
+    @pytest.mark.parametrize("slug", ["-abc", "abc-", "a--b", "a_b", "a b", "x" * 65, "check-name", "new",
+                                      "import", "0d5c7f8e-1234-4abc-9def-0123456789ab", "émoji"])
     def test_slug_format(self, api, user, slug):
         body = problem(api(user).post("/api/v1/agents", {"name": "a", "slug": slug}), 400, "validation_error")
         assert "slug" in body["errors"]
+
+    @pytest.mark.parametrize("name", ["New", "Import"])
+    def test_a_name_that_slugs_to_a_fixed_path_gets_a_slug_of_its_own(self, api, user, name):
+        response = api(user).post("/api/v1/agents", {"name": name})
+        assert response.status_code == 201
+        assert response.json()["data"]["slug"] == f"{name.lower()}-agent"
 
     def test_explicit_slug_taken_is_409_name_taken(self, api, user, make_user, make_agent):
         make_agent(make_user(), name="Other", slug="taken")
