@@ -20,8 +20,8 @@ llm_call → output) on ``fake``/``bench-model``.  Then it measures, in one run:
 * **invoke, deployed**: the same agent started, so runs read its deployed
   version (one connection);
 * with ``--async`` only (``bench/worker_bench.py`` gives the worker's
-  figures): one Celery worker on the same data dir (``--pool prefork`` with
-  one child, as ``scripts/run.sh`` starts it, or ``--pool solo``).  After one
+  figures): one Celery worker on the same data dir (``--pool solo``, as
+  ``scripts/run.sh`` starts it, or ``--pool prefork`` with one child).  After one
   run proves it ready, a few runs queued one at a time (each once the last
   finished: the latency of a lone run), then ``--runs`` runs posted to
   ``POST /api/v1/agents/{slug}/run`` as fast as ``--concurrency`` connections
@@ -105,8 +105,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--async", dest="run_async", action=argparse.BooleanOptionalAction, default=False,
                         help="also measure a Celery worker (bench/worker_bench.py is the worker's benchmark)")
     parser.add_argument("--runs", type=int, default=50, help="with --async: runs queued at once for the worker")
-    parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork",
-                        help="the worker's pool; prefork runs one child, as scripts/run.sh does")
+    parser.add_argument("--pool", choices=("prefork", "solo"), default="solo",
+                        help="the worker's pool: solo as scripts/run.sh starts it; prefork runs one child")
     parser.add_argument("--async-timeout", type=float, default=None,
                         help="seconds to wait for the queued runs to finish (default: 5 per run, at least 120)")
     args = parser.parse_args()

@@ -34,7 +34,7 @@ case "$SERVER" in
     exit 2 ;;
 esac
 
-"$BIN/celery" -A config worker --loglevel=INFO --concurrency=1 --hostname="worker@%h" &
+"$BIN/celery" -A config worker --loglevel=INFO --pool=solo --hostname="worker@%h" &
 pids+=($!)
 "$BIN/celery" -A config beat --loglevel=INFO --schedule="${AGENTRY_DATA_DIR}/celerybeat-schedule" &
 pids+=($!)
