@@ -19,11 +19,8 @@ A worker stopping warmly takes no new run and waits for those it runs.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import contextvars
 import logging
-import os
 import threading
 
 from asgiref.sync import sync_to_async
@@ -31,6 +28,7 @@ from celery.signals import worker_process_shutdown, worker_shutdown, worker_shut
 from django.conf import settings
 from django.db import close_old_connections
 
+from core.process_loop import ProcessLoop
 from executions.services import runs
 
 logger = logging.getLogger("agentry.executions")
@@ -47,9 +45,8 @@ class ExecutionRunner:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop = ProcessLoop("executions")
         self._slots: threading.BoundedSemaphore | None = None
-        self._pid: int | None = None
         self._runs: set[concurrent.futures.Future] = set()
         self._stopping = False
 
@@ -58,15 +55,13 @@ class ExecutionRunner:
         a slot is free; ``False`` if someone else had it (or it was cancelled).
         Returns when the claim is written, not when the run ends.  Raises
         ``WorkerStopping`` instead of waiting for a slot on a stopping worker."""
-        loop, slots = self._started()
+        slots = self._started()
         while not slots.acquire(timeout=SLOT_WAIT_SECONDS):
             if self._stopping:
                 raise WorkerStopping
         claimed: concurrent.futures.Future = concurrent.futures.Future()
         try:
-            # An empty context: the caller's belongs to the Celery task, not to the run.
-            future = contextvars.Context().run(
-                asyncio.run_coroutine_threadsafe, _claim_and_execute(execution_id, worker, claimed), loop)
+            future = self._loop.submit(_claim_and_execute(execution_id, worker, claimed))
         except BaseException:
             slots.release()
             raise
@@ -97,23 +92,15 @@ class ExecutionRunner:
             logger.warning("%d executions still running at shutdown; the reaper will settle them", len(unfinished))
         return not unfinished
 
-    def _started(self) -> tuple[asyncio.AbstractEventLoop, threading.BoundedSemaphore]:
+    def _started(self) -> threading.BoundedSemaphore:
+        """The slots of this process's loop, started on first use (a forked
+        pool child starts its own, with slots and runs of its own)."""
         with self._lock:
-            # A forked pool child inherits the parent's object, not its thread.
-            if self._loop is None or self._pid != os.getpid() or not self._loop.is_running():
-                ready = threading.Event()
-                loop = asyncio.new_event_loop()
-
-                def serve():
-                    asyncio.set_event_loop(loop)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                threading.Thread(target=serve, name="executions", daemon=True).start()
-                ready.wait()
-                self._loop, self._pid, self._runs = loop, os.getpid(), set()
+            _loop, started = self._loop.ensure()
+            if started or self._slots is None:
+                self._runs = set()
                 self._slots = threading.BoundedSemaphore(settings.AGENTRY_WORKER_CONCURRENCY)
-            return self._loop, self._slots
+            return self._slots
 
     def _finished(self, future: concurrent.futures.Future, slots: threading.BoundedSemaphore) -> None:
         with self._lock:

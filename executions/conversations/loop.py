@@ -10,47 +10,26 @@ and the database is reached through ``sync_to_async`` as everywhere else.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import contextvars
 import logging
-import os
-import threading
 from collections.abc import Coroutine
+
+from core.process_loop import ProcessLoop
 
 logger = logging.getLogger("agentry.conversations")
 
 
 class TurnLoop:
     def __init__(self):
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid: int | None = None
+        self._loop = ProcessLoop("chat-turns")
         self._tasks: set[concurrent.futures.Future] = set()
-
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._pid != os.getpid() or not self._loop.is_running():
-                ready = threading.Event()
-                loop = asyncio.new_event_loop()
-
-                def serve():
-                    asyncio.set_event_loop(loop)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                threading.Thread(target=serve, name="chat-turns", daemon=True).start()
-                ready.wait()
-                self._loop, self._pid = loop, os.getpid()
-            return self._loop
 
     def submit(self, coroutine: Coroutine) -> concurrent.futures.Future:
         """Run ``coroutine`` on the turn loop; its failures are logged, never lost.
 
         It starts in an empty context: the caller's (a request's) holds
         asgiref's executor for that request, which is gone once it ends."""
-        loop = self._running_loop()
-        future = contextvars.Context().run(asyncio.run_coroutine_threadsafe, coroutine, loop)
+        future = self._loop.submit(coroutine)
         self._tasks.add(future)
         future.add_done_callback(self._done)
         return future
