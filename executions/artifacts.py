@@ -49,9 +49,11 @@ class ContentBytes(Func):
         return self.as_sql(compiler, connection, template="LENGTH(CAST(%(expressions)s AS BLOB))", **extra)
 
 
-def artifacts_with_size(agent: Agent) -> QuerySet[Artifact]:
-    """The agent's artifacts, newest first, each with ``size`` (its content's bytes) but not the content."""
-    return artifacts_for(agent).annotate(size=ContentBytes("content"))
+def artifacts_with_size(agent: Agent, *, artifact_type: str | None = None,
+                        tag: str | None = None) -> QuerySet[Artifact]:
+    """The agent's artifacts, newest first, each with ``size`` (its content's bytes) but not the content;
+    filtered as ``artifacts_for`` filters."""
+    return artifacts_for(agent, artifact_type=artifact_type, tag=tag).annotate(size=ContentBytes("content"))
 
 
 def artifact_get_for_agent(agent: Agent, artifact_id) -> Artifact:

@@ -69,6 +69,11 @@ class RunRequestSerializer(StrictSerializer):
                 "version": options.get("version")}
 
 
+ARTIFACT_TYPE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+ARTIFACT_TYPE_RULE = "Lower-case letters, digits, _ . - (at most 64)."
+TAG_MAX_LENGTH = 50
+
+
 class ArtifactFieldsSerializer(StrictSerializer):
     """``POST /agents/{agent}/artifacts``: something the agent made, to keep.
     ``content`` may be up to 2 MB (UTF-8); more is 413."""
@@ -76,14 +81,13 @@ class ArtifactFieldsSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     content = serializers.CharField(trim_whitespace=False, help_text="HTML, Markdown, JSON… up to 2 MB.")
     artifact_type = serializers.RegexField(
-        r"^[a-z0-9][a-z0-9_.-]{0,63}$", default="html_report",
-        error_messages={"invalid": "Lower-case letters, digits, _ . - (at most 64)."},
+        ARTIFACT_TYPE, default="html_report", error_messages={"invalid": ARTIFACT_TYPE_RULE},
         help_text="html_report (default), markdown, json…; HTML types (html, html_*, *_html) are viewable as pages.")
     thread_id = serializers.UUIDField(required=False, allow_null=True, help_text="A thread of this agent.")
     summary = serializers.CharField(max_length=1000, allow_blank=True, default="")
     skill_id = serializers.UUIDField(required=False, allow_null=True,
                                      help_text="The skill that produced it; one you can see.")
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=20, default=list)
+    tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), max_length=20, default=list)
     metadata = serializers.DictField(default=dict)
 
 

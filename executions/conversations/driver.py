@@ -259,10 +259,12 @@ def _model_used(execution: Execution) -> tuple[str, str]:
 
 
 async def _answer_command(journal: Journal, thread: Thread, message: Message) -> None:
+    personality = thread.personality
     answer = await sync_to_async(commands.answer)(thread, message)
     await journal.emit(events.DELTA, {"delta": {"content": answer}, "message_id": str(message.pk)})
     await _finish(journal, thread, message, content=answer, status=MessageStatus.COMPLETED,
-                  command=message.command)
+                  command=message.command,
+                  changed={"personality": thread.personality} if thread.personality != personality else {})
 
 
 def _title_from(text: str) -> str:
@@ -272,7 +274,9 @@ def _title_from(text: str) -> str:
 
 
 def _store_answer(thread: Thread, message: Message, *, content: str, status: str, error, execution, usage,
-                  provider: str, model: str, ttft_ms, tool_calls, citations, command: str) -> Message:
+                  provider: str, model: str, ttft_ms, tool_calls, citations, command: str) -> tuple[Message, dict]:
+    """The answer, stored with the thread's totals, and what else of the thread
+    changed (its title, named after a first message)."""
     now = timezone.now()
     prompt, completion, cost = usage
     answer = Message.objects.create(
@@ -284,18 +288,22 @@ def _store_answer(thread: Thread, message: Message, *, content: str, status: str
                   tokens_completion=F("tokens_completion") + completion,
                   total_cost_usd=F("total_cost_usd") + cost, last_activity_at=now, updated_at=now,
                   active_execution=None)
+    changed = {}
     if not thread.title_set and thread.message_count == 0 and thread.title == DEFAULT_TITLE:
-        fields["title"] = _title_from(message.content)
+        fields["title"] = changed["title"] = thread.title = _title_from(message.content)
     Thread.objects.filter(pk=thread.pk).update(**fields)
     thread.message_count += 2
-    return answer
+    return answer, changed
 
 
 async def _finish(journal: Journal, thread: Thread, message: Message, *, content: str, status: str,
                   error: dict | None = None, execution: Execution | None = None,
                   usage: tuple = (0, 0, Decimal(0)), provider: str = "", model: str = "", ttft_ms=None,
-                  tool_calls=(), citations=(), command: str = "") -> None:
-    answer = await sync_to_async(_store_answer)(
+                  tool_calls=(), citations=(), command: str = "", changed: dict | None = None) -> None:
+    """Store the answer and end the turn's stream.  When the turn changed the
+    thread (a command set its personality, a first message named it), the
+    event carries ``thread`` with what changed, so every page on it can show it."""
+    answer, retitled = await sync_to_async(_store_answer)(
         thread, message, content=content, status=status, error=error, execution=execution, usage=usage,
         provider=provider, model=model, ttft_ms=ttft_ms, tool_calls=list(tool_calls), citations=list(citations),
         command=command)
@@ -305,6 +313,8 @@ async def _finish(journal: Journal, thread: Thread, message: Message, *, content
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
             "cost_usd": float(cost), "latency_ms": answer.latency_ms, "ttft_ms": ttft_ms,
             "model": model or None, "citations": list(citations)}
+    if changed or retitled:
+        data["thread"] = {"id": str(thread.pk), **(changed or {}), **retitled}
     if status == MessageStatus.FAILED:
         error = error or {"code": "server_error", "message": "The turn failed."}
         code = error.get("code", "server_error")

@@ -1,4 +1,4 @@
-"""An agent's artifacts tab: the list, one artifact (HTML ones in a sandboxed
+"""An agent's artifacts tab: the list (filtered by type and tag, as the API's), one artifact (HTML ones in a sandboxed
 frame), download, and delete for admins.
 
 The same reads and service as ``/api/v1/agents/{agent}/artifacts``.  An HTML
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -22,6 +23,8 @@ from django.views.generic import ListView, TemplateView
 from agents.web.base import AgentPageMixin
 from executions.api.artifacts import VIEW_CSP
 from executions.artifacts import artifact_get_for_agent, artifacts_with_size, is_html
+from executions.inputs import ARTIFACT_TYPE, ARTIFACT_TYPE_RULE, TAG_MAX_LENGTH
+from executions.models import Artifact
 from executions.services.artifacts import artifact_delete
 
 PAGE_SIZE = 50
@@ -31,14 +34,31 @@ EXTENSIONS = {"html": ("html", "text/html"), "json": ("json", "application/json"
               "markdown": ("md", "text/markdown"), "csv": ("csv", "text/csv"), "yaml": ("yaml", "application/yaml")}
 
 
+class ArtifactFilterForm(forms.Form):
+    """The API's list filters (``?type=&tag=``), with labels, checked as the API checks what it stores."""
+
+    type = forms.RegexField(ARTIFACT_TYPE, required=False, label="Type", error_messages={"invalid": ARTIFACT_TYPE_RULE},
+                            help_text="An artifact type, e.g. html_report or markdown.")
+    tag = forms.CharField(max_length=TAG_MAX_LENGTH, required=False, label="Tag")
+
+
 class ArtifactListView(AgentPageMixin, ListView):
+    """The artifacts, newest first; invalid filters show their errors and no rows."""
+
     template_name = "console/artifacts/list.html"
     context_object_name = "artifacts"
     tab = "artifacts"
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        return artifacts_with_size(self.agent)
+        self.filters = ArtifactFilterForm(self.request.GET)
+        if not self.filters.is_valid():
+            return Artifact.objects.none()
+        chosen = self.filters.cleaned_data
+        return artifacts_with_size(self.agent, artifact_type=chosen["type"] or None, tag=chosen["tag"] or None)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "filters": self.filters}
 
 
 class ArtifactMixin(AgentPageMixin):

@@ -8,6 +8,9 @@
 // dropped connection it reconnects from the last seq it received, so nothing
 // is lost or shown twice.  Sending and stopping use the same socket
 // ({"type": "message"} / {"type": "cancel"}); without it the forms post.
+// A turn that changed the thread (a /personality command, a first message
+// that named it) ends with `thread` in its event: the title and the
+// personality badge change in place.
 (function () {
   "use strict";
   const root = document.getElementById("chat");
@@ -153,6 +156,35 @@
     }
   }
 
+  function showThread(changed) {
+    if (!changed) {
+      return;
+    }
+    if (typeof changed.title === "string") {
+      const heading = document.getElementById("tab-heading");
+      const old = heading.textContent;
+      if (document.title.startsWith(old)) {
+        document.title = changed.title + document.title.slice(old.length);
+      }
+      heading.textContent = changed.title;
+      const rename = document.querySelector(".rename input[name=title]");
+      if (rename && rename.value === old) {
+        rename.value = changed.title;
+      }
+      // the breadcrumb and the thread list's entry: the links to this page
+      document.querySelectorAll("a[aria-current=page]").forEach(function (link) {
+        if (link.pathname === window.location.pathname) {
+          link.textContent = changed.title;
+        }
+      });
+    }
+    if (typeof changed.personality === "string") {
+      const badge = document.getElementById("thread-personality");
+      badge.textContent = `Personality: ${changed.personality}`;
+      badge.hidden = changed.personality === "";
+    }
+  }
+
   function finish(id, answer) {
     answer.removeAttribute("data-streaming");
     answer.setAttribute("aria-busy", "false");
@@ -188,6 +220,7 @@
       }
       setBadge(answer, data.status === "cancelled" ? "cancelled" : "completed");
       meta(answer, data);
+      showThread(data.thread);
       finish(id, answer);
     },
     "thread.run.failed": function (id, data) {
@@ -197,6 +230,7 @@
       error.hidden = false;
       setBadge(answer, "failed");
       meta(answer, data);
+      showThread(data.thread);
       finish(id, answer);
     },
   };

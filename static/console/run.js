@@ -2,7 +2,9 @@
 // [data-run-events]), follow the execution's Server-Sent Events and show
 // each step as it starts and finishes, the tokens as they stream, then the
 // output.  The stream replays stored events from the start, so nothing
-// that happened before the page connected is missed.
+// that happened before the page connected is missed.  When the run ends the
+// panel dispatches "run-finished" (it bubbles to the body), so the parts of
+// the page that list runs can ask for themselves again.
 (function () {
   "use strict";
 
@@ -94,6 +96,9 @@
       box.querySelector("[data-run-totals]").textContent =
         [duration(result.duration_ms), result.tokens_used + " tokens", "$" + Number(result.cost_usd).toFixed(6)].join(" · ");
       box.hidden = false;
+      live.dispatchEvent(new CustomEvent("run-finished", {
+        bubbles: true, detail: {executionId: result.execution_id, status: result.status},
+      }));
     });
     source.onerror = function () {
       // EventSource reconnects by itself (with Last-Event-ID); say so only when it gives up.

@@ -1,7 +1,9 @@
 """Chatting in the browser: the answer streams as deltas over the thread's
 WebSocket, Stop cancels the turn mid-answer, and a reload or a dropped
 connection mid-answer shows the same turn continuing to its whole answer,
-not a truncated one (nor one shown twice)."""
+not a truncated one (nor one shown twice); a slash command that changes the
+thread (its personality, its name from a first message) shows without a
+reload."""
 
 import re
 import time
@@ -75,7 +77,7 @@ def test_chat_streams_stops_and_continues_after_a_reload(console, chat_agent):
     answer = first.locator(".msg--assistant [data-role=text]")
     expect(answer).to_contain_text("w2", timeout=20_000)  # the first call warms the model client up
     early = answer.inner_text()
-    expect(answer).to_contain_text("w6")
+    expect(answer).to_contain_text(f"w{int(early.split()[-1][1:]) + 3}")  # words after those seen first
     assert len(answer.inner_text()) > len(early)
 
     # Stop mid-answer: the turn ends cancelled, with what was streamed so far
@@ -141,11 +143,53 @@ def test_chat_streams_stops_and_continues_after_a_reload(console, chat_agent):
     expect(fifth.locator(".msg--assistant [data-role=text]")).to_contain_text("Commands")
     expect(fifth.locator(".msg--assistant [data-role=meta]")).to_have_text("Answered by the server, not the model")
 
+    # a command that changes the thread: its personality badge appears without a reload
+    page.evaluate("window.notReloaded = true")
+    badge = page.locator("#thread-personality")
+    expect(badge).to_be_hidden()
+    page.get_by_label("Message").fill("/personality set concise")
+    page.get_by_label("Message").press("Enter")
+    expect(badge).to_be_visible()
+    expect(badge).to_have_text("Personality: concise")
+    expect(page.get_by_role("heading", name="Bedtime stories", level=2)).to_be_visible()  # named by its starter
+    assert page.evaluate("window.notReloaded") is True
+
     # narrow screens: the thread list goes below, nothing scrolls sideways
     narrow = console.page(owner, width=375, height=740)
     narrow.goto(f"/agents/{agent.slug}/chat/{thread.pk}/")
-    expect(narrow.locator(".chat-turn")).to_have_count(5)
+    expect(narrow.locator(".chat-turn")).to_have_count(6)
+    expect(narrow.locator("#thread-personality")).to_have_text("Personality: concise")  # stored, too
     width = narrow.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the thread page scrolls sideways at 375 px ({width} px wide)"
     narrow.context.close()
+    settle(console, page)
+
+
+def test_a_first_command_names_and_restyles_the_thread_live(console, chat_agent):
+    owner, agent = chat_agent
+    page = console.page(owner)
+
+    # given: a thread started without a title
+    page.goto(f"/agents/{agent.slug}/chat/")
+    page.get_by_role("button", name="Start thread").click()
+    expect(page.get_by_role("heading", name="New Conversation", level=2)).to_be_visible()
+    expect(page.locator("#chat")).to_have_attribute("data-connected", "true")
+    page.evaluate("window.notReloaded = true")
+
+    # when: its first message is a command that sets its personality
+    page.get_by_label("Message").fill("/personality set teacher")
+    page.get_by_label("Message").press("Enter")
+
+    # then: the title and the badge change in place, everywhere the page shows them
+    named = "/personality set teacher"
+    expect(page.get_by_role("heading", name=named, level=2)).to_be_visible()
+    expect(page.locator("#thread-personality")).to_have_text("Personality: teacher")
+    breadcrumbs = page.get_by_role("navigation", name="Breadcrumb")
+    expect(breadcrumbs.get_by_role("link", name=named)).to_have_attribute("aria-current", "page")
+    expect(page.locator(".thread-list a[aria-current=page]")).to_have_text(named)
+    expect(page).to_have_title(re.compile(rf"^{re.escape(named)} · Chat · {agent.name}"))
+    assert page.evaluate("window.notReloaded") is True
+    thread = Thread.objects.get(agent=agent)
+    assert (thread.title, thread.personality) == (named, "teacher")
+    axe_check(page)
     settle(console, page)

@@ -1,5 +1,6 @@
 """Run and watch, in Chromium: start an agent from its overview, run it from
-the run panel and watch the steps appear, open the execution and see the
+the run panel and watch the steps appear and the run join the last
+executions without a reload, open the execution and see the
 waterfall where a diamond pipeline's two branches overlap; cancel a running
 execution from its live page; the dashboard's usage and the executions list.
 axe-core checks each of these pages."""
@@ -57,7 +58,10 @@ def test_start_run_watch_steps_and_see_overlapping_branches(console, make_user, 
     expect(page.get_by_role("status").filter(has_text="Started: serving version 1.")).to_be_visible()
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
 
-    # and run it from the run panel
+    # and run it from the run panel, on a page that must not reload
+    recent = page.get_by_role("region", name="The agent's last 10 executions")
+    expect(recent.locator("tbody")).to_have_text("No executions.")
+    page.evaluate("window.notReloaded = true")
     page.get_by_label("Question").fill("Which way?")
     page.get_by_role("button", name="Run", exact=True).click()
 
@@ -71,9 +75,16 @@ def test_start_run_watch_steps_and_see_overlapping_branches(console, make_user, 
     expect(page.locator("[data-run-status]")).to_have_text("succeeded")
     order = steps.locator("li").evaluate_all("items => items.map(item => item.dataset.nodeId)")
     assert order[0] == "input" and sorted(order[1:3]) == ["left", "right"] and order[3] == "output"
-    console.screenshot(page, "runs_overview_after_a_run")
     execution = Execution.objects.get(agent__slug="diamond")
     assert (execution.status, execution.trigger, execution.version) == ("succeeded", "manual", 1)
+
+    # and the last executions show the run, finished, without a reload
+    row = recent.locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator(f'a[href="/executions/{execution.pk}/"]')).to_be_visible()
+    expect(row.locator(".badge")).to_have_text("Succeeded")
+    assert page.evaluate("window.notReloaded") is True
+    console.screenshot(page, "runs_overview_after_a_run")
 
     # when: the execution's page
     page.get_by_role("link", name="Open the execution").click()

@@ -35,7 +35,9 @@ CHAT_EVENTS = OpenApiResponse(
                 "thread.message.created, thread.message.delta ({delta: {content}}), thread.run.tool_call ({id, name, "
                 "arguments}), thread.run.tool_result ({id, name, result}), thread.run.completed ({status: completed|"
                 "cancelled, message, usage, cost_usd, latency_ms, ttft_ms}) and thread.run.failed ({error: problem}); "
-                "every event's data carries message_id, the user message the turn answers. Ends with `data: [DONE]`.")
+                "every event's data carries message_id, the user message the turn answers; the last two carry thread "
+                "({id, title?, personality?}: what the turn changed) when it changed the thread. "
+                "Ends with `data: [DONE]`.")
 
 
 class ThreadSerializer(serializers.Serializer):

@@ -46,6 +46,32 @@ def test_personality(ask):
     assert ask("/personality set default") == "Personality reset to the agent's own."
 
 
+def test_a_command_that_changes_the_thread_says_what_changed_in_its_event(chat, llm):
+    # given
+    thread = chat.thread(title="Planning")
+
+    def completed(text):
+        events = chat.send(thread["id"], text)
+        assert events[-2]["event"] == "thread.run.completed", events
+        return events[-2]["data"]
+
+    # then: only a change is announced, with what the thread is now
+    assert "thread" not in completed("/help")
+    assert completed("/personality set concise")["thread"] == {"id": thread["id"], "personality": "concise"}
+    assert "thread" not in completed("/personality set concise")
+    assert "thread" not in completed("/personality set grumpy")
+    assert completed("/personality set default")["thread"] == {"id": thread["id"], "personality": ""}
+    assert Thread.objects.get(pk=thread["id"]).title == "Planning"
+
+
+def test_a_first_command_names_the_thread_and_says_so(chat, llm):
+    thread = chat.thread()
+    data = chat.send(thread["id"], "/personality set teacher")[-2]["data"]
+    assert data["thread"] == {"id": thread["id"], "personality": "teacher", "title": "/personality set teacher"}
+    stored = Thread.objects.get(pk=thread["id"])
+    assert (stored.title, stored.personality) == ("/personality set teacher", "teacher")
+
+
 def test_remember_and_memories(ask, chat):
     assert ask("/memories").startswith("No memories yet")
     assert ask("/remember The user's cat is called Pixel.") == "Remembered: The user's cat is called Pixel."

@@ -130,6 +130,112 @@ def test_list_query_count_does_not_grow(client, agent, owner, django_assert_num_
     assert response.content.decode().count("<tr data-artifact=") == 11
 
 
+# --- filtering the list ---------------------------------------------------------------------------------------
+
+def listed_titles(html):
+    return re.findall(r'<tr data-artifact="[^"]+">\s*<th scope="row"><a href="[^"]+">([^<]+)</a>', html)
+
+
+@pytest.fixture
+def three_kinds(agent, owner):
+    save(agent, owner, "Weekly", "# w", artifact_type="markdown", tags=["weekly", "ops"])
+    save(agent, owner, "Board deck", artifact_type="html_report", tags=["board"])
+    save(agent, owner, "Numbers", "{}", artifact_type="json", tags=["ops"])
+
+
+def test_the_list_offers_the_apis_filters_with_labels(client, agent, owner):
+    client.force_login(owner)
+    html = client.get("/agents/report-bot/artifacts/").content.decode()
+    assert '<form method="get" class="toolbar filters" aria-label="Filter artifacts">' in html
+    assert '<label for="id_type">Type</label>' in html and '<label for="id_tag">Tag</label>' in html
+
+
+@pytest.mark.parametrize(("query", "titles"), [
+    ({}, ["Numbers", "Board deck", "Weekly"]),
+    ({"type": "markdown"}, ["Weekly"]),
+    ({"tag": "ops"}, ["Numbers", "Weekly"]),
+    ({"type": "json", "tag": "ops"}, ["Numbers"]),
+    ({"type": "", "tag": ""}, ["Numbers", "Board deck", "Weekly"]),
+])
+def test_filters_narrow_the_rows_as_the_api_does(client, agent, owner, three_kinds, query, titles):
+    # given
+    client.force_login(owner)
+
+    # when
+    html = client.get("/agents/report-bot/artifacts/", query).content.decode()
+    api = client.get("/api/v1/agents/report-bot/artifacts", query).json()["data"]
+
+    # then
+    assert listed_titles(html) == titles == [row["title"] for row in api]
+
+
+def test_filters_that_match_nothing_say_so(client, agent, owner, three_kinds):
+    client.force_login(owner)
+    html = client.get("/agents/report-bot/artifacts/", {"tag": "nowhere"}).content.decode()
+    assert listed_titles(html) == []
+    assert "No artifacts match these filters." in html and "No artifacts yet." not in html
+    assert 'value="nowhere"' in html  # the form keeps what was asked
+
+
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ({"type": "Not A Type!"}, "type", "Lower-case letters, digits, _ . - (at most 64)."),
+    ({"tag": "x" * 51}, "tag", "Ensure this value has at most 50 characters (it has 51)."),
+])
+def test_a_bad_filter_is_a_form_error_not_a_500(client, agent, owner, three_kinds, query, field, message):
+    client.force_login(owner)
+    response = client.get("/agents/report-bot/artifacts/", query)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'<ul class="errorlist" id="id_{field}_error" role="alert"><li>{message}</li></ul>' in html
+    assert listed_titles(html) == [] and "Correct the filters to see artifacts." in html
+
+
+def test_page_links_keep_the_filters(client, agent, owner, monkeypatch):
+    # given: more markdown artifacts than a page holds, and one of another type
+    monkeypatch.setattr("executions.web.artifacts.ArtifactListView.paginate_by", 2)
+    for n in range(3):
+        save(agent, owner, f"Note {n}", "# n", artifact_type="markdown", tags=["notes"])
+    save(agent, owner, "Other", artifact_type="json", tags=["notes"])
+    client.force_login(owner)
+
+    # when
+    first = client.get("/agents/report-bot/artifacts/", {"type": "markdown", "tag": "notes"}).content.decode()
+    second = client.get("/agents/report-bot/artifacts/",
+                        {"type": "markdown", "tag": "notes", "page": "2"}).content.decode()
+
+    # then
+    assert listed_titles(first) == ["Note 2", "Note 1"]
+    assert 'href="?type=markdown&amp;tag=notes&amp;page=2" rel="next">Older</a>' in first
+    assert listed_titles(second) == ["Note 0"]
+    assert 'href="?type=markdown&amp;tag=notes&amp;page=1" rel="prev">Newer</a>' in second
+
+
+def test_filtered_list_query_count_does_not_grow(client, agent, owner, django_assert_num_queries):
+    # given
+    save(agent, owner, tags=["ops"])
+    client.force_login(owner)
+    query = {"type": "html_report", "tag": "ops"}
+    client.get("/agents/report-bot/artifacts/", query)
+    with django_assert_num_queries(5) as one:  # session, user, agent with role, count, page
+        client.get("/agents/report-bot/artifacts/", query)
+    for n in range(10):
+        save(agent, owner, f"Report {n}", tags=["ops"])
+        save(agent, owner, f"Untagged {n}")
+
+    # then
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get("/agents/report-bot/artifacts/", query)
+    assert response.content.decode().count("<tr data-artifact=") == 11
+
+
+def test_a_bad_filter_costs_no_artifact_queries(client, agent, owner, django_assert_num_queries):
+    save(agent, owner)
+    client.force_login(owner)
+    client.get("/agents/report-bot/artifacts/")
+    with django_assert_num_queries(3):  # session, user, agent with role
+        client.get("/agents/report-bot/artifacts/", {"type": "BAD"})
+
+
 # --- one artifact --------------------------------------------------------------------------------------------
 
 def test_an_html_artifact_is_framed_sandboxed_from_the_apis_view(client, agent, owner):

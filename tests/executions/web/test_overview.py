@@ -151,3 +151,58 @@ def test_overview_query_count_does_not_grow_with_executions(client, owner, agent
     # then
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get("/agents/busy-bot/").status_code == 200
+
+
+# --- the last executions, asked for again when the run panel's run ends ------------------------------------
+
+def recent(client, **headers):
+    return client.get("/agents/busy-bot/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="recent-executions", **headers)
+
+
+def test_the_last_executions_section_refreshes_when_a_run_finishes(client, owner, agent):
+    client.force_login(owner)
+    html = client.get("/agents/busy-bot/").content.decode()
+    section = re.search(r'<section id="recent-executions"[^>]*>', html).group(0)
+    assert 'hx-get="/agents/busy-bot/"' in section
+    assert 'hx-trigger="run-finished from:body"' in section and 'hx-swap="outerHTML"' in section
+
+
+def test_htmx_gets_only_the_last_executions_back(client, owner, agent, make_agent):
+    # given
+    mine = make_execution(agent, duration=10)
+    theirs = make_execution(make_agent(owner, name="Other"), duration=10)
+    client.force_login(owner)
+
+    # when
+    response = recent(client)
+
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.strip().startswith('<section id="recent-executions"')
+    assert f'href="/executions/{mine.pk}/"' in html and f'href="/executions/{theirs.pk}/"' not in html
+    assert 'hx-trigger="run-finished from:body"' in html  # the swapped-in section listens again
+    assert "tab-heading" not in html and "Usage, last" not in html and 'id="run-panel"' not in html
+
+
+def test_the_last_executions_fragment_is_for_members_only(client, agent, make_user, add_member):
+    client.force_login(make_user("stranger"))
+    assert recent(client).status_code == 404
+    as_member(client, make_user, add_member, agent, "viewer")
+    assert recent(client).status_code == 200
+
+
+def test_the_last_executions_fragment_query_count_does_not_grow(client, owner, agent, django_assert_num_queries):
+    # given
+    make_execution(agent, duration=10)
+    client.force_login(owner)
+    recent(client)
+    with django_assert_num_queries(5) as few:  # session, user, agent with role, its tags, last executions
+        assert recent(client).status_code == 200
+    for i in range(15):
+        make_execution(agent, at=timezone.now() - timedelta(minutes=i), duration=i)
+
+    # then
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = recent(client)
+    assert response.content.decode().count('<th scope="row">') == 10

@@ -27,6 +27,7 @@ def test_a_turn_streams_the_answer_and_stores_both_messages(chat, llm):
     assert completed["usage"] == {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
     assert completed["cost_usd"] == float(Decimal("0.000064"))  # 12 * $2/M + 5 * $8/M
     assert completed["message"]["content"] == "Hello there, friend"
+    assert completed["thread"] == {"id": thread["id"], "title": "Hi, who are you today?"}  # named after it
 
     stored = wait_idle(thread["id"])
     user_message, answer = Message.objects.filter(thread_id=thread["id"]).order_by("created_at")
@@ -50,7 +51,8 @@ def test_a_turn_streams_the_answer_and_stores_both_messages(chat, llm):
 def test_the_model_sees_the_earlier_turns_of_the_thread(chat, llm):
     thread = chat.thread()
     chat.send(thread["id"], "My name is Ada.")
-    chat.send(thread["id"], "What is my name?")
+    second = chat.send(thread["id"], "What is my name?")
+    assert "thread" not in second[-2]["data"]  # the thread kept its name: nothing of it changed
     last = llm.requests[-1].body["messages"]
     assert [(m["role"], m["content"]) for m in last[-3:]] == [
         ("user", "My name is Ada."), ("assistant", "echo: My name is Ada."), ("user", "What is my name?")]

@@ -139,6 +139,27 @@ def test_thread_page_shows_turns_tool_cards_and_what_each_answer_cost(client, ag
     assert chat_state(response)["answered"] == [str(question.pk), str(Message.objects.get(content="/help").pk)]
 
 
+def test_thread_page_marks_what_a_command_changes_live(client, agent, owner):
+    # given: one thread with a personality set by /personality, one without
+    styled = make_thread(agent, owner, title="Styled", personality="concise")
+    plain = make_thread(agent, owner, title="Plain")
+    client.force_login(owner)
+
+    # when
+    styled_html = client.get(chat_url(agent, styled)).content.decode()
+    plain_html = client.get(chat_url(agent, plain)).content.decode()
+
+    # then: the badge chat.js updates, hidden until there is a personality
+    assert '<span class="badge badge--personality" id="thread-personality" ' in styled_html
+    assert 'id="thread-personality" title="Set with /personality set &lt;preset&gt;">Personality: concise</span>' \
+        in styled_html
+    assert 'id="thread-personality" title="Set with /personality set &lt;preset&gt;" hidden>Personality: </span>' \
+        in plain_html
+    assert '<h2 id="tab-heading">Plain</h2>' in plain_html
+    # the breadcrumb and the thread list's entry: the links to this page chat.js renames
+    assert plain_html.count(f'<a href="{chat_url(agent, plain)}" aria-current="page">Plain</a>') == 2
+
+
 def test_a_running_turn_is_followed_from_just_before_its_first_event(client, agent, owner):
     # given: an earlier turn (seq 1..3) and a running one whose start is stored (seq 4, 5)
     thread = make_thread(agent, owner, driver="host:1:abc", last_event_seq=5)
