@@ -19,21 +19,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("olga")
-
-
-@pytest.fixture
 def agent(owner, make_agent):
     Provider.objects.create(name="fake", kind="openai", base_url="http://fake.invalid/v1",
                             models=[{"name": "gpt-main"}, {"name": "gpt-backup"}])
     return make_agent(owner, "Helpdesk", config={"instructions": "Be kind.", "env": {"REGION": "eu"}})
-
-
-@pytest.fixture
-def logged_in(client, owner):
-    client.force_login(owner)
-    return client
 
 
 def url(agent, raw=False):

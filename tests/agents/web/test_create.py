@@ -14,17 +14,6 @@ pytestmark = pytest.mark.django_db
 URL = "/agents/new/"
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("olga")
-
-
-@pytest.fixture
-def logged_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def field_errors(response, field: str) -> list[str]:
     """The messages in the error list rendered beside ``field`` (its id is ``id_<field>_error``)."""
     body = response.content.decode()

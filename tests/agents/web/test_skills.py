@@ -11,16 +11,6 @@ pytestmark = pytest.mark.django_db
 LIBRARY = "/skills/"
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
-def agent(make_agent, owner):
-    return make_agent(owner, "Skilled")
-
-
 def url(agent, suffix=""):
     return f"/agents/{agent.slug}/skills/{suffix}"
 
