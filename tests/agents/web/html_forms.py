@@ -1,9 +1,11 @@
 """What a browser would submit for a form of a rendered page: the values of
 its inputs, selects and textareas (checked boxes only), so tests post the
-form as the page shows it and change only what a person would."""
+form as the page shows it and change only what a person would; and the
+errors the page renders beside a field."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 
@@ -70,3 +72,10 @@ def form_values(html: str, action: str) -> dict:
         else:
             body[name] = value
     return body
+
+
+def field_errors(response, field: str) -> list[str]:
+    """The messages in the error list rendered beside ``field`` (its id is ``id_<field>_error``), as raw HTML."""
+    body = response.content.decode()
+    match = re.search(rf'<ul class="errorlist" id="id_{re.escape(field)}_error" role="alert">(.*?)</ul>', body, re.S)
+    return re.findall(r"<li>(.*?)</li>", match.group(1), re.S) if match else []

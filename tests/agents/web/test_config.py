@@ -4,7 +4,6 @@ audit entry, secrets that never come back, the service's errors beside the
 field or row they name, and a stale form refused instead of overwriting."""
 
 import json
-import re
 
 import pytest
 import yaml
@@ -13,14 +12,9 @@ from accounts.actor import Actor
 from agents.models import Agent, AuditAction, AuditLogEntry, Provider
 from agents.services import agent_update
 from core import crypto
-from tests.agents.web.html_forms import form_values
+from tests.agents.web.html_forms import field_errors, form_values
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner(make_user):
-    return make_user("olga")
 
 
 @pytest.fixture
@@ -28,12 +22,6 @@ def agent(owner, make_agent):
     Provider.objects.create(name="fake", kind="openai", base_url="http://fake.invalid/v1",
                             models=[{"name": "gpt-main"}, {"name": "gpt-backup"}])
     return make_agent(owner, "Helpdesk", config={"instructions": "Be kind.", "env": {"REGION": "eu"}})
-
-
-@pytest.fixture
-def logged_in(client, owner):
-    client.force_login(owner)
-    return client
 
 
 def url(agent, raw=False):
@@ -45,12 +33,6 @@ def page_form(client, agent, raw=False, query="") -> dict:
     response = client.get(url(agent, raw) + query)
     assert response.status_code == 200
     return form_values(response.content.decode(), url(agent, raw))
-
-
-def field_errors(response, field: str) -> list[str]:
-    body = response.content.decode()
-    match = re.search(rf'<ul class="errorlist" id="id_{re.escape(field)}_error" role="alert">(.*?)</ul>', body, re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1), re.S) if match else []
 
 
 def updates(agent):

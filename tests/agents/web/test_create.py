@@ -3,33 +3,14 @@ wizard's fields.  Each form goes through the API's service (the agent, its
 owner membership and the audit entry are what the API writes) and its
 errors come back beside the field they name."""
 
-import re
-
 import pytest
 
 from accounts.roles import Role
 from agents.models import Agent, AgentMember, AuditAction, AuditLogEntry, Memory, MemoryKind, Schedule
+from tests.agents.web.html_forms import field_errors
 
 pytestmark = pytest.mark.django_db
 URL = "/agents/new/"
-
-
-@pytest.fixture
-def owner(make_user):
-    return make_user("olga")
-
-
-@pytest.fixture
-def logged_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
-def field_errors(response, field: str) -> list[str]:
-    """The messages in the error list rendered beside ``field`` (its id is ``id_<field>_error``)."""
-    body = response.content.decode()
-    match = re.search(rf'<ul class="errorlist" id="id_{re.escape(field)}_error" role="alert">(.*?)</ul>', body, re.S)
-    return re.findall(r"<li>(.*?)</li>", match.group(1), re.S) if match else []
 
 
 def test_anonymous_is_sent_to_log_in(client):

@@ -5,7 +5,6 @@ does not grow with the number of agents."""
 import re
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus, AgentTag, RuntimeState
@@ -17,17 +16,6 @@ def _names(response) -> list[str]:
     """The agent names in the table's rows, in order."""
     body = response.content.decode()
     return re.findall(r'<th scope="row"><a href="/agents/[^/]+/">([^<]+)</a>', body)
-
-
-@pytest.fixture
-def owner(make_user):
-    return make_user("olga")
-
-
-@pytest.fixture
-def logged_in(client, owner):
-    client.force_login(owner)
-    return client
 
 
 def test_anonymous_is_sent_to_log_in(client):

@@ -10,16 +10,6 @@ from tests.agents.web.lifecycle import assert_page_access, client_for, field_err
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
-def agent(make_agent, owner):
-    return make_agent(owner, "Rememberer")
-
-
 def url(agent, suffix=""):
     return f"/agents/{agent.slug}/memories/{suffix}"
 

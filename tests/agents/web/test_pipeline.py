@@ -92,11 +92,6 @@ def test_key_data_says_what_each_node_does():
 # --- the page -------------------------------------------------------------------------------------
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("olga")
-
-
-@pytest.fixture
 def agent(owner, make_agent):
     return make_agent(owner, "Diamond", pipeline=DIAMOND)
 

@@ -24,11 +24,6 @@ IMPORT = "/agents/import/"
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
 def agent(make_agent, owner):
     return make_agent(owner, "Portable", slug="portable", config={
         "instructions": "be portable", "env": {"PLAIN": "x", "TOKEN": {"value": "s3cret", "secret": True}}})

@@ -11,22 +11,19 @@ pytestmark = pytest.mark.django_db
 LIBRARY = "/skills/"
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
-def agent(make_agent, owner):
-    return make_agent(owner, "Skilled")
-
-
 def url(agent, suffix=""):
     return f"/agents/{agent.slug}/skills/{suffix}"
 
 
 def new_skill(user, name="Triage", **fields):
     return skill_create(actor=Actor(user=user), name=name, content=fields.pop("content", "Sort by urgency."), **fields)
+
+
+def attached_skill(agent, owner, name="Triage"):
+    """A new skill in ``owner``'s library, attached to ``agent`` by them."""
+    skill = new_skill(owner, name)
+    skill_attach(agent, skill, actor=Actor(user=owner))
+    return skill
 
 
 def names(response):
@@ -71,8 +68,7 @@ def test_a_too_long_tag_is_the_services_error_beside_the_tags(owner):
 
 
 def test_edit_and_delete(owner, agent):
-    skill = new_skill(owner)
-    skill_attach(agent, skill, actor=Actor(user=owner))
+    skill = attached_skill(agent, owner)
     client = client_for(owner)
     page = soup(client.get(f"/skills/{skill.pk}/"))
     assert page.find("input", attrs={"name": "name"})["value"] == "Triage"
@@ -141,8 +137,7 @@ def test_attaching_someone_elses_skill_is_an_error_beside_the_field(agent, owner
 
 
 def test_detach_and_toggle_editable(agent, owner):
-    skill = new_skill(owner)
-    skill_attach(agent, skill, actor=Actor(user=owner))
+    skill = attached_skill(agent, owner)
     client = client_for(owner)
     response = client.post(url(agent, f"{skill.pk}/editable/"), follow=True)
     assert flashes(response) == ["'Triage' is now read-only for the agent."]
@@ -159,8 +154,7 @@ def test_detach_and_toggle_editable(agent, owner):
 def test_below_admin_reads_but_cannot_change_the_agents_skills(agent, owner, make_user, add_member, role):
     member = make_user(role)
     add_member(agent, member, role)
-    skill = new_skill(owner)
-    skill_attach(agent, skill, actor=Actor(user=owner))
+    skill = attached_skill(agent, owner)
     own = new_skill(member, "Member's")
     client = client_for(member)
     page = client.get(url(agent))
@@ -175,12 +169,12 @@ def test_below_admin_reads_but_cannot_change_the_agents_skills(agent, owner, mak
 
 def test_agent_skills_cost_the_same_queries_for_one_or_many(agent, owner, django_assert_num_queries):
     client = client_for(owner)
-    skill_attach(agent, new_skill(owner, "s0"), actor=Actor(user=owner))
+    attached_skill(agent, owner, "s0")
     client.get(url(agent))
     with django_assert_num_queries(5):
         client.get(url(agent))
     for n in range(1, 6):
-        skill_attach(agent, new_skill(owner, f"s{n}"), actor=Actor(user=owner))
+        attached_skill(agent, owner, f"s{n}")
     new_skill(owner, "spare")
     with django_assert_num_queries(5):
         assert len(names(client.get(url(agent)))) == 6

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
 def agent(make_agent, owner):
     return make_agent(owner, "Versioned", config={"instructions": "first"})
 
