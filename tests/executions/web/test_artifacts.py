@@ -19,11 +19,6 @@ SCRIPTED = "<html><body><h1>Q4 plan</h1><script>document.title='pwned'</script><
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
 def agent(make_agent, owner):
     return make_agent(owner, name="Report Bot", slug="report-bot")
 

@@ -21,16 +21,6 @@ def nearest_rank(values, percent):
     return ordered[max(1, math.ceil(len(ordered) * percent / 100)) - 1] if ordered else None
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
-def agent(make_agent, owner):
-    return make_agent(owner, name="Busy Bot", slug="busy-bot")
-
-
 # --- the numbers ----------------------------------------------------------------------------------
 
 @pytest.mark.django_db

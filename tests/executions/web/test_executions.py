@@ -14,16 +14,6 @@ from tests.executions.web.runs_factories import make_execution, make_step
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
-def agent(make_agent, owner):
-    return make_agent(owner, name="Busy Bot", slug="busy-bot")
-
-
 def member(make_user, add_member, agent, role):
     user = make_user(f"{role}-user")
     add_member(agent, user, role)

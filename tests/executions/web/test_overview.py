@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
 def agent(make_agent, owner):
     return make_agent(owner, name="Busy Bot", slug="busy-bot", description="Answers questions.")
 

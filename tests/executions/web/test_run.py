@@ -44,11 +44,6 @@ def wait_finished(execution_id, deadline=10.0) -> Execution:
     raise AssertionError(f"execution {execution_id} did not finish in {deadline} s")
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
 # --- the form --------------------------------------------------------------------------------------
 
 def test_schema_properties_become_typed_inputs():

@@ -12,16 +12,6 @@ pytestmark = pytest.mark.django_db
 URL = "/agents/busy-bot/runtime/"
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
-def agent(make_agent, owner):
-    return make_agent(owner, name="Busy Bot", slug="busy-bot")
-
-
 def flashes(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
