@@ -97,7 +97,7 @@ class ExecutionRunner:
         pool child starts its own, with slots and runs of its own)."""
         with self._lock:
             _loop, started = self._loop.ensure()
-            if started or self._slots is None:
+            if started:
                 self._runs = set()
                 self._slots = threading.BoundedSemaphore(settings.AGENTRY_WORKER_CONCURRENCY)
             return self._slots
