@@ -62,6 +62,19 @@ class Agent(models.Model):
     def __str__(self):
         return self.slug
 
+    @property
+    def tag_names(self) -> list[str]:
+        """The tags' names in order: from the prefetch of
+        :data:`agents.selectors.TAGS_PREFETCH` when the agent came with it, else read now."""
+        tags = getattr(self, TAGS_ATTR, None)
+        if tags is None:
+            return list(self.tag_rows.values_list("name", flat=True))
+        return [tag.name for tag in tags]
+
+
+# Where a prefetch of an agent's tags (in order) puts them.
+TAGS_ATTR = "ordered_tags"
+
 
 class AgentTag(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="tag_rows")

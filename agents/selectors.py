@@ -31,6 +31,7 @@ from accounts.roles import Role
 from agents.config import public_config
 from agents.inputs.agents import agent_name_is_valid
 from agents.models import (
+    TAGS_ATTR,
     Agent,
     AgentMember,
     AgentSkill,
@@ -48,6 +49,11 @@ from core.errors import NotFound
 
 DRAFT, DEPLOYED = "draft", "deployed"  # what a version reference may say instead of an index
 MODEL_KEYS = ("model", "fallback_models")  # the config keys that say which models an agent thinks with
+
+
+# An agent's tags, in order, as a plain list (``Agent.tag_names`` reads it):
+# a list costs less to fill than the related manager's cache, per agent.
+TAGS_PREFETCH = Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"), to_attr=TAGS_ATTR)
 
 
 def agents_visible_to(user) -> QuerySet[Agent]:
@@ -77,9 +83,8 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     counts are correlated subqueries, evaluated only for the rows of the page;
     what higher layers own (executions, threads, artifacts, knowledge
     documents) is counted by model name, never imported."""
-    return agents.select_related("owner").prefetch_related(
-        Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position"))
-    ).annotate(**{name: RawSQL(sql, (), output_field=IntegerField()) for name, sql in _stats_sql().items()})
+    counts = {name: RawSQL(sql, (), output_field=IntegerField()) for name, sql in _stats_sql().items()}
+    return agents.select_related("owner").prefetch_related(TAGS_PREFETCH).annotate(**counts)
 
 
 @functools.cache

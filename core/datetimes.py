@@ -1,6 +1,9 @@
-"""Date-times from clients, made safe for every database we run on."""
+"""Date-times from clients, made safe for every database we run on, and
+date-times as the API writes them."""
 
 from datetime import UTC, datetime
+
+from rest_framework.settings import api_settings
 
 
 def as_utc(value: datetime) -> datetime:
@@ -9,3 +12,11 @@ def as_utc(value: datetime) -> datetime:
     are converted before they reach a query.  Raises ``OverflowError`` when
     the conversion leaves the calendar (year 1 with a positive offset)."""
     return value.astimezone(UTC) if value.tzinfo is not None else value
+
+
+def api_datetime(value: datetime | None) -> str | None:
+    """``value`` as a DRF ``DateTimeField`` writes it under our settings (UTC,
+    ``REST_FRAMEWORK["DATETIME_FORMAT"]``), for representations built by hand."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime(api_settings.DATETIME_FORMAT)

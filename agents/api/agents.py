@@ -31,6 +31,7 @@ from agents.validation import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX, TAG_MAX
 from core.envelope import data_response, enveloped
 from core.errors import NotFound
 from core.etags import if_match_values, not_modified
+from core.filters import filters_given
 from core.validation import validated
 
 ETAG_NOTE = "The agent; the ETag header carries its strong entity tag for If-Match."
@@ -147,7 +148,7 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
 
     def count_rows(self, queryset) -> int:
         """The list's total: with no filter given, counted on the membership index alone."""
-        if any(self.request.query_params.get(name) for name in self.filterset_class.base_filters):
+        if filters_given(self.request.query_params, self.filterset_class):
             return queryset.count()
         return selectors.agent_count_for_user(self.request.user)
 

@@ -4,7 +4,7 @@ shared OpenAPI parameters, and the agent representation most writes answer
 with.  Rules live in the services; views only translate HTTP."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.permissions import IsAuthenticated
@@ -16,6 +16,7 @@ from accounts.roles import Role
 from agents import selectors, services
 from agents.config import AgentConfigSerializer, public_config
 from agents.models import AgentStatus, RuntimeState
+from core.datetimes import api_datetime
 from core.envelope import data_response
 
 AGENT_PATH = OpenApiParameter("agent", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -94,47 +95,49 @@ class PipelineSerializer(serializers.Serializer):
     edges = PipelineEdgeSerializer(many=True)
 
 
-_DATETIME = serializers.DateTimeField()
-
-
 class AgentSerializer(serializers.Serializer):
     """The agent representation of API.md §3."""
 
+    # The fields declare the representation for the OpenAPI schema;
+    # to_representation builds it by hand, because a DRF field call per value
+    # cost more than the rest of a list page.
     id = serializers.UUIDField()
     slug = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
-    tags = serializers.SerializerMethodField()
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
     status = serializers.ChoiceField(choices=AgentStatus.choices)
-    runtime = serializers.SerializerMethodField()
+    runtime = RuntimeSerializer(read_only=True)
     owner = UserRefSerializer()
     role = serializers.ChoiceField(choices=Role.choices, help_text="The caller's role on this agent.")
-    config = serializers.SerializerMethodField()
-    pipeline = serializers.SerializerMethodField()
-    stats = serializers.SerializerMethodField()
+    config = AgentConfigSerializer(read_only=True)
+    pipeline = PipelineSerializer(read_only=True)
+    stats = StatsSerializer(read_only=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     last_activity = serializers.DateTimeField()
 
-    def get_tags(self, agent) -> list[str]:
-        return [tag.name for tag in agent.tag_rows.all()]
-
-    def get_runtime(self, agent) -> RuntimeSerializer:
-        # Built by hand: a nested serializer per agent costs more than the rest of the row.
-        started = agent.runtime_started_at
-        return {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
-                "started_at": _DATETIME.to_representation(started) if started else None}
-
-    def get_config(self, agent) -> AgentConfigSerializer:
-        return public_config(agent.config)
-
-    @extend_schema_field(PipelineSerializer())
-    def get_pipeline(self, agent):
-        # As stored (validated on write): re-serializing each node and edge cost more than the rest of a list row.
-        return agent.pipeline or {"nodes": [], "edges": []}
-
-    def get_stats(self, agent) -> StatsSerializer:
-        return selectors.agent_stats(agent)
+    def to_representation(self, agent) -> dict:
+        owner = agent.owner
+        return {
+            "id": str(agent.pk),
+            "slug": agent.slug,
+            "name": agent.name,
+            "description": agent.description,
+            "tags": agent.tag_names,
+            "status": agent.status,
+            "runtime": {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
+                        "started_at": api_datetime(agent.runtime_started_at)},
+            "owner": {"id": str(owner.pk), "email": owner.email},
+            "role": agent.role,
+            "config": public_config(agent.config),
+            # As stored (validated on write), never re-serialized node by node.
+            "pipeline": agent.pipeline or {"nodes": [], "edges": []},
+            "stats": selectors.agent_stats(agent),
+            "created_at": api_datetime(agent.created_at),
+            "updated_at": api_datetime(agent.updated_at),
+            "last_activity": api_datetime(agent.last_activity),
+        }
 
 
 def agent_response(request, agent, *, status=http.HTTP_200_OK):

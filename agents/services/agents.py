@@ -291,7 +291,7 @@ def agent_delete(*, agent: Agent, actor: Actor, if_match: list[str] | None = Non
 @transaction.atomic
 def agent_duplicate(*, agent: Agent, actor: Actor, name: str | None = None) -> Agent:
     """Copy config, pipeline, description and tags into a new agent the actor owns."""
-    tags = [t.name for t in agent.tag_rows.all()]
+    tags = agent.tag_names
     if name is None:
         name = _free_copy_name(actor.user, agent.name)
     copy_ = agent_create(

@@ -13,7 +13,7 @@ def agent_snapshot(agent: Agent, tags: list[str] | None = None) -> dict:
         "name": agent.name,
         "slug": agent.slug,
         "description": agent.description,
-        "tags": tags if tags is not None else [t.name for t in agent.tag_rows.all()],
+        "tags": tags if tags is not None else agent.tag_names,
         "status": agent.status,
         "config": public_config(agent.config),
         "pipeline": agent.pipeline,

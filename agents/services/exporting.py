@@ -27,8 +27,8 @@ from django.db.models import Prefetch, QuerySet
 from accounts.actor import Actor
 from agents.config import AgentConfigSerializer, public_config
 from agents.inputs.portability import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
-from agents.models import Agent, AgentSkill, AgentTag, AuditAction, Schedule
-from agents.selectors import exportable_agents
+from agents.models import Agent, AgentSkill, AuditAction, Schedule
+from agents.selectors import TAGS_PREFETCH, exportable_agents
 from agents.services.audit import audit_record
 from executions.engine.graph import empty_pipeline
 
@@ -41,7 +41,7 @@ CONFIG_KEY_ORDER = tuple(AgentConfigSerializer().fields)
 def _with_parts(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     """What an export reads besides the agent row, fetched up front."""
     return agents.prefetch_related(
-        Prefetch("tag_rows", queryset=AgentTag.objects.order_by("position")),
+        TAGS_PREFETCH,
         Prefetch("skill_links", queryset=AgentSkill.objects.select_related("skill").order_by("connected_at", "id")),
         Prefetch("schedules", queryset=Schedule.objects.order_by("created_at", "id")),
     )
@@ -78,7 +78,7 @@ def _agent_part(agent: Agent) -> dict:
         "slug": agent.slug,
         "name": agent.name,
         "description": agent.description,
-        "tags": [tag.name for tag in agent.tag_rows.all()],
+        "tags": agent.tag_names,
         "status": agent.status,
         "config": config,
         "secret_env": secrets,

@@ -19,7 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework import status as http
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from accounts.models import Scope
@@ -27,6 +27,7 @@ from accounts.permissions import Rule
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, UserRefSerializer, agent_rule
 from core.envelope import data_response, enveloped
+from core.renderers import JSONRenderer
 from executions.artifacts import artifact_get_for_agent, artifacts_for, is_html
 from executions.inputs import ArtifactFieldsSerializer
 from executions.models import Artifact

@@ -10,7 +10,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 
 from accounts.actor import Actor
 from accounts.models import Scope
@@ -19,6 +18,7 @@ from accounts.roles import Role
 from agents.api.base import AGENT_PATH, AgentScopedViewMixin
 from core.envelope import data_response, enveloped
 from core.errors import BadGateway, Conflict, GatewayTimeout, UnprocessableContent
+from core.renderers import JSONRenderer
 from executions import selectors
 from executions.api.filters import ExecutionFilter
 from executions.api.runs import (

@@ -9,7 +9,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework import status as http
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import Scope
@@ -18,6 +17,7 @@ from accounts.roles import Role
 from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, UserRefSerializer
 from core.envelope import data_response, enveloped
 from core.errors import ValidationFailed
+from core.renderers import JSONRenderer
 from core.validation import validated
 from executions.api.sse import LAST_EVENT_ID, EventStreamRenderer, parse_last_event_id
 from executions.conversations import journal, selectors

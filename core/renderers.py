@@ -1,0 +1,25 @@
+"""The API's JSON renderer."""
+
+import orjson
+from rest_framework import renderers
+from rest_framework.utils.encoders import JSONEncoder
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+_fallback = JSONEncoder()  # for what orjson has no native form of: Decimal, lazy strings, querysets...
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON renderer, writing the same bytes with orjson, which takes a
+    fraction of the time ``json.dumps`` does on a page of agents.  Indented
+    output (``Accept: application/json; indent=4``) and what orjson cannot
+    write (integers beyond 64 bits) go through DRF's own path."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None or self.get_indent(accepted_media_type, renderer_context or {}) is not None:
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            rendered = orjson.dumps(data, default=_fallback.default, option=_OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().render(data, accepted_media_type, renderer_context)
+        # As DRF does: U+2028 and U+2029 escaped, so the output is also valid JavaScript.
+        return rendered.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
