@@ -34,11 +34,19 @@ case "$SERVER" in
     exit 2 ;;
 esac
 
+# The web server starts first, alone, so the console answers as soon as it can
+# (on a small machine three processes importing Django at once slow each
+# other down); the worker and beat start once it listens.  Runs requested
+# before the worker is up wait in the broker.
+"${web[@]}" &
+pids+=($!)
+until (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; do
+  kill -0 "${pids[0]}" 2>/dev/null || exit 1  # the web server failed to start; its error is above
+  sleep 0.05
+done
 "$BIN/celery" -A config worker --loglevel=INFO --pool=solo --hostname="worker@%h" &
 pids+=($!)
 "$BIN/celery" -A config beat --loglevel=INFO --schedule="${AGENTRY_DATA_DIR}/celerybeat-schedule" &
-pids+=($!)
-"${web[@]}" &
 pids+=($!)
 
 echo "Agentry is up ($SERVER): console http://127.0.0.1:${PORT}/ , API docs http://127.0.0.1:${PORT}/api/docs/ (Ctrl-C stops everything)"
