@@ -260,6 +260,29 @@ def test_a_long_error_is_cut_after_the_key_is_redacted(server):
     assert len(error.message) <= 500
 
 
+@pytest.mark.parametrize(("body", "problem"), [
+    (b'{"id": "x", "choices": []}', "the answer had no choices"),
+    (b'{"choices": [{"message": "not an object"}]}', "the answer could not be read"),
+    (b"<html>a proxy's page</html>", "the answer could not be read"),
+], ids=["no choices", "wrong shape", "not json"])
+def test_an_openai_answer_of_another_shape_is_a_retryable_error(server, body, problem):
+    server.enqueue(Reply(body=body))
+
+    error = provider_error(complete, provider(server, "openai"), QUESTION)
+
+    assert error.message == f"fake-openai: {problem}"
+    assert (error.status, error.retryable) == (None, True)
+
+
+def test_an_openai_error_answer_that_is_not_json_keeps_its_text(server):
+    server.enqueue(Reply(status=502, body=b"Bad gateway from the proxy"))
+
+    error = provider_error(complete, provider(server, "openai"), QUESTION)
+
+    assert error.message == "fake-openai: HTTP 502: Bad gateway from the proxy"
+    assert (error.status, error.retryable) == (502, True)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_429_is_retryable_with_the_retry_after_the_server_sent(server, kind):
     server.enqueue(Reply(status=429, retry_after=7))

@@ -54,7 +54,9 @@ class Reply:
     when ``retry_after`` is set (seconds, or a string sent as is).  ``delay``
     waits before the response starts; ``chunk_delay`` waits between streamed
     events.  ``disconnect_after`` closes the connection without finishing:
-    0 before any response, n after n streamed events.
+    0 before any response, n after n streamed events.  ``body`` replaces the
+    answer's body with these bytes, sent as JSON with ``status`` (an answer
+    of the wrong shape).
     """
 
     text: str | None = None
@@ -69,6 +71,7 @@ class Reply:
     chunk_delay: float = 0.0
     chunks: list[str] | None = None
     disconnect_after: int | None = None
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -298,7 +301,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if not fake._sleep(reply.delay) or reply.disconnect_after == 0:
                 raise _Disconnect
-            if reply.status != 200:
+            if reply.body is not None:
+                self._send_bytes(reply.status, reply.body, reply.headers)
+            elif reply.status != 200:
                 self._send_error(api, reply)
             else:
                 self._answer(api, body, reply)
@@ -346,7 +351,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(reply.status, payload, headers)
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send_bytes(status, json.dumps(payload).encode(), headers)
+
+    def _send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
