@@ -4,30 +4,23 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import hmac
 import json
 import uuid
 from dataclasses import dataclass
 
-from django.apps import apps
-from django.db import connection
 from django.db.models import (
     CharField,
-    Exists,
-    IntegerField,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
-from django.db.models.expressions import RawSQL
 
 from accounts.roles import Role
+from agents import sql as agent_sql
 from agents.config import public_config
 from agents.inputs.agents import agent_name_is_valid
 from agents.models import (
@@ -62,10 +55,7 @@ def agents_visible_to(user) -> QuerySet[Agent]:
     agents = Agent.objects.all()
     if user.is_staff:
         return agents.annotate(role=Value(Role.OWNER.value, output_field=CharField()))
-    # EXISTS rather than a join: SQLite and PostgreSQL can then walk the sort
-    # key's index and stop after one page instead of sorting every match.
-    membership = AgentMember.objects.filter(agent=OuterRef("pk"), user=user).order_by()
-    return agents.filter(Exists(membership)).annotate(role=Subquery(membership.values("role")[:1]))
+    return agents.filter(agent_sql.is_member(user)).annotate(role=agent_sql.role_of(user))
 
 
 def agent_count_for_user(user) -> int:
@@ -80,34 +70,8 @@ def agent_count_for_user(user) -> int:
 
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     """What the agent representation reads, fetched up front (no N+1).  The
-    counts are correlated subqueries, evaluated only for the rows of the page;
-    what higher layers own (executions, threads, artifacts, knowledge
-    documents) is counted by model name, never imported."""
-    counts = {name: RawSQL(sql, (), output_field=IntegerField()) for name, sql in _stats_sql().items()}
-    return agents.select_related("owner").prefetch_related(TAGS_PREFETCH).annotate(**counts)
-
-
-@functools.cache
-def _stats_sql() -> dict[str, str]:
-    """Each count's correlated subquery, as SQL written once per process.
-    Built with the ORM, the eight subqueries cost more to construct and
-    compile on every request than the database takes to run them.  They
-    refer to the outer agent by its table's name, as the agent querysets
-    here never alias it."""
-    quote = connection.ops.quote_name
-    agent_id = f"{quote(Agent._meta.db_table)}.{quote(Agent._meta.pk.column)}"
-
-    def rows_of(model) -> str:
-        return f"FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.get_field('agent').column)} = {agent_id}"
-
-    execution, artifact = apps.get_model("executions", "Execution"), apps.get_model("executions", "Artifact")
-    thread, document = apps.get_model("conversations", "Thread"), apps.get_model("knowledge", "Document")
-    counted = {"execution_count": execution, "version_count": AgentVersion, "schedule_count": Schedule,
-               "thread_count": thread, "artifact_count": artifact, "knowledge_document_count": document}
-    sql = {name: f"SELECT COUNT(*) {rows_of(model)}" for name, model in counted.items()}
-    messages = quote(thread._meta.get_field("message_count").column)
-    sql["message_count"] = f"SELECT COALESCE(SUM({messages}), 0) {rows_of(thread)}"
-    return sql
+    counts are correlated subqueries, evaluated only for the rows of the page."""
+    return agents.select_related("owner").prefetch_related(TAGS_PREFETCH).annotate(**agent_sql.stats())
 
 
 def agent_list_for_user(*, user) -> QuerySet[Agent]:
