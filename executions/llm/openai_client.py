@@ -1,12 +1,14 @@
-"""OpenAI-compatible chat completions.
+"""OpenAI-compatible chat completions, plain and streamed.
 
 One client serves OpenAI and everything that copies its API (vLLM, Ollama,
-LM Studio, ...): only ``base_url`` and the key change.  A plain completion is
-one POST of the wire format on the HTTP client, read with orjson: the
-official SDK's request and response models cost more than the rest of what a
-run adds (a profile of invoke put them at 16% of a worker's time).  Streams
-go through the SDK, which parses the event stream.  The SDK's own retries are
-off; ``retry.complete_with_fallbacks`` decides about retrying.
+LM Studio, ...): only ``base_url`` and the key change.  It speaks the wire
+format on the HTTP client directly, read with orjson, rather than through the
+official SDK: the SDK's request transform and its response models (one per
+streamed chunk) cost more than the rest of what a run adds.  A profile of a
+worker put them at 16% of its time, and of a chat server under 200 streams
+at a fifth; a plain completion took 1.3 ms less on the same httpx client.
+There are no retries here: ``retry.complete_with_fallbacks`` decides about
+retrying.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 
 import httpx
 import httpx2
-import openai
 import orjson
 
 from core.nesting import json_loads
@@ -26,8 +27,7 @@ from .base import Completion, CompletionRequest, Message, ProviderError, Provide
 from .errors import error_detail, redact, status_error, transport_error
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-PLACEHOLDER_API_KEY = "not-needed"  # local servers accept any key, but the SDK insists on one
-_SDK_ERRORS = (openai.OpenAIError, httpx.HTTPError, httpx2.HTTPError)
+PLACEHOLDER_API_KEY = "not-needed"  # local servers accept any key, but want an Authorization header
 _HTTP_ERRORS = (httpx.HTTPError, httpx2.HTTPError)
 
 
@@ -46,8 +46,7 @@ class OpenAIClient:
         self._completions_url = base_url.rstrip("/") + "/chat/completions"
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
                          "Accept": "application/json"}
-        self._sdk = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0,
-                                       timeout=settings.timeout_seconds, http_client=http_client)
+        self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
 
     async def complete(self, request: CompletionRequest) -> Completion:
         try:
@@ -56,10 +55,7 @@ class OpenAIClient:
         except _HTTP_ERRORS as exc:
             raise self._error(exc) from exc
         if response.status_code >= 400:
-            raise status_error(provider=self.settings.name, status=response.status_code,
-                               detail=error_detail(_json_or_none(response.content), response.text or
-                                                   response.reason_phrase),
-                               headers=response.headers, secret=self.settings.api_key)
+            raise self._status_error(response, response.content)
         return self._completion(_json_or_none(response.content), request)
 
     def _completion(self, body: Any, request: CompletionRequest) -> Completion:
@@ -70,10 +66,8 @@ class OpenAIClient:
             calls = tuple(_tool_call(c.get("id") or "", c["function"].get("name") or "",
                                      c["function"].get("arguments") or "")
                           for c in message.get("tool_calls") or () if isinstance(c.get("function"), dict))
-            usage = body.get("usage") or {}
             return Completion(text=message.get("content") or "", tool_calls=calls,
-                              usage=Usage(prompt_tokens=usage.get("prompt_tokens") or 0,
-                                          completion_tokens=usage.get("completion_tokens") or 0),
+                              usage=_usage(body.get("usage") or {}),
                               model=body.get("model") or request.model,
                               finish_reason=choice.get("finish_reason") or "stop")
         except (KeyError, IndexError, TypeError, AttributeError):
@@ -87,43 +81,82 @@ class OpenAIClient:
         calls: dict[int, dict[str, str]] = {}
         usage, model, finish = Usage(), request.model, "stop"
         try:
-            chunks = await self._sdk.chat.completions.create(**params)
-            async with chunks:
-                async for chunk in chunks:
-                    model = chunk.model or model
-                    if chunk.usage is not None:
-                        usage = _usage(chunk.usage)
-                    for choice in chunk.choices:
-                        finish = choice.finish_reason or finish
-                        for delta in choice.delta.tool_calls or ():
-                            call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
-                            call["id"] = delta.id or call["id"]
-                            if delta.function is not None:
-                                call["name"] = delta.function.name or call["name"]
-                                call["arguments"] += delta.function.arguments or ""
-                        if choice.delta.content:
-                            text.append(choice.delta.content)
-                            yield choice.delta.content
-        except _SDK_ERRORS as exc:
+            async with self._http.stream("POST", self._completions_url, content=orjson.dumps(params),
+                                         headers=self._stream_headers,
+                                         timeout=self.settings.timeout_seconds) as response:
+                if response.status_code >= 400:
+                    raise self._status_error(response, await response.aread())
+                async for chunk in self._chunks(response):
+                    model = chunk.get("model") or model
+                    if chunk.get("usage"):
+                        usage = _usage(chunk["usage"])
+                    for choice in chunk.get("choices") or ():
+                        finish = choice.get("finish_reason") or finish
+                        delta = choice.get("delta") or {}
+                        for part in delta.get("tool_calls") or ():
+                            call = calls.setdefault(part.get("index") or 0, {"id": "", "name": "", "arguments": ""})
+                            call["id"] = part.get("id") or call["id"]
+                            function = part.get("function") or {}
+                            call["name"] = function.get("name") or call["name"]
+                            call["arguments"] += function.get("arguments") or ""
+                        if delta.get("content"):
+                            text.append(delta["content"])
+                            yield delta["content"]
+        except _HTTP_ERRORS as exc:
             raise self._error(exc) from exc
+        except (AttributeError, TypeError):  # a chunk of another shape
+            raise ProviderError(f"{self.settings.name}: a streamed chunk could not be read", retryable=True) from None
         tool_calls = tuple(_tool_call(c["id"], c["name"], c["arguments"]) for _i, c in sorted(calls.items()))
         yield Completion(text="".join(text), tool_calls=tool_calls, usage=usage, model=model, finish_reason=finish)
 
+    async def _chunks(self, response) -> AsyncIterator[dict]:
+        """The stream's JSON chunks, from its server-sent events, until ``[DONE]``;
+        an error event is a retryable ``ProviderError`` (an error answer mid-stream)."""
+        event, data = "", []
+        async for line in response.aiter_lines():
+            if line:
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "data":
+                    data.append(value)
+                elif field == "event":
+                    event = value
+                continue
+            if not data:  # a blank line after comments or nothing
+                event = ""
+                continue
+            payload, data = "\n".join(data), []
+            if payload.startswith("[DONE]"):
+                return
+            try:
+                chunk = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                raise ProviderError(f"{self.settings.name}: a streamed chunk was not JSON", retryable=True) from None
+            if event == "error" or (isinstance(chunk, dict) and chunk.get("error")):
+                detail = error_detail(chunk, payload)
+                raise ProviderError(redact(f"{self.settings.name}: {detail}", self.settings.api_key)[:500],
+                                    retryable=True)
+            event = ""
+            yield chunk
+
+    def _status_error(self, response, content: bytes) -> ProviderError:
+        return status_error(provider=self.settings.name, status=response.status_code,
+                            detail=error_detail(_json_or_none(content),
+                                                content.decode(errors="replace") or response.reason_phrase),
+                            headers=response.headers, secret=self.settings.api_key)
+
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._sdk.close()  # closes the HTTP client
+            await self._http.aclose()
 
     def _error(self, exc: Exception) -> ProviderError:
+        """The ``ProviderError`` for an HTTP client error: a request that got
+        no answer, or an answer that could not be read (a bad encoding, say)."""
         name, key = self.settings.name, self.settings.api_key
-        if isinstance(exc, openai.APIStatusError):
-            return status_error(provider=name, status=exc.status_code, detail=error_detail(exc.body, exc.message),
-                                headers=exc.response.headers, secret=key)
-        if isinstance(exc, (openai.APIConnectionError, httpx.TransportError, httpx2.TransportError)):
-            timeout = isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException, httpx2.TimeoutException))
+        if isinstance(exc, (httpx.TransportError, httpx2.TransportError)):
+            timeout = isinstance(exc, (httpx.TimeoutException, httpx2.TimeoutException))
             return transport_error(provider=name, exc=exc, timeout=timeout, secret=key)
-        # An error event inside a stream, or an answer the SDK could not read.
-        detail = exc.message if isinstance(exc, openai.APIError) else str(exc) or type(exc).__name__
-        return ProviderError(redact(f"{name}: {detail}", key), retryable=True)
+        return ProviderError(redact(f"{name}: {str(exc) or type(exc).__name__}", key), retryable=True)
 
 
 def wire_params(request: CompletionRequest) -> dict[str, Any]:
@@ -172,7 +205,5 @@ def _tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
     return ToolCall(id=call_id, name=name, arguments=parsed if isinstance(parsed, dict) else {"_raw": arguments})
 
 
-def _usage(usage: Any) -> Usage:
-    if usage is None:
-        return Usage()
-    return Usage(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=usage.completion_tokens or 0)
+def _usage(usage: dict) -> Usage:
+    return Usage(prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0)

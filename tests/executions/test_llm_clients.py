@@ -1,5 +1,6 @@
-"""The LLM clients against the fake server, through the real SDKs and (unless
-a test passes its own) the network guard's HTTP client."""
+"""The LLM clients against the fake server over real HTTP (the OpenAI client
+speaks the wire format itself, the Anthropic one goes through its SDK), on
+the network guard's HTTP client unless a test passes its own."""
 
 import asyncio
 import json
@@ -100,7 +101,7 @@ def test_default_reply_usage_is_what_the_server_counted(server, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_sdk_own_http_client_and_a_plain_httpx_client_work_too(server, kind):
+def test_the_client_s_own_http_client_and_a_plain_httpx_client_work_too(server, kind):
     async def run():
         async with httpx.AsyncClient() as http_client:
             client = client_for(provider(server, kind), http_client)
@@ -320,6 +321,30 @@ def test_streamed_error_is_a_provider_error(server, kind):
     error = provider_error(stream, provider(server, kind), QUESTION)
 
     assert (error.status, error.retryable) == (503, True)
+
+
+@pytest.mark.parametrize(("events", "detail"), [
+    (b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n', "overloaded"),
+    (b'event: error\ndata: {"message": "stream broke"}\n\n', "stream broke"),
+    (b"data: <not json>\n\n", "a streamed chunk was not JSON"),
+], ids=["error chunk", "error event", "not json"])
+def test_an_openai_stream_that_fails_midway_is_a_retryable_error(server, events, detail):
+    server.enqueue(Reply(body=b'data: {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}\n\n' + events))
+
+    error = provider_error(stream, provider(server, "openai"), QUESTION)
+
+    assert error.message == f"fake-openai: {detail}"
+    assert (error.status, error.retryable) == (None, True)
+
+
+def test_an_openai_stream_reads_multi_line_data_and_ignores_comments(server):
+    server.enqueue(Reply(body=b": keep-alive\n\n"
+                              b'data: {"model": "m-1", "choices": [{"index": 0,\ndata:  "delta": {"content": "Hi"}}]}\n\n'
+                              b'data: {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}\n\n'
+                              b"data: [DONE]\n\n"))
+
+    assert stream(provider(server, "openai"), QUESTION) == [
+        "Hi", Completion(text="Hi", usage=Usage(3, 1), model="m-1", finish_reason="stop")]
 
 
 @pytest.mark.parametrize("kind", KINDS)
