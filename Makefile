@@ -51,12 +51,14 @@ lint: install
 
 ## Every benchmark in one go, each figure beside its same-run baseline (docs/PERFORMANCE.md):
 ## the request floor under daphne, uvicorn and granian, make run's start-up and memory,
-## invoke overhead, and one worker's executions/s.
+## invoke overhead, one worker's executions/s, and chat streams (one turn alone, then 500 at once).
 bench: install
 	$(PY) bench/api_bench.py
 	$(PY) bench/startup_bench.py
 	$(PY) bench/engine_bench.py
 	$(PY) bench/worker_bench.py
+	$(PY) bench/chat_bench.py --streams 1 --sockets 10
+	$(PY) bench/chat_bench.py
 
 ## What invoke adds to a direct LLM call, and one worker's executions/s (fake LLM server).
 bench-engine: install

@@ -2,7 +2,8 @@
 
 Starts the fake LLM server in its own process, streaming every answer word by
 word with ``--chunk-delay`` between deltas (20 ms by default), and the real
-web server (daphne, ``config.asgi:application``) on a throwaway SQLite data
+web server (``--server``: ``make run``'s, uvicorn, unless named; started as
+``scripts/run.sh`` starts it, ``config.asgi:application``) on a throwaway SQLite data
 dir holding a staff user, the provider ``fake`` and one running agent whose
 chat model is ``fake``/``bench-model``.  Then, in one run:
 
@@ -20,12 +21,13 @@ chat model is ``fake``/``bench-model``.  Then, in one run:
   sent over SSE: every socket must receive every event of the turn; the lag
   is how long after the SSE client each socket got each delta.
 
-The client, the fake server and daphne share the machine's cores, so the
+The client, the fake server and the web server share the machine's cores, so the
 absolute numbers depend on it; the upstream figures measured in the same run
 are the baseline.  Run from the project root::
 
     .venv/bin/python bench/chat_bench.py                 # 500 streams, 100 sockets
     .venv/bin/python bench/chat_bench.py --streams 100 --chunk-delay 0.02
+    .venv/bin/python bench/chat_bench.py --streams 1 --server daphne   # what one turn adds
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script, only bench/ is on the path
     sys.path.insert(0, str(ROOT))
 
+from bench import servers  # noqa: E402
 from bench.api_bench import (  # noqa: E402
     HOST,
     configure_environment,
@@ -67,6 +70,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sockets", type=int, default=100, help="WebSockets on one thread for the fan-out")
     parser.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between the fake model's deltas")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a pass may take")
+    parser.add_argument("--server", choices=servers.SERVERS, default=servers.DEFAULT_SERVER,
+                        help="the ASGI server, started as scripts/run.sh starts it")
     args = parser.parse_args()
     if args.streams < 1 or args.sockets < 1 or args.chunk_delay < 0:
         parser.error("need --streams >= 1, --sockets >= 1 and --chunk-delay >= 0")
@@ -233,7 +238,7 @@ def report(args, upstream: list[Stream], up_seconds: float, chat: list[Stream], 
     up_gap, chat_gap = gaps(up_ok), gaps(chat_ok)
     ms = 1000
     print(f"\nchat_bench: {args.streams} concurrent streams, deltas every {args.chunk_delay * ms:.0f} ms upstream, "
-          f"one daphne process, SQLite\n")
+          f"one {args.server} process, SQLite\n")
     print(f"{'':24}{'upstream (fake LLM)':>22}{'chat (POST /chat)':>22}{'ratio':>9}")
     print(f"{'streams ok':24}{len(up_ok):>22}{len(chat_ok):>22}")
     print(f"{'errors':24}{args.streams - len(up_ok):>22}{args.streams - len(chat_ok):>22}   {errors or ''}")
@@ -266,16 +271,6 @@ def start_fake_llm(chunk_delay: float, log_path: Path) -> tuple[subprocess.Popen
     return fake, url
 
 
-def start_daphne(port: int, log_path: Path) -> subprocess.Popen:
-    """daphne as ``scripts/run.sh`` starts it: a listen backlog of 1024, so a
-    burst of new connections waits in the kernel's queue instead of being reset
-    (Twisted's default is 50)."""
-    daphne = Path(sys.executable).with_name("daphne")
-    with open(log_path, "wb") as log:
-        return subprocess.Popen([str(daphne), "-e", f"tcp:port={port}:interface={HOST}:backlog=1024",
-                                 "config.asgi:application"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-
 def run(args, data_dir: Path) -> None:
     configure_environment(data_dir)
     os.environ["AGENTRY_ALLOWED_PRIVATE_HOSTS"] = HOST  # the fake LLM listens on loopback
@@ -285,7 +280,7 @@ def run(args, data_dir: Path) -> None:
     try:
         token, threads = populate(fake_url, args.streams + 1)
         port = free_port()
-        server = start_daphne(port, data_dir / "server.log")
+        server = servers.start(servers.server_command(args.server, port), data_dir / "server.log")
         base_url = f"http://{HOST}:{port}"
         wait_until_ready(base_url, server)
         limits = httpx.Limits(max_connections=args.streams + 10, max_keepalive_connections=args.streams + 10)
