@@ -339,7 +339,8 @@ def test_an_openai_stream_that_fails_midway_is_a_retryable_error(server, events,
 
 def test_an_openai_stream_reads_multi_line_data_and_ignores_comments(server):
     server.enqueue(Reply(body=b": keep-alive\n\n"
-                              b'data: {"model": "m-1", "choices": [{"index": 0,\ndata:  "delta": {"content": "Hi"}}]}\n\n'
+                              b'data: {"model": "m-1", "choices": [{"index": 0,\n'
+                              b'data:  "delta": {"content": "Hi"}}]}\n\n'
                               b'data: {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}\n\n'
                               b"data: [DONE]\n\n"))
 
