@@ -50,7 +50,7 @@ class OpenAIClient:
 
     async def complete(self, request: CompletionRequest) -> Completion:
         try:
-            response = await self._http.post(self._completions_url, content=orjson.dumps(wire_params(request)),
+            response = await self._http.post(self._completions_url, content=_body(wire_params(request)),
                                              headers=self._headers, timeout=self.settings.timeout_seconds)
         except _HTTP_ERRORS as exc:
             raise self._error(exc) from exc
@@ -59,7 +59,7 @@ class OpenAIClient:
         return self._completion(_json_or_none(response.content), request)
 
     def _completion(self, body: Any, request: CompletionRequest) -> Completion:
-        """The answer's completion; an answer of another shape is a retryable error, as the SDK had it."""
+        """The answer's completion; an answer of another shape is a retryable error."""
         try:
             choice = body["choices"][0]
             message = choice["message"] or {}
@@ -81,7 +81,7 @@ class OpenAIClient:
         calls: dict[int, dict[str, str]] = {}
         usage, model, finish = Usage(), request.model, "stop"
         try:
-            async with self._http.stream("POST", self._completions_url, content=orjson.dumps(params),
+            async with self._http.stream("POST", self._completions_url, content=_body(params),
                                          headers=self._stream_headers,
                                          timeout=self.settings.timeout_seconds) as response:
                 if response.status_code >= 400:
@@ -187,6 +187,15 @@ def _wire_message(message: Message) -> dict[str, Any]:
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
             for c in message.tool_calls]}
     return {"role": message.role, "content": message.content}
+
+
+def _body(params: dict[str, Any]) -> bytes:
+    """The request body; what orjson cannot write (an integer beyond 64 bits
+    in a tool's schema, say) goes through ``json``."""
+    try:
+        return orjson.dumps(params)
+    except orjson.JSONEncodeError:
+        return json.dumps(params).encode()
 
 
 def _json_or_none(content: bytes) -> Any:

@@ -206,6 +206,14 @@ def test_openai_sends_the_parameters_given_and_omits_the_rest(server):
                                 {"role": "user", "content": "What is the capital of France?"}]
 
 
+def test_openai_sends_a_tool_schema_with_an_integer_beyond_64_bits(server):
+    huge = ToolSpec("count", "Counts.", {"type": "integer", "maximum": 2 ** 70})
+
+    complete(provider(server, "openai"), CompletionRequest(model="m", messages=QUESTION.messages, tools=(huge,)))
+
+    assert server.requests[0].body["tools"][0]["function"]["parameters"]["maximum"] == 2 ** 70
+
+
 def test_anthropic_parameters(server):
     schema = {"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object"}}}
     request = CompletionRequest(model="m", messages=QUESTION.messages, temperature=0.2, top_p=0.9, seed=7,
