@@ -79,16 +79,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.RequestSizeLimitMiddleware",
     "core.middleware.AfterResponseMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    # Django's own, run on the event loop under ASGI (core/inline_middleware.py).
+    "core.inline_middleware.SecurityMiddleware",
     # Async, unlike WhiteNoise's: under ASGI no middleware in this list is
     # sync-only, so a request crosses no thread until its (sync) view runs.
     "servestatic.middleware.ServeStaticMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.inline_middleware.SessionMiddleware",
+    "core.inline_middleware.CommonMiddleware",
+    "core.inline_middleware.CsrfViewMiddleware",
+    "core.inline_middleware.AuthenticationMiddleware",
+    "core.inline_middleware.MessageMiddleware",
+    "core.inline_middleware.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.web.errors.ConsoleErrorMiddleware",
 ]
