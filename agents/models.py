@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.roles import Role
+from core.fields import JSONField
 
 
 class AgentStatus(models.TextChoices):
@@ -35,8 +36,8 @@ class Agent(models.Model):
     description = models.CharField(max_length=500, blank=True, default="")
     status = models.CharField(max_length=16, choices=AgentStatus.choices, default=AgentStatus.ACTIVE)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_agents")
-    config = models.JSONField(default=dict)
-    pipeline = models.JSONField(default=dict)
+    config = JSONField(default=dict)
+    pipeline = JSONField(default=dict)
     runtime_state = models.CharField(max_length=16, choices=RuntimeState.choices, default=RuntimeState.STOPPED)
     runtime_started_at = models.DateTimeField(null=True, blank=True)
     deployed_version = models.PositiveIntegerField(null=True, blank=True)
@@ -192,8 +193,8 @@ class AgentVersion(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
     index = models.PositiveIntegerField()
-    config = models.JSONField()
-    pipeline = models.JSONField()
+    config = JSONField()
+    pipeline = JSONField()
     changelog = models.CharField(max_length=1000, blank=True, default="")
     content_hash = models.CharField(max_length=64)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
