@@ -3,6 +3,7 @@
 and cancel.  Check permission, parse, call a service, serialize.  Streams are
 Server-Sent Events built in ``executions.api.sse``."""
 
+import functools
 import logging
 
 from drf_spectacular.types import OpenApiTypes
@@ -35,6 +36,7 @@ from executions.api.runs import (
     run_headers,
 )
 from executions.api.sse import LAST_EVENT_ID, EventStreamRenderer, parse_last_event_id, stream_response
+from executions.api.waiting_runs import RunPending
 from executions.inputs import RunRequestSerializer
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services import runs
@@ -179,9 +181,22 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
 
     def _sync(self, request, *, compozy: bool):
         execution, created, correlation = self._start(request, queued=False)
-        if created:
-            execution = runs.run_inline(execution)
-        return sync_result_response(request, execution, correlation=correlation, created=created, compozy=compozy)
+        if not created:
+            return sync_result_response(request, execution, correlation=correlation, created=False, compozy=compozy)
+        # Run on the event loop, not on this thread, then answered here (executions.api.waiting_runs).
+        return RunPending(execution, functools.partial(self._answer_run, request, correlation=correlation,
+                                                       compozy=compozy))
+
+    def _answer_run(self, request, execution: Execution, *, correlation: str, compozy: bool):
+        """The answer to a run ``_sync`` started, once it has run: its result or
+        problem, finished as ``dispatch`` finishes an answer."""
+        self.headers = self.default_response_headers
+        try:
+            response = sync_result_response(request, execution, correlation=correlation, created=True,
+                                            compozy=compozy)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        return self.finalize_response(request, response)
 
     @extend_schema(summary="Run the agent and wait for its result", request=RunRequestSerializer,
                    parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],

@@ -8,6 +8,7 @@ from executions.api.artifacts import ArtifactViewSet
 from executions.api.cost_estimate import CostEstimateViewSet
 from executions.api.executions import AgentExecutionViewSet, ExecutionViewSet
 from executions.api.providers import ProviderViewSet
+from executions.api.waiting_runs import awaiting_runs
 from executions.api.webhooks import HookView, HookWithoutSecretView
 
 providers = ProviderViewSet.as_view
@@ -23,8 +24,10 @@ urlpatterns = [
             providers({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}), name="provider-detail"),
     re_path(r"^providers/(?P<provider>[^/]+)/test/?$", providers({"post": "test"}), name="provider-test"),
     # runs and executions
-    re_path(AGENT + r"/invoke/?$", agent_runs({"post": "invoke"}), name="agent-invoke"),
-    re_path(AGENT + r"/executions/?$", agent_runs({"get": "list", "post": "create"}), name="agent-execution-list"),
+    # The synchronous runs wait for their run on the event loop (executions.api.waiting_runs).
+    re_path(AGENT + r"/invoke/?$", awaiting_runs(agent_runs({"post": "invoke"})), name="agent-invoke"),
+    re_path(AGENT + r"/executions/?$", awaiting_runs(agent_runs({"get": "list", "post": "create"})),
+            name="agent-execution-list"),
     re_path(AGENT + r"/executions/async/?$", agent_runs({"post": "start_async"}), name="agent-execution-async"),
     re_path(AGENT + r"/executions/(?P<id>[^/]+)/?$", agent_runs({"get": "retrieve"}),
             name="agent-execution-detail"),

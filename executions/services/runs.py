@@ -4,8 +4,8 @@
 ``execution_start`` checks the request and writes the execution row (with
 idempotency); ``execution_run`` claims a queued execution and runs it (a
 Celery task, or ``execution_run_in_background``'s thread serving a stream);
-``run_inline`` runs a freshly started one in the calling thread (synchronous
-invoke).  All three end in ``execution_execute`` (``executions.services.execute``),
+``run_started`` runs a freshly started one on the calling event loop (a
+synchronous invoke).  All three end in ``execution_execute`` (``executions.services.execute``),
 the one async path through the engine, which never leaves an execution
 ``running``.  How an execution ends is ``executions.services.outcomes``;
 settling what a dead process left, ``executions.services.reaper``.
@@ -47,7 +47,7 @@ from executions.services.recording import event_record
 # Where they were first written; callers still import them from here.
 __all__ = ["IdempotencyConflict", "IdempotencyKeyReused", "RunRequest", "execution_abandon", "execution_cancel",
            "execution_claim", "execution_execute", "execution_finish", "execution_result", "execution_run",
-           "execution_run_in_background", "execution_start", "run_inline", "run_request", "run_request_from_body"]
+           "execution_run_in_background", "execution_start", "run_request", "run_request_from_body", "run_started"]
 
 logger = logging.getLogger("agentry.executions")
 
@@ -206,13 +206,13 @@ def _worker_name() -> str:
 
 # --- running ------------------------------------------------------------------------------------
 
-def run_inline(execution: Execution) -> Execution:
-    """Run an execution ``execution_start`` created as running, in this
-    thread; it comes back with its outcome."""
-    async_to_sync(execution_execute)(execution.id, definition=getattr(execution, "definition", None),
-                                     execution=execution)
+async def run_started(execution: Execution) -> Execution:
+    """Run an execution ``execution_start`` created as running, on this event
+    loop (a synchronous run's request waits for it there: ``executions.api.waiting_runs``);
+    it comes back with its outcome."""
+    await execution_execute(execution.id, definition=getattr(execution, "definition", None), execution=execution)
     if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome
-        execution.refresh_from_db()
+        await execution.arefresh_from_db()
     return execution
 
 

@@ -51,8 +51,9 @@ class Reply:
     ``(prompt_tokens, completion_tokens)``; ``None`` estimates it.  A
     ``status`` other than 200 answers with that status and a JSON error body in
     the request's wire format (``error`` is its message), plus ``Retry-After``
-    when ``retry_after`` is set (seconds, or a string sent as is).  ``delay``
-    waits before the response starts; ``chunk_delay`` waits between streamed
+    when ``retry_after`` is set (seconds, or a string sent as is).  ``hold``
+    (a ``threading.Event``) keeps the answer back until the test sets it;
+    ``delay`` then waits before the response starts; ``chunk_delay`` waits between streamed
     events.  ``disconnect_after`` closes the connection without finishing:
     0 before any response, n after n streamed events.  ``body`` replaces the
     answer's body with these bytes, sent as JSON with ``status`` (an answer
@@ -67,6 +68,7 @@ class Reply:
     error: str | None = None
     retry_after: float | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None
     delay: float = 0.0
     chunk_delay: float = 0.0
     chunks: list[str] | None = None
@@ -207,6 +209,13 @@ class FakeLLMServer:
         with self._lock:
             return next(self._ids)
 
+    def _held_until_released(self, hold: threading.Event | None) -> bool:
+        """Wait for ``hold`` unless the server stops first; False when it stopped."""
+        while hold is not None and not hold.wait(0.05):
+            if self._stopping.is_set():
+                return False
+        return True
+
     def _sleep(self, seconds: float) -> bool:
         """Sleep unless the server stops first; False when it stopped."""
         return not (seconds > 0 and self._stopping.wait(seconds))
@@ -299,7 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         reply = fake._next_reply(body.get("model"))
         try:
-            if not fake._sleep(reply.delay) or reply.disconnect_after == 0:
+            if not fake._held_until_released(reply.hold) or not fake._sleep(reply.delay) \
+                    or reply.disconnect_after == 0:
                 raise _Disconnect
             if reply.body is not None:
                 self._send_bytes(reply.status, reply.body, reply.headers)

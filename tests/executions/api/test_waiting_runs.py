@@ -1,0 +1,121 @@
+"""A synchronous run waits for its model on the event loop (executions.api.waiting_runs),
+served by the real ASGI application: other requests answer meanwhile, and a
+client that leaves does not stop the run."""
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from executions.models import Execution, ExecutionStatus
+from tests.executions.conftest import THREE_NODES
+from tests.fakes.llm_server import Reply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def held():
+    """The fake model's answer, kept back until the test sets it (set at the end in any case)."""
+    release = threading.Event()
+    yield release
+    release.set()
+
+
+@pytest.fixture
+def caller(user, make_token):
+    return {"Authorization": f"Bearer {make_token(user)}"}
+
+
+def _execution_of(sent: list) -> Execution:
+    return Execution.objects.get(pk=sent[0].headers["x-execution-id"])
+
+
+def _wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_other_requests_answer_while_an_invoke_waits_for_its_model(
+        asgi_server, user, caller, make_agent, llm, held):
+    llm.script("gpt-main", [Reply(text="Paris.", hold=held)])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    answers = []
+
+    def invoke():
+        with httpx.Client(base_url=asgi_server.url, timeout=30) as client:
+            answers.append(client.post(f"/api/v1/agents/{agent.slug}/invoke", headers=caller,
+                                       json={"input": {"message": "Capital of France?"}}))
+
+    invoking = threading.Thread(target=invoke)
+    invoking.start()
+    llm.wait_for_requests(1)
+    execution = Execution.objects.get(agent=agent)
+    assert execution.status == ExecutionStatus.RUNNING
+
+    # While the model holds its answer, the sync code of other requests runs:
+    # a read, and a second invoke of the same agent, which answers first.
+    with httpx.Client(base_url=asgi_server.url, timeout=5) as client:
+        me = client.get("/api/v1/auth/me", headers=caller)
+        second = client.post(f"/api/v1/agents/{agent.slug}/invoke", headers=caller,
+                             json={"input": {"message": "And of Spain?"}})
+    assert me.status_code == 200
+    assert me.json()["data"]["username"] == user.username
+    assert second.status_code == 200, second.text
+    assert second.json()["data"]["output"] == "echo: And of Spain?"
+    assert not answers
+
+    held.set()
+    invoking.join(10)
+    (first,) = answers
+    assert first.status_code == 200, first.text
+    data = first.json()["data"]
+    assert data["execution_id"] == str(execution.pk) and data["output"] == "Paris."
+    assert first.headers["X-Execution-ID"] == str(execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.SUCCEEDED and execution.output == "Paris."
+
+
+def test_a_failed_run_still_answers_its_problem(asgi_server, user, caller, make_agent, llm):
+    llm.script("gpt-main", [Reply(status=400, error="bad request, said the model")])
+    agent = make_agent(user, pipeline=THREE_NODES)
+
+    with httpx.Client(base_url=asgi_server.url, timeout=10) as client:
+        response = client.post(f"/api/v1/agents/{agent.slug}/invoke", headers=caller,
+                               json={"input": {"message": "hi"}})
+
+    assert response.status_code == 502
+    assert response.headers["Content-Type"] == "application/problem+json"
+    execution = Execution.objects.get(agent=agent)
+    body = response.json()
+    assert body["code"] == "provider_error" and body["instance"] == f"/api/v1/executions/{execution.pk}"
+    assert response.headers["X-Execution-ID"] == str(execution.pk)
+    assert execution.status == ExecutionStatus.FAILED
+
+
+def test_a_client_that_leaves_does_not_stop_its_run(asgi_server, user, caller, make_agent, llm, held, caplog):
+    llm.script("gpt-main", [Reply(text="Paris.", hold=held)])
+    agent = make_agent(user, pipeline=THREE_NODES)
+    body = json.dumps({"input": {"message": "Capital of France?"}}).encode()
+    head = (f"POST /api/v1/agents/{agent.slug}/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: {caller['Authorization']}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+
+    with socket.create_connection(("127.0.0.1", asgi_server.port), timeout=10) as client:
+        client.sendall(head + body)
+        llm.wait_for_requests(1)
+    # The client is gone before the model answers.
+    execution = Execution.objects.get(agent=agent)
+    held.set()
+
+    _wait_for(lambda: Execution.objects.get(pk=execution.pk).status != ExecutionStatus.RUNNING)
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.SUCCEEDED and execution.output == "Paris."
+    assert list(execution.steps.values_list("node_id", "status")) == [
+        ("input", "succeeded"), ("llm", "succeeded"), ("output", "succeeded")]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
