@@ -17,6 +17,7 @@ from accounts.models import Scope
 from accounts.permissions import ActionRulePermission, Rule
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, AgentScopedViewMixin
+from core.awaiting import Awaiting, finished
 from core.envelope import data_response, enveloped
 from core.errors import BadGateway, Conflict, GatewayTimeout, UnprocessableContent
 from core.renderers import JSONRenderer
@@ -36,7 +37,6 @@ from executions.api.runs import (
     run_headers,
 )
 from executions.api.sse import LAST_EVENT_ID, EventStreamRenderer, parse_last_event_id, stream_response
-from executions.api.waiting_runs import RunPending
 from executions.inputs import RunRequestSerializer
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services import runs
@@ -183,20 +183,10 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         execution, created, correlation = self._start(request, queued=False)
         if not created:
             return sync_result_response(request, execution, correlation=correlation, created=False, compozy=compozy)
-        # Run on the event loop, not on this thread, then answered here (executions.api.waiting_runs).
-        return RunPending(execution, functools.partial(self._answer_run, request, correlation=correlation,
-                                                       compozy=compozy))
-
-    def _answer_run(self, request, execution: Execution, *, correlation: str, compozy: bool):
-        """The answer to a run ``_sync`` started, once it has run: its result or
-        problem, finished as ``dispatch`` finishes an answer."""
-        self.headers = self.default_response_headers
-        try:
-            response = sync_result_response(request, execution, correlation=correlation, created=True,
-                                            compozy=compozy)
-        except Exception as exc:
-            response = self.handle_exception(exc)
-        return self.finalize_response(request, response)
+        # The run waits for its model on the event loop, not on this thread (core.awaiting).
+        return Awaiting(functools.partial(runs.run_started, execution), lambda done: finished(
+            self, request, lambda: sync_result_response(request, done.result(), correlation=correlation,
+                                                        created=True, compozy=compozy)))
 
     @extend_schema(summary="Run the agent and wait for its result", request=RunRequestSerializer,
                    parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],

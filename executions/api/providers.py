@@ -4,6 +4,8 @@ and a staff user.  The API key is write-only.  The services validate the
 bodies with ``agents.inputs.providers``, which the schema shows too; the
 serializers here render providers and test results."""
 
+import functools
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -17,6 +19,7 @@ from agents.inputs.providers import MODEL_NAME_MAX, ProviderModelSerializer, Pro
 from agents.models import Provider, ProviderKind
 from agents.providers import provider_get, provider_list
 from agents.services.providers import provider_create, provider_delete, provider_update, require_staff
+from core.awaiting import Awaiting, finished
 from core.envelope import data_response, enveloped
 from core.validation import validated
 from executions.api.filters import ProviderFilter
@@ -128,5 +131,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
                    responses={200: enveloped(ProviderTestResultSerializer), 502: PROVIDER_FAILED})
     def test(self, request, provider=None):
         body = validated(ProviderTestSerializer(data=request.data))
-        result = provider_test(provider=self.get_object(), model=body.get("model"))
-        return data_response(ProviderTestResultSerializer(result).data)
+        test = functools.partial(provider_test, provider=self.get_object(), model=body.get("model"))
+        # The provider's answer is awaited on the event loop, not on this thread (core.awaiting).
+        return Awaiting(test, lambda done: finished(
+            self, request, lambda: data_response(ProviderTestResultSerializer(done.result()).data)))

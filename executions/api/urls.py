@@ -3,12 +3,12 @@ estimate, artifacts, analytics and the public webhook trigger."""
 
 from django.urls import include, re_path
 
+from core.awaiting import awaits_on_loop
 from executions.api.analytics import AnalyticsViewSet
 from executions.api.artifacts import ArtifactViewSet
 from executions.api.cost_estimate import CostEstimateViewSet
 from executions.api.executions import AgentExecutionViewSet, ExecutionViewSet
 from executions.api.providers import ProviderViewSet
-from executions.api.waiting_runs import awaiting_runs
 from executions.api.webhooks import HookView, HookWithoutSecretView
 
 providers = ProviderViewSet.as_view
@@ -17,16 +17,17 @@ executions = ExecutionViewSet.as_view
 AGENT = r"^agents/(?P<agent>[^/]+)"
 EXECUTION = r"^executions/(?P<id>[^/]+)"
 
+# Views that wait for a run or a model call wait on the event loop (core.awaiting).
 urlpatterns = [
     # providers
     re_path(r"^providers/?$", providers({"get": "list", "post": "create"}), name="provider-list"),
     re_path(r"^providers/(?P<provider>[^/]+)/?$",
             providers({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}), name="provider-detail"),
-    re_path(r"^providers/(?P<provider>[^/]+)/test/?$", providers({"post": "test"}), name="provider-test"),
+    re_path(r"^providers/(?P<provider>[^/]+)/test/?$", awaits_on_loop(providers({"post": "test"})),
+            name="provider-test"),
     # runs and executions
-    # The synchronous runs wait for their run on the event loop (executions.api.waiting_runs).
-    re_path(AGENT + r"/invoke/?$", awaiting_runs(agent_runs({"post": "invoke"})), name="agent-invoke"),
-    re_path(AGENT + r"/executions/?$", awaiting_runs(agent_runs({"get": "list", "post": "create"})),
+    re_path(AGENT + r"/invoke/?$", awaits_on_loop(agent_runs({"post": "invoke"})), name="agent-invoke"),
+    re_path(AGENT + r"/executions/?$", awaits_on_loop(agent_runs({"get": "list", "post": "create"})),
             name="agent-execution-list"),
     re_path(AGENT + r"/executions/async/?$", agent_runs({"post": "start_async"}), name="agent-execution-async"),
     re_path(AGENT + r"/executions/(?P<id>[^/]+)/?$", agent_runs({"get": "retrieve"}),

@@ -9,8 +9,6 @@ import dataclasses
 import logging
 import time
 
-from asgiref.sync import async_to_sync
-
 from agents.inputs.providers import MODEL_NAME_MAX
 from agents.models import Provider
 from core.errors import ApiError, BadGateway, ValidationFailed
@@ -50,9 +48,11 @@ async def _complete_once(settings, request: CompletionRequest):
         await client.aclose()
 
 
-def provider_test(*, provider: Provider, model: str | None = None) -> dict:
+async def provider_test(*, provider: Provider, model: str | None = None) -> dict:
     """Send a one-line prompt to ``model`` (default: the first listed) and
-    report what came back.  A provider failure is a 502 ``provider_error``."""
+    report what came back.  A provider failure is a 502 ``provider_error``.
+    Async, and reads nothing from the database: the views wait for it on the
+    event loop (``core.awaiting``), as a provider may take its timeout to fail."""
     model = _test_model(provider, model)
     try:
         settings = provider_settings(provider)
@@ -62,7 +62,7 @@ def provider_test(*, provider: Provider, model: str | None = None) -> dict:
     request = CompletionRequest(model=model, messages=(Message(role="user", content=TEST_PROMPT),))
     started = time.perf_counter()
     try:
-        completion = async_to_sync(_complete_once)(settings, request)
+        completion = await _complete_once(settings, request)
     except ProviderError as exc:
         where = f"HTTP {exc.status}" if exc.status else "no response"
         reason = exc.message.removeprefix(f"{provider.name}: ").removeprefix(f"{where}: ")

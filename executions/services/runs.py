@@ -208,7 +208,7 @@ def _worker_name() -> str:
 
 async def run_started(execution: Execution) -> Execution:
     """Run an execution ``execution_start`` created as running, on this event
-    loop (a synchronous run's request waits for it there: ``executions.api.waiting_runs``);
+    loop (a synchronous run's request waits for it there: ``core.awaiting``);
     it comes back with its outcome."""
     await execution_execute(execution.id, definition=getattr(execution, "definition", None), execution=execution)
     if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome

@@ -9,6 +9,8 @@ manage them, so every page here needs staff (403 otherwise).
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
@@ -19,6 +21,7 @@ from accounts.actor import Actor
 from agents.errors import NameTaken
 from agents.providers import provider_get, provider_list
 from agents.services.providers import provider_create, provider_delete, provider_update, require_staff
+from core.awaiting import Awaiting
 from core.errors import ApiError, ValidationFailed
 from executions.services.providers import provider_test
 from executions.web.provider_forms import ProviderForm, add_provider_errors, model_rows, models_sent
@@ -94,11 +97,15 @@ class ProviderTestView(StaffPageMixin, View):
 
     def post(self, request, provider):
         found = provider_get(str(provider))
-        model = request.POST.get("model") or None
+        test = functools.partial(provider_test, provider=found, model=request.POST.get("model") or None)
+        # The provider's answer is awaited on the event loop, not on this thread (core.awaiting).
+        return Awaiting(test, lambda done: self._result(request, found, done))
+
+    def _result(self, request, provider, done):
         try:
-            result, error = provider_test(provider=found, model=model), None
+            result, error = done.result(), None
         except ApiError as exc:
             result, error = None, exc
-        context = {"provider": found, "result": result, "error": error}
+        context = {"provider": provider, "result": result, "error": error}
         template = "console/providers/_test_result.html" if request.htmx else "console/providers/test.html"
         return render(request, template, context)

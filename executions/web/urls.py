@@ -1,5 +1,6 @@
 from django.urls import path
 
+from core.awaiting import awaits_on_loop
 from executions.web import artifacts, dashboard, executions, overview, providers, run, runtime
 
 urlpatterns = [
@@ -17,7 +18,8 @@ urlpatterns = [
     path("providers/new/", providers.ProviderFormView.as_view(), name="provider-create"),
     path("providers/<uuid:provider>/", providers.ProviderFormView.as_view(), name="provider-edit"),
     path("providers/<uuid:provider>/delete/", providers.ProviderDeleteView.as_view(), name="provider-delete"),
-    path("providers/<uuid:provider>/test/", providers.ProviderTestView.as_view(), name="provider-test"),
+    path("providers/<uuid:provider>/test/", awaits_on_loop(providers.ProviderTestView.as_view()),
+         name="provider-test"),
     path("agents/<str:ref>/artifacts/", artifacts.ArtifactListView.as_view(), name="agent-artifacts"),
     path("agents/<str:ref>/artifacts/<uuid:artifact>/", artifacts.ArtifactDetailView.as_view(),
          name="agent-artifact"),

@@ -1,6 +1,7 @@
-"""A synchronous run waits for its model on the event loop (executions.api.waiting_runs),
-served by the real ASGI application: other requests answer meanwhile, and a
-client that leaves does not stop the run."""
+"""Views that wait for a run or a model call wait on the event loop
+(core.awaiting), served by the real ASGI application: other requests answer
+meanwhile, errors still answer as problems, and a client that leaves does not
+stop its run."""
 
 import json
 import socket
@@ -28,10 +29,6 @@ def held():
 @pytest.fixture
 def caller(user, make_token):
     return {"Authorization": f"Bearer {make_token(user)}"}
-
-
-def _execution_of(sent: list) -> Execution:
-    return Execution.objects.get(pk=sent[0].headers["x-execution-id"])
 
 
 def _wait_for(predicate, timeout: float = 10.0):
@@ -119,3 +116,29 @@ def test_a_client_that_leaves_does_not_stop_its_run(asgi_server, user, caller, m
     assert list(execution.steps.values_list("node_id", "status")) == [
         ("input", "succeeded"), ("llm", "succeeded"), ("output", "succeeded")]
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_other_requests_answer_while_a_provider_test_waits(asgi_server, user, caller, staff, make_token, llm, held):
+    llm.script("gpt-main", [Reply(text="ok", usage=(7, 1), hold=held)])
+    answers = []
+    admin = {"Authorization": f"Bearer {make_token(staff)}"}
+
+    def provider_test():
+        with httpx.Client(base_url=asgi_server.url, timeout=30) as client:
+            answers.append(client.post("/api/v1/providers/fake/test", json={}, headers=admin))
+
+    testing = threading.Thread(target=provider_test)
+    testing.start()
+    llm.wait_for_requests(1)
+
+    with httpx.Client(base_url=asgi_server.url, timeout=5) as client:
+        me = client.get("/api/v1/auth/me", headers=caller)
+    assert me.status_code == 200 and not answers
+
+    held.set()
+    testing.join(10)
+    (answer,) = answers
+    assert answer.status_code == 200, answer.text
+    result = answer.json()["data"]
+    assert (result["ok"], result["model"], result["output"]) == (True, "gpt-main", "ok")
+    assert result["usage"] == {"prompt": 7, "completion": 1}
