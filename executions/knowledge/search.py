@@ -3,14 +3,18 @@ configured, fused by reciprocal rank (RRF, k = 60: a passage's score is the
 sum of 1 / (60 + its rank) over the retrievers that found it, so one found
 by both outranks one found by either alone at a similar rank).
 
-One function serves the API, the ``knowledge_search`` node and tool, and the
-chat's ``/knowledge search`` (through ``selectors.knowledge_search``)."""
+One search serves the API, the ``knowledge_search`` node and tool, and the
+chat's ``/knowledge search`` (through ``selectors``): ``search`` from sync
+code, ``asearch`` from async code."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import uuid
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
 
 from executions.knowledge.config import EmbeddingModel, EmbeddingUnavailable, embedding_model
 from executions.knowledge.fulltext import full_text_search
@@ -29,27 +33,71 @@ MAX_QUERY_CHARS = 2000
 def search(*, agent_id: uuid.UUID, config: dict, query: str, top_k: int = 5,
            tags: list[str] | None = None) -> dict:
     """``{"mode", "note", "results"}`` for ``query`` over the agent's ready
-    documents (those carrying any of ``tags``, when given)."""
+    documents (those carrying any of ``tags``, when given).  Synchronous: the
+    query's embedding is fetched in the calling thread."""
+    found = _begin(agent_id, config, query, top_k, tags)
+    return _end(found, _query_vector(found))
+
+
+async def asearch(*, agent_id: uuid.UUID, config: dict, query: str, top_k: int = 5,
+                  tags: list[str] | None = None) -> dict:
+    """``search`` from async code (a run's ``knowledge_search``): the reads go to
+    the database thread, but the query's embedding is fetched on a thread of
+    its own, so that the embedding provider's latency holds no other run's
+    or request's database work."""
+    found = await sync_to_async(_begin)(agent_id, config, query, top_k, tags)
+    vector = await sync_to_async(_query_vector, thread_sensitive=False)(found)
+    return await sync_to_async(_end)(found, vector)
+
+
+@dataclass
+class _Search:
+    """A search between its reads: the full-text ranks, and the model to embed the query with."""
+
+    agent_id: uuid.UUID
+    query: str
+    top_k: int
+    document_ids: list[uuid.UUID] | None
+    pool: int
+    ranked: dict[str, list[tuple[int, float]]]
+    model: EmbeddingModel | None
+    note: str
+
+
+def _begin(agent_id, config: dict, query: str, top_k: int, tags: list[str] | None) -> _Search:
     query = (query or "").strip()[:MAX_QUERY_CHARS]
     document_ids = _tagged_documents(agent_id, tags) if tags else None
     pool = max(top_k * 4, 20)
     ranked = {FULL_TEXT: full_text_search(agent_id, query, limit=pool, document_ids=document_ids)}
-    mode, note = FULL_TEXT, "No embedding model is configured, so this is full-text search only."
+    note = "No embedding model is configured, so this is full-text search only."
     try:
         model = embedding_model(config)
     except EmbeddingUnavailable as exc:
         model, note = None, f"{exc} Full-text search only."
-    if model is not None and query:
-        try:
-            vector = _query_client(model).embed([query]).vectors[0]
-        except ProviderError as exc:
-            logger.warning("Query embedding failed for agent %s: %s", agent_id, exc.message)
-            note = f"The embedding model failed ({exc.message}); full-text search only."
-        else:
-            ranked[VECTOR] = vector_search(agent_id, model.key, vector, limit=pool, document_ids=document_ids)
-            mode = "hybrid"
-            note = f"Full text and vectors ({model.key}), fused by reciprocal rank."
-    return {"mode": mode, "note": note, "results": _results(ranked, top_k, fused=mode == "hybrid")}
+    return _Search(agent_id, query, top_k, document_ids, pool, ranked, model if query else None, note)
+
+
+def _query_vector(found: _Search) -> list[float] | None:
+    """The query's embedding (no database: any thread), or ``None`` with a note saying why."""
+    if found.model is None:
+        return None
+    try:
+        return _query_client(found.model).embed([found.query]).vectors[0]
+    except ProviderError as exc:
+        logger.warning("Query embedding failed for agent %s: %s", found.agent_id, exc.message)
+        found.note = f"The embedding model failed ({exc.message}); full-text search only."
+        return None
+
+
+def _end(found: _Search, vector: list[float] | None) -> dict:
+    mode = FULL_TEXT
+    if vector is not None:
+        found.ranked[VECTOR] = vector_search(found.agent_id, found.model.key, vector, limit=found.pool,
+                                             document_ids=found.document_ids)
+        mode = "hybrid"
+        found.note = f"Full text and vectors ({found.model.key}), fused by reciprocal rank."
+    return {"mode": mode, "note": found.note,
+            "results": _results(found.ranked, found.top_k, fused=mode == "hybrid")}
 
 
 _clients: dict[tuple, EmbeddingClient] = {}

@@ -38,8 +38,10 @@ def knowledge_search(agent, query: str, *, top_k: int = 5, tags: list[str] | Non
     return hybrid.search(agent_id=agent.pk, config=agent.config, query=query, top_k=top_k, tags=tags)
 
 
-def knowledge_search_for_definition(agent_id, config: dict, query: str, *, top_k: int | None = None,
-                                    tags: list[str] | None = None) -> dict:
-    """The same for a run: the definition's own config picks the embedding model."""
+async def knowledge_search_for_definition(agent_id, config: dict, query: str, *, top_k: int | None = None,
+                                          tags: list[str] | None = None) -> dict:
+    """The same from async code, for a run or the search endpoint: the
+    definition's own config picks the embedding model, and the embedding
+    call holds no other run's or request's database work."""
     top_k = top_k or knowledge_config(config)["top_k"]
-    return hybrid.search(agent_id=agent_id, config=config, query=query, top_k=top_k, tags=tags)
+    return await hybrid.asearch(agent_id=agent_id, config=config, query=query, top_k=top_k, tags=tags)

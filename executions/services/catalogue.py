@@ -35,8 +35,8 @@ class DatabaseCatalogue:
 
     async def knowledge_search(self, definition: AgentDefinition, query: str, *, top_k: int | None,
                                tags: list[str] | None) -> dict:
-        return await sync_to_async(knowledge_search_for_definition)(definition.id, definition.config, query,
-                                                                    top_k=top_k, tags=tags)
+        return await knowledge_search_for_definition(definition.id, definition.config, query, top_k=top_k,
+                                                     tags=tags)
 
 
 def provider_refs(definition: AgentDefinition) -> list[str]:

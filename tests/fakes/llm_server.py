@@ -622,7 +622,7 @@ def _answer_embeddings(handler: _Handler, body: Any) -> None:
     with fake._lock:
         script = fake._scripts.get(body.get("model") or "")
         reply = script.popleft() if script else None
-    if reply is not None and not fake._sleep(reply.delay):
+    if reply is not None and not (fake._held_until_released(reply.hold) and fake._sleep(reply.delay)):
         return
     if reply is not None and reply.status != 200:
         handler._send_error("openai", reply)

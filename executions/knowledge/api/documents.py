@@ -2,6 +2,8 @@
 ``/agents/{agent}/knowledge/search`` (API.md §6).  Writes need the admin
 role and ``agents:write``; reads and search the viewer role and ``agents:read``."""
 
+import functools
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -10,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, agent_rule
+from core.awaiting import Awaiting, finished
 from core.envelope import data_response, enveloped
 from core.errors import ValidationFailed
 from core.parsers import StrictJSONParser
@@ -155,6 +158,8 @@ class KnowledgeSearchViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     def search(self, request, agent=None):
         body = validated(SearchInputSerializer(data=request.data))
         agent = self.get_agent()
-        found = selectors.knowledge_search_for_definition(agent.pk, agent.config, body["query"],
-                                                          top_k=body.get("top_k"), tags=body.get("tags"))
-        return data_response({"query": body["query"], **found})
+        search = functools.partial(selectors.knowledge_search_for_definition, agent.pk, agent.config, body["query"],
+                                   top_k=body.get("top_k"), tags=body.get("tags"))
+        # The query's embedding is awaited on the event loop, not on this thread (core.awaiting).
+        return Awaiting(search, lambda done: finished(
+            self, request, lambda: data_response({"query": body["query"], **done.result()})))

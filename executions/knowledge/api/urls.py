@@ -2,6 +2,7 @@
 
 from django.urls import re_path
 
+from core.awaiting import awaits_on_loop
 from executions.knowledge.api.documents import KnowledgeSearchViewSet, KnowledgeViewSet
 
 AGENT = r"^agents/(?P<agent>[^/]+)"
@@ -9,7 +10,7 @@ knowledge = KnowledgeViewSet.as_view
 
 urlpatterns = [
     re_path(AGENT + r"/knowledge/?$", knowledge({"get": "list", "post": "create"}), name="agent-knowledge-list"),
-    re_path(AGENT + r"/knowledge/search/?$", KnowledgeSearchViewSet.as_view({"post": "search"}),
+    re_path(AGENT + r"/knowledge/search/?$", awaits_on_loop(KnowledgeSearchViewSet.as_view({"post": "search"})),
             name="agent-knowledge-search"),
     re_path(AGENT + r"/knowledge/(?P<doc>[^/]+)/?$", knowledge({"get": "retrieve", "delete": "destroy"}),
             name="agent-knowledge-detail"),

@@ -11,10 +11,14 @@ second (htmx) and stops once all are ready or failed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -23,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import TemplateView
 
 from agents.web.base import AgentPageMixin
+from core.awaiting import Awaiting
 from core.errors import ApiError
 from core.validation import validated
 from core.web.forms import add_service_errors
@@ -47,24 +52,35 @@ class KnowledgePageMixin(AgentPageMixin):
                 "status_url": reverse("console:knowledge-status", args=[self.agent.slug])
                 + (f"?page={page.number}" if page.number > 1 else "")}
 
-    def search_context(self) -> dict:
-        """The search form, and its results when a query was sent (the API's
-        ``POST /knowledge/search``: the same input serializer and selector)."""
+    def searched(self, render: Callable[[dict], HttpResponse]) -> HttpResponse:
+        """``render(context)`` with the search form, and its results when a
+        query was sent (the API's ``POST /knowledge/search``: the same input
+        serializer and selector).  The search is awaited on the event loop,
+        not on this thread, as the query's embedding takes a provider's time (core.awaiting)."""
         if "query" not in self.request.GET:
-            return {"search_form": SearchForm(), "search": None}
+            return render({"search_form": SearchForm(), "search": None})
         form = SearchForm(self.request.GET)
-        found = None
-        if form.is_valid():
-            body = {"query": form.cleaned_data["query"]}
-            if form.cleaned_data["top_k"] is not None:
-                body["top_k"] = form.cleaned_data["top_k"]
-            try:
-                body = validated(SearchInputSerializer(data=body))
-                found = {"query": body["query"], **selectors.knowledge_search_for_definition(
-                    self.agent.pk, self.agent.config, body["query"], top_k=body.get("top_k"))}
-            except ApiError as error:
-                add_service_errors(form, error)
-        return {"search_form": form, "search": found}
+        if not form.is_valid():
+            return render({"search_form": form, "search": None})
+        body = {"query": form.cleaned_data["query"]}
+        if form.cleaned_data["top_k"] is not None:
+            body["top_k"] = form.cleaned_data["top_k"]
+        try:
+            body = validated(SearchInputSerializer(data=body))
+        except ApiError as error:
+            add_service_errors(form, error)
+            return render({"search_form": form, "search": None})
+        search = functools.partial(selectors.knowledge_search_for_definition, self.agent.pk, self.agent.config,
+                                   body["query"], top_k=body.get("top_k"))
+        return Awaiting(search, lambda done: render(_search_outcome(form, body["query"], done)))
+
+
+def _search_outcome(form: SearchForm, query: str, done) -> dict:
+    try:
+        return {"search_form": form, "search": {"query": query, **done.result()}}
+    except ApiError as error:
+        add_service_errors(form, error)
+        return {"search_form": form, "search": None}
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in post(), once the upload handlers are set
@@ -73,10 +89,14 @@ class KnowledgeView(KnowledgePageMixin, TemplateView):
 
     template_name = "console/knowledge/index.html"
 
+    def get(self, request, *args, **kwargs):
+        return self.searched(lambda search: self.render_to_response(self.get_context_data(**kwargs, **search)))
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(self.documents_context())
-        context.update(self.search_context())
+        context.setdefault("search_form", SearchForm())
+        context.setdefault("search", None)
         context["upload_form"] = kwargs.get("upload_form") or UploadForm()
         context["upload_api_url"] = reverse("agent-knowledge-list", kwargs={"agent": self.agent.slug})
         context["max_bytes"] = settings.AGENTRY_KNOWLEDGE_MAX_BYTES
@@ -145,12 +165,7 @@ class KnowledgeSearchView(KnowledgePageMixin, TemplateView):
         if not request.htmx:
             url = reverse("console:agent-knowledge", args=[self.agent.slug])
             return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
-        return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(self.search_context())
-        return context
+        return self.searched(lambda search: self.render_to_response(self.get_context_data(**kwargs, **search)))
 
 
 class DocumentDeleteView(KnowledgePageMixin, View):

@@ -1,13 +1,18 @@
 """``POST /agents/{agent}/knowledge/search``: full text, vectors from the
 fake server's embeddings, and their fusion."""
 
+import asyncio
 import math
+import threading
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 
+from agents.models import Agent
 from agents.services.agents import agent_update
 from executions.knowledge.fulltext import full_text_search
 from executions.knowledge.models import Chunk
+from executions.knowledge.selectors import knowledge_search_for_definition
 from executions.knowledge.vectors import vector_search
 from tests.conftest import problem
 from tests.executions.knowledge.conftest import ingest, search, upload
@@ -178,3 +183,30 @@ def test_punctuation_and_fts_syntax_in_queries_are_plain_words(api, owner, agent
     for query in ('refunds" OR "x', "refunds AND NOT NEAR(", "agent_id:x refunds", "*", "!!!"):
         search(client, agent, query)
     assert search(client, agent, '"refunds"*')["results"][0]["document_id"] == "faq"
+
+
+@pytest.mark.django_db
+def test_the_query_embedding_of_a_run_leaves_the_database_thread_free(api, owner, embedded_agent, llm):
+    add(api(owner), embedded_agent, "pets", "Cats sleep for most of the day and purr when content.")
+    held = threading.Event()
+    llm.script("embed-small", [Reply(hold=held)])
+    asked = len(llm.requests)
+
+    async def search_while_the_provider_thinks():
+        searching = asyncio.create_task(knowledge_search_for_definition(
+            embedded_agent.pk, embedded_agent.config, "cats sleeping"))
+        await asyncio.to_thread(llm.wait_for_requests, asked + 1)
+        # The thread every run and request reads the database from answers meanwhile.
+        agents = await asyncio.wait_for(sync_to_async(Agent.objects.count)(), 5)
+        held.set()
+        return agents, await searching
+
+    try:
+        agents, found = async_to_sync(search_while_the_provider_thinks)()
+    finally:
+        held.set()
+
+    assert agents == 1
+    assert found["mode"] == "hybrid"
+    assert [hit["document_id"] for hit in found["results"]] == ["pets"]
+    assert llm.requests[asked].body["input"] == ["cats sleeping"]
