@@ -19,6 +19,11 @@ llm_call → output) on ``fake``/``bench-model``.  Then it measures, in one run:
   events are in the database when the answer comes;
 * **invoke, deployed**: the same agent started, so runs read its deployed
   version (one connection);
+* **a slow model** (``--slow-model-ms``, 200 by default; 0 skips it): a second
+  fake server answering after that long, and an agent on it; the direct call
+  and invoke over ``--concurrency`` connections, ``--slow-requests`` each.
+  Here a web process should serve nearly as many invokes/s as the model
+  allows (connections ÷ its latency): waiting for a model must hold nothing back;
 * with ``--async`` only (``bench/worker_bench.py`` gives the worker's
   figures): one Celery worker on the same data dir (``--pool solo``, as
   ``scripts/run.sh`` starts it, or ``--pool prefork`` with one child).  After one
@@ -84,6 +89,7 @@ from bench.api_bench import (  # noqa: E402
 
 PROVIDER, MODEL, API_KEY = "fake", "bench-model", "sk-bench"
 AGENT_SLUG = "engine-bench"
+SLOW_PROVIDER, SLOW_SLUG = "fake-slow", "engine-bench-slow-model"  # the same agent on a model that takes its time
 DEPLOYED_SLUG = "engine-bench-deployed"  # the same agent, started: runs read its deployed version
 SYSTEM_PROMPT = "You are a friendly support agent for Acme."  # the demo pipeline's
 ASYNC_IDLE_RUNS = 5  # runs queued one at a time, each after the previous finished
@@ -102,6 +108,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests before each measured pass")
     parser.add_argument("--server", choices=SERVERS, default=default_server(),
                         help="the ASGI server (default: uvicorn when installed, else daphne)")
+    parser.add_argument("--slow-model-ms", type=float, default=200.0,
+                        help="the slow model's latency for the slow-model passes (0: no such passes)")
+    parser.add_argument("--slow-requests", type=int, default=160, help="measured requests per slow-model pass")
     parser.add_argument("--async", dest="run_async", action=argparse.BooleanOptionalAction, default=False,
                         help="also measure a Celery worker (bench/worker_bench.py is the worker's benchmark)")
     parser.add_argument("--runs", type=int, default=50, help="with --async: runs queued at once for the worker")
@@ -111,9 +120,10 @@ def parse_args() -> argparse.Namespace:
                         help="seconds to wait for the queued runs to finish (default: 5 per run, at least 120)")
     args = parser.parse_args()
     if (args.requests < max(2, args.concurrency) or (args.run_async and args.runs < args.concurrency)
-            or args.concurrency < 1 or args.warmup < 0):
-        parser.error("need --requests >= 2, --requests (and with --async --runs) >= --concurrency >= 1, "
-                     "and --warmup >= 0")
+            or args.concurrency < 1 or args.warmup < 0 or args.slow_model_ms < 0
+            or (args.slow_model_ms and args.slow_requests < args.concurrency)):
+        parser.error("need --requests >= 2, --requests (and with --async --runs, and --slow-requests) >= "
+                     "--concurrency >= 1, --warmup >= 0 and --slow-model-ms >= 0")
     if args.async_timeout is None:
         args.async_timeout = max(120.0, 5.0 * args.runs)
     return args
@@ -123,10 +133,11 @@ def default_server() -> str:
     return "uvicorn" if importlib.util.find_spec("uvicorn") else "daphne"
 
 
-def populate(fake_url: str) -> str:
-    """A staff user, the ``fake`` provider, the bench agent; return a raw API
-    token.  Through the services, as the API would do it; connections are
-    closed after so the server and the worker own the database."""
+def populate(fake_url: str, slow_url: str | None = None) -> str:
+    """A staff user, the ``fake`` provider, the bench agent (and with
+    ``slow_url`` the same on the slow fake server); return a raw API token.
+    Through the services, as the API would do it; connections are closed
+    after so the server and the worker own the database."""
     import django
 
     django.setup()
@@ -143,14 +154,21 @@ def populate(fake_url: str) -> str:
     user = get_user_model().objects.create_user(username="bench", email="bench@example.com",
                                                 password="bench-password-not-secret", is_staff=True)
     actor = Actor(user=user, user_agent="engine_bench")
-    provider_create(actor=actor, name=PROVIDER, kind="openai", base_url=fake_url + "/v1", api_key=API_KEY,
-                    models=[{"name": MODEL, "input_per_million": 1, "output_per_million": 2}])
-    pipeline = copy.deepcopy(SUPPORT_PIPELINE)
-    llm = next(node for node in pipeline["nodes"] if node["type"] == "llm_call")
-    llm["data"].update(provider=PROVIDER, model=MODEL)
-    assert llm["data"]["system_prompt_template"] == SYSTEM_PROMPT, "the demo pipeline changed"
+    def pipeline_on(provider: str, url: str) -> dict:
+        provider_create(actor=actor, name=provider, kind="openai", base_url=url + "/v1", api_key=API_KEY,
+                        models=[{"name": MODEL, "input_per_million": 1, "output_per_million": 2}])
+        pipeline = copy.deepcopy(SUPPORT_PIPELINE)
+        llm = next(node for node in pipeline["nodes"] if node["type"] == "llm_call")
+        llm["data"].update(provider=provider, model=MODEL)
+        assert llm["data"]["system_prompt_template"] == SYSTEM_PROMPT, "the demo pipeline changed"
+        return pipeline
+
+    pipeline = pipeline_on(PROVIDER, fake_url)
     agent_create(actor=actor, name="Engine bench", slug=AGENT_SLUG, pipeline=pipeline)
     deployed = agent_create(actor=actor, name="Engine bench (deployed)", slug=DEPLOYED_SLUG, pipeline=pipeline)
+    if slow_url:
+        agent_create(actor=actor, name="Engine bench (slow model)", slug=SLOW_SLUG,
+                     pipeline=pipeline_on(SLOW_PROVIDER, slow_url))
     agent_start(agent=deployed, actor=actor)
     _, raw_token = token_create(user=user, name="bench", scopes=["agents:read", "agents:run"])
     connections.close_all()
@@ -160,12 +178,12 @@ def populate(fake_url: str) -> str:
 # --- Processes ----------------------------------------------------------------
 
 
-def start_fake_llm(log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_fake_llm(log_path: Path, delay: float = 0.0) -> tuple[subprocess.Popen, str]:
     """The fake LLM server in its own process (so it shares no GIL with the
-    client threads); returns it and the URL it printed."""
+    client threads), answering after ``delay`` seconds; returns it and the URL it printed."""
     with open(log_path, "wb") as log:
-        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.llm_server", "--host", HOST, "--port", "0"],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=log)
+        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.llm_server", "--host", HOST, "--port", "0",
+                                 "--delay", str(delay)], cwd=ROOT, stdout=subprocess.PIPE, stderr=log)
     url = fake.stdout.readline().decode().strip()  # the server prints its URL once it listens
     if not url.startswith("http://"):
         stop_server(fake)
@@ -286,7 +304,8 @@ def message(i: int) -> str:
     return f"bench message {i}"
 
 
-def direct_sdk(fake_url: str, args, connections: int) -> Pass:
+def direct_sdk(fake_url: str, args, connections: int, *, count: int | None = None,
+               label: str = "direct SDK") -> Pass:
     import openai
 
     def open_client():
@@ -299,8 +318,8 @@ def direct_sdk(fake_url: str, args, connections: int) -> Pass:
         text = completion.choices[0].message.content
         return (None if text == f"echo: {message(i)}" else f"unexpected answer {text!r}"), None
 
-    return measure("direct SDK", "chat.completions.create", open_client, call,
-                   count=args.requests, warmup=args.warmup, connections=connections)
+    return measure(label, "chat.completions.create", open_client, call,
+                   count=count or args.requests, warmup=args.warmup, connections=connections)
 
 
 def http_client(base_url: str, token: str):
@@ -315,7 +334,7 @@ def _problem(response: httpx.Response, expected_status: int) -> str | None:
 
 
 def invoke(base_url: str, token: str, args, connections: int, slug: str = AGENT_SLUG,
-           label: str = "invoke") -> Pass:
+           label: str = "invoke", count: int | None = None) -> Pass:
     path = f"/api/v1/agents/{slug}/invoke"
 
     def call(client, i):
@@ -328,7 +347,7 @@ def invoke(base_url: str, token: str, args, connections: int, slug: str = AGENT_
         return problem, int(response.headers.get("X-Query-Count", -1))
 
     return measure(label, "POST .../invoke", open_client=http_client(base_url, token), call=call,
-                   count=args.requests, warmup=args.warmup, connections=connections)
+                   count=count or args.requests, warmup=args.warmup, connections=connections)
 
 
 def submit_runs(base_url: str, token: str, count: int, connections: int, exec_ids: list) -> Pass:
@@ -440,8 +459,8 @@ def _ratio(ours: float, base: float) -> str:
     return f"{ours / base:.2f}x" if base else "-"
 
 
-def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, a: AsyncResult | None, args,
-                 setup_seconds: float) -> None:
+def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, slow: list[Pass], a: AsyncResult | None,
+                 args, setup_seconds: float) -> None:
     worker = (f"; {args.runs} queued runs for one worker (--pool={args.pool} --concurrency=1)"
               if a is not None else "")
     print(f"\n{args.requests} measured requests per pass after {args.warmup} warm-up, web server {args.server}"
@@ -451,7 +470,7 @@ def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, a: As
               f"{'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     print(header)
     print("-" * len(header))
-    for r in [*directs, *invokes, deployed, *([a.submit] if a is not None else [])]:
+    for r in [*directs, *invokes, deployed, *slow, *([a.submit] if a is not None else [])]:
         print(f"{r.label:<20} {r.shown_path:<26} {r.connections:>5} {len(r.latencies):>5} {len(r.failures):>4} "
               f"{r.rps:>7.1f} {r.percentile_ms(50):>8.2f} {r.percentile_ms(95):>8.2f} "
               f"{r.queries() if r.query_counts else '-':>8}")
@@ -478,7 +497,14 @@ def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, a: As
               f"invoke {ours.rps:.1f}/s ({_ratio(ours.rps, base.rps)} of the direct call)")
     print(f"A running agent (its deployed version read from the versions table): p50 "
           f"{deployed.percentile_ms(50) - i50:+.2f} ms next to the draft's, {deployed.queries()} queries")
-    failures = [f for r in [*invokes, deployed] for f in r.failures]
+    if slow:
+        slow_direct, slow_invoke = slow
+        ceiling = slow_invoke.connections / (args.slow_model_ms / 1000)
+        print(f"A model taking {args.slow_model_ms:.0f} ms, {slow_invoke.connections} connections (at most "
+              f"{ceiling:.0f}/s): direct {slow_direct.rps:.1f}/s, invoke {slow_invoke.rps:.1f}/s "
+              f"({_ratio(slow_invoke.rps, slow_direct.rps)} of the direct call); p50 "
+              f"+{slow_invoke.percentile_ms(50) - slow_direct.percentile_ms(50):.2f} ms over the direct call's")
+    failures = [f for r in [*invokes, deployed, *slow[1:]] for f in r.failures]
     if failures:
         print(f"\n{len(failures)} invoke failures; the first: {failures[0]}")
     if a is None:
@@ -505,8 +531,12 @@ def run(args, data_dir: Path) -> None:
     try:
         fake, fake_url = start_fake_llm(data_dir / "fake-llm.log")
         processes.append(fake)
+        slow_url = None
+        if args.slow_model_ms:
+            slow_fake, slow_url = start_fake_llm(data_dir / "slow-llm.log", delay=args.slow_model_ms / 1000)
+            processes.append(slow_fake)
         migrate()
-        token = populate(fake_url)
+        token = populate(fake_url, slow_url)
         port = free_port()
         base_url = f"http://{HOST}:{port}"
         server = start_web_server(args.server, port, data_dir / "server.log")
@@ -518,6 +548,9 @@ def run(args, data_dir: Path) -> None:
         directs = [direct_sdk(fake_url, args, n) for n in widths]
         invokes = [invoke(base_url, token, args, n) for n in widths]
         deployed = invoke(base_url, token, args, 1, slug=DEPLOYED_SLUG, label="invoke, deployed")
+        slow = [direct_sdk(slow_url, args, args.concurrency, count=args.slow_requests, label="direct, slow model"),
+                invoke(base_url, token, args, args.concurrency, slug=SLOW_SLUG, label="invoke, slow model",
+                       count=args.slow_requests)] if slow_url else []
         async_result = None
         if args.run_async:
             worker = start_worker(args.pool, data_dir / "worker.log")
@@ -529,7 +562,7 @@ def run(args, data_dir: Path) -> None:
     finally:
         for process in reversed(processes):
             stop_server(process)
-    print_report(directs, invokes, deployed, async_result, args, setup_seconds)
+    print_report(directs, invokes, deployed, slow, async_result, args, setup_seconds)
 
 
 def main() -> None:
