@@ -11,8 +11,11 @@ API: ``/task create`` needs the admin role and ``agents:write`` like
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from inspect import iscoroutinefunction
+
+from asgiref.sync import sync_to_async
 
 from accounts.actor import Actor
 from accounts.models import Scope
@@ -140,11 +143,12 @@ def _task(call: Invocation) -> str:
     return f"Scheduled {schedule.name!r}: {schedule.cron} ({schedule.timezone}) — {prompt}"
 
 
-def _knowledge(call: Invocation) -> str:
+async def _knowledge(call: Invocation) -> str:
+    """Async: the query's embedding is awaited off the database thread."""
     action, _, query = call.args.strip().partition(" ")
     if action != "search" or not query.strip():
         return "Usage: /knowledge search <query>"
-    found = knowledge_search(call.agent, query.strip(), top_k=KNOWLEDGE_HITS)
+    found = await knowledge_search(call.agent, query.strip(), top_k=KNOWLEDGE_HITS)
     if not found["results"]:
         return f"Nothing in the knowledge base matches {query.strip()!r}. ({found['note']})"
     lines = [f"Top passages for {query.strip()!r} ({found['note']}):"]
@@ -155,7 +159,8 @@ def _knowledge(call: Invocation) -> str:
     return "\n".join(lines)
 
 
-_COMMANDS: dict[str, tuple[str, str, Callable[[Invocation], str]]] = {
+# A handler is sync (it runs on the database thread) or async (it awaits its own reads).
+_COMMANDS: dict[str, tuple[str, str, Callable[[Invocation], str | Awaitable[str]]]] = {
     "help": ("/help", "this list", _help),
     "personality": ("/personality [set <preset>]", "show or change this thread's communication style", _personality),
     "remember": ("/remember <text>", "store a memory the agent keeps", _remember),
@@ -168,19 +173,26 @@ _COMMANDS: dict[str, tuple[str, str, Callable[[Invocation], str]]] = {
 }
 
 
-def answer(thread: Thread, message: Message) -> str:
-    """The answer to the command ``message`` holds (sync)."""
+async def answer(thread: Thread, message: Message) -> str:
+    """The answer to the command ``message`` holds."""
     name = message.command
     entry = _COMMANDS.get(name)
     if entry is None:
         return f"Unknown command /{name}.\n\n{_help(None)}"
-    args = message.content.strip()[len(name) + 1:].strip()
-    call = Invocation(thread=thread, agent=thread.agent, actor=Actor(user=thread.created_by, token=message.token),
-                      args=args)
+    call = await sync_to_async(_invocation)(thread, message, name)
+    handler = entry[2]
     try:
-        return entry[2](call)
+        if iscoroutinefunction(handler):
+            return await handler(call)
+        return await sync_to_async(handler)(call)
     except ValidationFailed as exc:
         problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in (exc.errors or {}).items())
         return f"Could not do that: {problems or exc.detail}"
     except ApiError as exc:
         return f"Could not do that: {exc.detail}"
+
+
+def _invocation(thread: Thread, message: Message, name: str) -> Invocation:
+    args = message.content.strip()[len(name) + 1:].strip()
+    return Invocation(thread=thread, agent=thread.agent, actor=Actor(user=thread.created_by, token=message.token),
+                      args=args)

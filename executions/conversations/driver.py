@@ -269,7 +269,7 @@ def _model_used(execution: Execution) -> tuple[str, str]:
 
 async def _answer_command(journal: Journal, thread: Thread, message: Message) -> None:
     personality = thread.personality
-    answer = await sync_to_async(commands.answer)(thread, message)
+    answer = await commands.answer(thread, message)
     await journal.emit(events.DELTA, {"delta": {"content": answer}, "message_id": str(message.pk)})
     await _finish(journal, thread, message, content=answer, status=MessageStatus.COMPLETED,
                   command=message.command,

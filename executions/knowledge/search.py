@@ -4,8 +4,8 @@ sum of 1 / (60 + its rank) over the retrievers that found it, so one found
 by both outranks one found by either alone at a similar rank).
 
 One search serves the API, the ``knowledge_search`` node and tool, and the
-chat's ``/knowledge search`` (through ``selectors``): ``search`` from sync
-code, ``asearch`` from async code."""
+chat's ``/knowledge search`` (through ``selectors``); it is async, as its
+callers wait for the embedding model on the event loop."""
 
 from __future__ import annotations
 
@@ -30,20 +30,12 @@ FULL_TEXT, VECTOR = "full_text", "vector"
 MAX_QUERY_CHARS = 2000
 
 
-def search(*, agent_id: uuid.UUID, config: dict, query: str, top_k: int = 5,
-           tags: list[str] | None = None) -> dict:
+async def search(*, agent_id: uuid.UUID, config: dict, query: str, top_k: int = 5,
+                 tags: list[str] | None = None) -> dict:
     """``{"mode", "note", "results"}`` for ``query`` over the agent's ready
-    documents (those carrying any of ``tags``, when given).  Synchronous: the
-    query's embedding is fetched in the calling thread."""
-    found = _begin(agent_id, config, query, top_k, tags)
-    return _end(found, _query_vector(found))
-
-
-async def asearch(*, agent_id: uuid.UUID, config: dict, query: str, top_k: int = 5,
-                  tags: list[str] | None = None) -> dict:
-    """``search`` from async code (a run's ``knowledge_search``): the reads go to
+    documents (those carrying any of ``tags``, when given).  The reads go to
     the database thread, but the query's embedding is fetched on a thread of
-    its own, so that the embedding provider's latency holds no other run's
+    its own, so that the embedding provider's latency holds up no other run's
     or request's database work."""
     found = await sync_to_async(_begin)(agent_id, config, query, top_k, tags)
     vector = await sync_to_async(_query_vector, thread_sensitive=False)(found)

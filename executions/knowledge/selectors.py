@@ -30,12 +30,12 @@ def document_get_for_agent(*, agent, document_id: str) -> Document:
     return document
 
 
-def knowledge_search(agent, query: str, *, top_k: int = 5, tags: list[str] | None = None) -> dict:
+async def knowledge_search(agent, query: str, *, top_k: int = 5, tags: list[str] | None = None) -> dict:
     """Search ``agent``'s knowledge base (its own documents only):
     ``{"mode": "hybrid" | "full_text", "note", "results": [{document_id,
-    filename, page, chunk, score, text, retrievers}]}``.  Synchronous; it
-    may call the embedding model over HTTP."""
-    return hybrid.search(agent_id=agent.pk, config=agent.config, query=query, top_k=top_k, tags=tags)
+    filename, page, chunk, score, text, retrievers}]}``.  It may call the
+    embedding model over HTTP, off the database thread."""
+    return await hybrid.search(agent_id=agent.pk, config=agent.config, query=query, top_k=top_k, tags=tags)
 
 
 async def knowledge_search_for_definition(agent_id, config: dict, query: str, *, top_k: int | None = None,
@@ -44,4 +44,4 @@ async def knowledge_search_for_definition(agent_id, config: dict, query: str, *,
     definition's own config picks the embedding model, and the embedding
     call holds no other run's or request's database work."""
     top_k = top_k or knowledge_config(config)["top_k"]
-    return await hybrid.asearch(agent_id=agent_id, config=config, query=query, top_k=top_k, tags=tags)
+    return await hybrid.search(agent_id=agent_id, config=config, query=query, top_k=top_k, tags=tags)
