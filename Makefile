@@ -57,7 +57,7 @@ bench: install
 	$(PY) bench/startup_bench.py
 	$(PY) bench/engine_bench.py
 	$(PY) bench/worker_bench.py
-	$(PY) bench/chat_bench.py --streams 1 --sockets 10
+	$(PY) bench/chat_bench.py --streams 1 --rounds 30 --sockets 10
 	$(PY) bench/chat_bench.py
 
 ## What invoke adds to a direct LLM call, and one worker's executions/s (fake LLM server).

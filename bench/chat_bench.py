@@ -27,7 +27,7 @@ are the baseline.  Run from the project root::
 
     .venv/bin/python bench/chat_bench.py                 # 500 streams, 100 sockets
     .venv/bin/python bench/chat_bench.py --streams 100 --chunk-delay 0.02
-    .venv/bin/python bench/chat_bench.py --streams 1 --server daphne   # what one turn adds
+    .venv/bin/python bench/chat_bench.py --streams 1 --rounds 30 --server daphne   # what one turn adds
 """
 
 from __future__ import annotations
@@ -67,14 +67,17 @@ PROMPT = "please answer with these twelve words one two three four five six seve
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=500, help="concurrent chat streams")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="upstream and chat passes, taken in turn (their figures pooled): one turn's "
+                             "figures need many rounds, as one sample swings by tens of milliseconds")
     parser.add_argument("--sockets", type=int, default=100, help="WebSockets on one thread for the fan-out")
     parser.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between the fake model's deltas")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a pass may take")
     parser.add_argument("--server", choices=servers.SERVERS, default=servers.DEFAULT_SERVER,
                         help="the ASGI server, started as scripts/run.sh starts it")
     args = parser.parse_args()
-    if args.streams < 1 or args.sockets < 1 or args.chunk_delay < 0:
-        parser.error("need --streams >= 1, --sockets >= 1 and --chunk-delay >= 0")
+    if args.streams < 1 or args.rounds < 1 or args.sockets < 1 or args.chunk_delay < 0:
+        parser.error("need --streams >= 1, --rounds >= 1, --sockets >= 1 and --chunk-delay >= 0")
     return args
 
 
@@ -237,11 +240,12 @@ def report(args, upstream: list[Stream], up_seconds: float, chat: list[Stream], 
     up_first, chat_first = firsts(up_ok), firsts(chat_ok)
     up_gap, chat_gap = gaps(up_ok), gaps(chat_ok)
     ms = 1000
-    print(f"\nchat_bench: {args.streams} concurrent streams, deltas every {args.chunk_delay * ms:.0f} ms upstream, "
-          f"one {args.server} process, SQLite\n")
+    rounds = f" in each of {args.rounds} rounds (upstream and chat in turn)" if args.rounds > 1 else ""
+    print(f"\nchat_bench: {args.streams} concurrent streams{rounds}, deltas every {args.chunk_delay * ms:.0f} ms "
+          f"upstream, one {args.server} process, SQLite\n")
     print(f"{'':24}{'upstream (fake LLM)':>22}{'chat (POST /chat)':>22}{'ratio':>9}")
     print(f"{'streams ok':24}{len(up_ok):>22}{len(chat_ok):>22}")
-    print(f"{'errors':24}{args.streams - len(up_ok):>22}{args.streams - len(chat_ok):>22}   {errors or ''}")
+    print(f"{'errors':24}{len(upstream) - len(up_ok):>22}{len(chat) - len(chat_ok):>22}   {errors or ''}")
     for label, up, ours in (("first delta p50 (ms)", pct(up_first, 50), pct(chat_first, 50)),
                             ("first delta p95 (ms)", pct(up_first, 95), pct(chat_first, 95)),
                             ("per-delta time p50 (ms)", pct(up_gap, 50), pct(chat_gap, 50)),
@@ -278,7 +282,7 @@ def run(args, data_dir: Path) -> None:
     fake, fake_url = start_fake_llm(args.chunk_delay, data_dir / "fake-llm.log")
     server = None
     try:
-        token, threads = populate(fake_url, args.streams + 1)
+        token, threads = populate(fake_url, args.streams * args.rounds + 1)
         port = free_port()
         server = servers.start(servers.server_command(args.server, port), data_dir / "server.log")
         base_url = f"http://{HOST}:{port}"
@@ -287,15 +291,21 @@ def run(args, data_dir: Path) -> None:
         timeout = httpx.Timeout(args.timeout)
 
         async def both():
+            upstream, chat, up_seconds, chat_seconds = [], [], 0.0, 0.0
             async with httpx.AsyncClient(base_url=fake_url, limits=limits, timeout=timeout, trust_env=False,
-                                         headers={"Authorization": f"Bearer {API_KEY}"}) as up:
-                upstream = await run_pass(args.streams, lambda i, r: upstream_stream(up, r), args.timeout)
-            async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout, trust_env=False,
-                                         headers={"Authorization": f"Bearer {token}"}) as web:
+                                         headers={"Authorization": f"Bearer {API_KEY}"}) as up, \
+                    httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout, trust_env=False,
+                                      headers={"Authorization": f"Bearer {token}"}) as web:
                 await chat_stream(web, threads[-1], Stream(), "warm up")  # first turn loads the SDK
-                chat = await run_pass(args.streams, lambda i, r: chat_stream(web, threads[i], r), args.timeout)
+                for round_ in range(args.rounds):
+                    ours = threads[round_ * args.streams:(round_ + 1) * args.streams]
+                    passed, seconds = await run_pass(args.streams, lambda i, r: upstream_stream(up, r), args.timeout)
+                    upstream, up_seconds = upstream + passed, up_seconds + seconds
+                    passed, seconds = await run_pass(args.streams, lambda i, r: chat_stream(web, ours[i], r),
+                                                     args.timeout)
+                    chat, chat_seconds = chat + passed, chat_seconds + seconds
             fan = await fan_out(base_url, base_url.replace("http", "ws"), token, threads[-1], args.sockets)
-            return upstream, chat, fan
+            return (upstream, up_seconds), (chat, chat_seconds), fan
 
         (upstream, up_seconds), (chat, chat_seconds), fan = asyncio.run(both())
         report(args, upstream, up_seconds, chat, chat_seconds, fan)

@@ -13,6 +13,8 @@ retrying.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,6 +31,7 @@ from .errors import error_detail, redact, status_error, transport_error
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_API_KEY = "not-needed"  # local servers accept any key, but want an Authorization header
 _HTTP_ERRORS = (httpx.HTTPError, httpx2.HTTPError)
+DRAIN_SECONDS = 1.0  # how long the end of a stream's body is waited for after [DONE]
 
 
 class OpenAIClient:
@@ -111,9 +114,14 @@ class OpenAIClient:
 
     async def _chunks(self, response) -> AsyncIterator[dict]:
         """The stream's JSON chunks, from its server-sent events, until ``[DONE]``;
-        an error event is a retryable ``ProviderError`` (an error answer mid-stream)."""
+        an error event is a retryable ``ProviderError`` (an error answer mid-stream).
+        The body is read to its end after ``[DONE]`` (for at most
+        ``DRAIN_SECONDS``): a response closed unread closes its connection
+        too, and the next call would open (and with TLS shake hands on) a new
+        one before its first token."""
         event, data = "", []
-        async for line in response.aiter_lines():
+        lines = response.aiter_lines()
+        async for line in lines:
             if line:
                 field, _, value = line.partition(":")
                 value = value.removeprefix(" ")
@@ -127,6 +135,7 @@ class OpenAIClient:
                 continue
             payload, data = "\n".join(data), []
             if payload.startswith("[DONE]"):
+                await _drain(lines)
                 return
             try:
                 chunk = orjson.loads(payload)
@@ -196,6 +205,14 @@ def _body(params: dict[str, Any]) -> bytes:
         return orjson.dumps(params)
     except orjson.JSONEncodeError:
         return json.dumps(params).encode()
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Read what is left of a body, giving up after ``DRAIN_SECONDS``."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _line in lines:
+                pass
 
 
 def _json_or_none(content: bytes) -> Any:

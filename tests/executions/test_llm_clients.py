@@ -4,7 +4,9 @@ the network guard's HTTP client unless a test passes its own."""
 
 import asyncio
 import json
+import re
 import socket
+import threading
 import time
 from email.utils import formatdate
 
@@ -22,6 +24,7 @@ from executions.llm import (
     ToolSpec,
     Usage,
     client_for,
+    openai_client,
 )
 from executions.llm.echo import EchoClient, estimate_tokens
 from executions.llm.errors import parse_retry_after
@@ -117,6 +120,64 @@ def test_the_client_s_own_http_client_and_a_plain_httpx_client_work_too(server, 
     first, second = asyncio.run(run())
 
     assert first.text == second.text == "echo: What is the capital of France?"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_streamed_completions_keep_their_connection_for_the_next_call(server, kind):
+    server.enqueue(Reply(text="One."), Reply(text="Two."), Reply(text="Three."))
+
+    async def run():
+        client = client_for(provider(server, kind))
+        try:
+            return [[item async for item in client.stream(QUESTION)][-1].text for _ in range(3)]
+        finally:
+            await client.aclose()
+
+    texts = asyncio.run(run())
+
+    assert texts == ["One.", "Two.", "Three."]
+    # Each stream was read to its end, so the next one reused the connection
+    # (no new TCP and TLS handshake before every chat turn's first delta).
+    assert server.connections_opened == 1
+
+
+def test_a_stream_whose_body_never_ends_after_done_still_finishes(monkeypatch):
+    monkeypatch.setattr(openai_client, "DRAIN_SECONDS", 0.1)
+    listener = socket.create_server(("127.0.0.1", 0))
+    hang_up = threading.Event()
+    events = [b'data: {"model": "m", "choices": [{"delta": {"content": "Hi"}, "finish_reason": "stop"}]}\n\n',
+              b"data: [DONE]\n\n"]
+
+    def serve():  # answers one streamed request, then keeps its body open
+        connection, _address = listener.accept()
+        with connection:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += connection.recv(65536)
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = int(re.search(rb"content-length: *(\d+)", head, re.IGNORECASE).group(1))
+            while len(body) < length:
+                body += connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n"
+                               + b"".join(b"%x\r\n%s\r\n" % (len(event), event) for event in events))
+            hang_up.wait(10)
+
+    server_thread = threading.Thread(target=serve, daemon=True)
+    server_thread.start()
+    settings = ProviderSettings(name="endless", kind="openai", api_key=SECRET, timeout_seconds=10,
+                                base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1")
+    try:
+        started = time.monotonic()
+        *deltas, final = stream(settings, QUESTION)
+        elapsed = time.monotonic() - started
+    finally:
+        hang_up.set()
+        server_thread.join(5)
+        listener.close()
+
+    assert deltas == ["Hi"] and final.text == "Hi" and final.model == "m"
+    assert elapsed < 5  # after [DONE] the drain gave up, rather than waiting out the 10 s read timeout
 
 
 # tool calls

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -112,6 +113,7 @@ class FakeLLMServer:
         self._scripts: dict[str, deque[Reply]] = {}
         self._requests: list[RecordedRequest] = []
         self.streams_abandoned = 0  # streamed answers whose client closed the connection midway
+        self.connections_opened = 0  # TCP connections accepted: a client that keeps its connections alive opens few
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -163,7 +165,7 @@ class FakeLLMServer:
             self._scripts.setdefault(model, deque()).extend(replies)
 
     def reset(self) -> None:
-        """Forget scripts, queued replies and recorded requests."""
+        """Forget scripts, queued replies, recorded requests and counts."""
         with self._lock:
             self._queue.clear()
             self._scripts.clear()
@@ -171,6 +173,8 @@ class FakeLLMServer:
             self._ids = itertools.count(1)
             self._embedding_rules = []
             self.streams_abandoned = 0
+        with self._httpd._connections_lock if self._httpd else nullcontext():
+            self.connections_opened = 0
 
     def script_embedding(self, contains: str, vector: list[float]) -> None:
         """See :func:`script_embedding` (``POST /v1/embeddings``)."""
@@ -235,6 +239,7 @@ class _HTTPServer(ThreadingHTTPServer):
     def track(self, sock: socket.socket, open_: bool) -> None:
         with self._connections_lock:
             (self._connections.add if open_ else self._connections.discard)(sock)
+            self.fake.connections_opened += open_
 
     def close_connections(self) -> None:
         with self._connections_lock:
