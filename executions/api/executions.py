@@ -184,9 +184,13 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         if not created:
             return sync_result_response(request, execution, correlation=correlation, created=False, compozy=compozy)
         # The run waits for its model on the event loop, not on this thread (core.awaiting).
-        return Awaiting(functools.partial(runs.run_started, execution), lambda done: finished(
-            self, request, lambda: sync_result_response(request, done.result(), correlation=correlation,
-                                                        created=True, compozy=compozy)))
+        answer = functools.partial(self._answer_run, request, correlation=correlation, compozy=compozy)
+        return Awaiting(functools.partial(runs.run_started, execution), answer)
+
+    def _answer_run(self, request, done, *, correlation: str, compozy: bool):
+        """The answer to a run ``_sync`` started, once ``done`` (its future) has its outcome."""
+        return finished(self, request, lambda: sync_result_response(
+            request, done.result(), correlation=correlation, created=True, compozy=compozy))
 
     @extend_schema(summary="Run the agent and wait for its result", request=RunRequestSerializer,
                    parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],
