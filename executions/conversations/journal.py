@@ -162,11 +162,15 @@ def events_after(thread_id, seq: int) -> list[dict]:
     return stored + _unstored_after(thread_id, last)
 
 
-def last_seq(thread_id) -> int:
-    """The newest seq there is for the thread, stored or not (sync)."""
+def last_seq(thread_id, *, stored: int | None = None) -> int:
+    """The newest seq there is for the thread, stored or not (sync).
+    ``stored``: the thread row's ``last_event_seq``, when the caller has just
+    read the row (no second read)."""
     journal = _journals.get(str(thread_id))
     if journal is not None:
         return journal.seq
+    if stored is not None:
+        return stored
     return Thread.objects.filter(pk=thread_id).values_list("last_event_seq", flat=True).first() or 0
 
 

@@ -107,6 +107,12 @@ def driver_stale_before():
     return timezone.now() - timedelta(seconds=settings.AGENTRY_EXECUTION_STALE_SECONDS)
 
 
+def driver_live(thread: Thread) -> bool:
+    """``thread_busy`` from a row the caller has just read (no query)."""
+    return bool(thread.driver) and thread.driver_seen_at is not None \
+        and thread.driver_seen_at >= driver_stale_before()
+
+
 def thread_busy(thread_id) -> bool:
     """Whether a live driver is running the thread's turns (or has some queued)."""
     return Thread.objects.filter(pk=thread_id).exclude(driver="").filter(

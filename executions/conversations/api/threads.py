@@ -219,7 +219,7 @@ class ChatViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         body = validated(ChatRequestSerializer(data=request.data))
         agent = self.get_agent()
         thread = selectors.thread_get(agent=agent, user=request.user, ref=body["thread_id"], write=True)
-        after = journal.last_seq(thread.pk)
+        after = journal.last_seq(thread.pk, stored=thread.last_event_seq)
         message = turns.chat_submit(agent=agent, thread=thread, actor=self.actor(), content=body["message"])
         return sse_response(turn_stream(thread.pk, message.pk, after))
 

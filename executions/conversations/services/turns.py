@@ -28,11 +28,11 @@ from executions.conversations.driver import driver_ensure
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
 from executions.conversations.selectors import (
     active_sessions,
+    driver_live,
     multitask_strategy,
     pending_messages,
     session_active,
     session_policy,
-    thread_busy,
 )
 from executions.models import Execution
 from executions.services.runs import execution_cancel
@@ -73,7 +73,9 @@ def session_slot(*, agent: Agent, user, policy: dict, exclude=None) -> None:
 
 def chat_submit(*, agent: Agent, thread: Thread, actor: Actor, content: str) -> Message:
     """Store ``content`` as the thread's next user message and make sure a
-    driver will answer it; returns the message (whose id names the turn)."""
+    driver will answer it; returns the message (whose id names the turn).
+    ``thread`` is the row as this request has just read it (whether a driver
+    holds it is read from the row)."""
     chat_ready(agent)
     if thread.archived:
         raise Conflict("This thread is archived; unarchive it (PATCH archived=false) to continue it.")
@@ -82,7 +84,7 @@ def chat_submit(*, agent: Agent, thread: Thread, actor: Actor, content: str) -> 
     renew = not session_active(thread, policy, now)
     if renew:  # a new session on this thread: it counts against the user's limit
         session_slot(agent=agent, user=thread.created_by, policy=policy, exclude=thread)
-    busy = thread_busy(thread.pk)
+    busy = driver_live(thread)  # the row thread_get read for this request
     strategy = multitask_strategy(thread, policy)
     if busy and strategy == "reject":
         raise TurnInProgress("A turn is running on this thread; wait for it to finish or cancel it.",
