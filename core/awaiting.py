@@ -13,8 +13,8 @@ check role and scope, parse, read and write rows.  It then answers
 around it awaits ``work()`` on the event loop, where the wait holds no thread.
 Back on the thread, ``answer(done)`` builds the response from the finished
 future: ``done.result()`` returns the value or raises what ``work()`` raised.
-A DRF view builds that response with :func:`finished`, as its ``dispatch``
-would, so an error still answers as problem+json.
+A DRF view answers ``Awaiting.drf(...)`` instead, whose response is finished
+as its ``dispatch`` would finish one, so an error still answers as problem+json.
 
 A client that leaves does not stop the work, just as it did not when the view
 waited on the thread.  The response is made in a task that the request only
@@ -47,6 +47,12 @@ class Awaiting(HttpResponse):
         super().__init__(status=HTTPStatus.ACCEPTED)
         self.work, self.answer = work, answer
 
+    @classmethod
+    def drf(cls, view, request, work: Callable[[], Coroutine], respond: Callable[[Any], HttpResponseBase]):
+        """For the DRF ``view``: ``respond(what work() returned)``, or the problem
+        of what either raised, finished as the view's ``dispatch`` finishes a response."""
+        return cls(work, lambda done: _finished(view, request, lambda: respond(done.result())))
+
 
 def awaits_on_loop(view: Callable) -> Callable:
     """``view``, a sync view function, as an async view that awaits on the
@@ -65,9 +71,9 @@ def awaits_on_loop(view: Callable) -> Callable:
     return functools.update_wrapper(awaiting_view, view)
 
 
-def finished(view, request, build: Callable[[], Any]) -> HttpResponseBase:
+def _finished(view, request, build: Callable[[], Any]) -> HttpResponseBase:
     """``build()``'s response, or its exception's problem, finished as the DRF
-    ``view``'s ``dispatch`` finishes a response (for an ``Awaiting``'s answer)."""
+    ``view``'s ``dispatch`` finishes a response."""
     view.headers = view.default_response_headers
     try:
         response = build()

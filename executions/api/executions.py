@@ -17,7 +17,7 @@ from accounts.models import Scope
 from accounts.permissions import ActionRulePermission, Rule
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, AgentScopedViewMixin
-from core.awaiting import Awaiting, finished
+from core.awaiting import Awaiting
 from core.envelope import data_response, enveloped
 from core.errors import BadGateway, Conflict, GatewayTimeout, UnprocessableContent
 from core.renderers import JSONRenderer
@@ -184,13 +184,8 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         if not created:
             return sync_result_response(request, execution, correlation=correlation, created=False, compozy=compozy)
         # The run waits for its model on the event loop, not on this thread (core.awaiting).
-        answer = functools.partial(self._answer_run, request, correlation=correlation, compozy=compozy)
-        return Awaiting(functools.partial(runs.run_started, execution), answer)
-
-    def _answer_run(self, request, done, *, correlation: str, compozy: bool):
-        """The answer to a run ``_sync`` started, once ``done`` (its future) has its outcome."""
-        return finished(self, request, lambda: sync_result_response(
-            request, done.result(), correlation=correlation, created=True, compozy=compozy))
+        return Awaiting.drf(self, request, functools.partial(runs.run_started, execution), functools.partial(
+            sync_result_response, request, correlation=correlation, created=True, compozy=compozy))
 
     @extend_schema(summary="Run the agent and wait for its result", request=RunRequestSerializer,
                    parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],

@@ -19,7 +19,7 @@ from agents.inputs.providers import MODEL_NAME_MAX, ProviderModelSerializer, Pro
 from agents.models import Provider, ProviderKind
 from agents.providers import provider_get, provider_list
 from agents.services.providers import provider_create, provider_delete, provider_update, require_staff
-from core.awaiting import Awaiting, finished
+from core.awaiting import Awaiting
 from core.envelope import data_response, enveloped
 from core.validation import validated
 from executions.api.filters import ProviderFilter
@@ -133,5 +133,5 @@ class ProviderViewSet(viewsets.GenericViewSet):
         body = validated(ProviderTestSerializer(data=request.data))
         test = functools.partial(provider_test, provider=self.get_object(), model=body.get("model"))
         # The provider's answer is awaited on the event loop, not on this thread (core.awaiting).
-        return Awaiting(test, lambda done: finished(
-            self, request, lambda: data_response(ProviderTestResultSerializer(done.result()).data)))
+        return Awaiting.drf(self, request, test,
+                            lambda result: data_response(ProviderTestResultSerializer(result).data))

@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from collections import deque
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -173,7 +172,6 @@ class FakeLLMServer:
             self._ids = itertools.count(1)
             self._embedding_rules = []
             self.streams_abandoned = 0
-        with self._httpd._connections_lock if self._httpd else nullcontext():
             self.connections_opened = 0
 
     def script_embedding(self, contains: str, vector: list[float]) -> None:
@@ -239,7 +237,9 @@ class _HTTPServer(ThreadingHTTPServer):
     def track(self, sock: socket.socket, open_: bool) -> None:
         with self._connections_lock:
             (self._connections.add if open_ else self._connections.discard)(sock)
-            self.fake.connections_opened += open_
+        if open_:
+            with self.fake._lock:
+                self.fake.connections_opened += 1
 
     def close_connections(self) -> None:
         with self._connections_lock:

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Role
 from agents.api.base import AGENT_PATH, NO_CONTENT, AgentScopedViewMixin, agent_rule
-from core.awaiting import Awaiting, finished
+from core.awaiting import Awaiting
 from core.envelope import data_response, enveloped
 from core.errors import ValidationFailed
 from core.parsers import StrictJSONParser
@@ -161,5 +161,4 @@ class KnowledgeSearchViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         search = functools.partial(selectors.knowledge_search_for_definition, agent.pk, agent.config, body["query"],
                                    top_k=body.get("top_k"), tags=body.get("tags"))
         # The query's embedding is awaited on the event loop, not on this thread (core.awaiting).
-        return Awaiting(search, lambda done: finished(
-            self, request, lambda: data_response({"query": body["query"], **done.result()})))
+        return Awaiting.drf(self, request, search, lambda found: data_response({"query": body["query"], **found}))
