@@ -65,16 +65,16 @@ class Agent(models.Model):
 
     @property
     def tag_names(self) -> list[str]:
-        """The tags' names in order: from the prefetch of
-        :data:`agents.selectors.TAGS_PREFETCH` when the agent came with it, else read now."""
-        tags = getattr(self, TAGS_ATTR, None)
-        if tags is None:
+        """The tags' names in order: from the ``[position, name]`` pairs of
+        ``agents.sql.tag_pairs`` when the agent was read with them, else read now."""
+        pairs = getattr(self, TAG_PAIRS, None)
+        if pairs is None:
             return list(self.tag_rows.values_list("name", flat=True))
-        return [tag.name for tag in tags]
+        return [name for _position, name in sorted(pairs)]
 
 
-# Where a prefetch of an agent's tags (in order) puts them.
-TAGS_ATTR = "ordered_tags"
+# Where an agent read with its tags holds them (``agents.sql.tag_pairs``).
+TAG_PAIRS = "tag_pairs"
 
 
 class AgentTag(models.Model):

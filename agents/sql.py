@@ -1,4 +1,5 @@
-"""Correlated subqueries on an agent, written once per process as SQL.
+"""Correlated subqueries on an agent, and the read of one agent, written
+once per process as SQL.
 
 Built with the ORM (``Exists``, ``Subquery``), each costs more to construct
 and compile on every request than the database takes to run it: a profile of
@@ -7,6 +8,11 @@ compilation at a fifth of the request.  Here they are :class:`AgentSQL`
 expressions: the SQL text is made once, and only the outer agent's id column
 (compiled from ``F("pk")``, so an aliased agent table, as in a subquery,
 works too) and the values are filled in per query.
+
+Reading one agent by id or slug (every agent-scoped request does, to check
+the caller's role) took 0.8 ms through the ORM, 2 ms with its representation,
+against 0.1 ms for the database: :func:`one_agent` is that read as one
+statement built from the same pieces, run with ``Manager.raw``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,10 @@ import functools
 from django.apps import apps
 from django.db import connection
 from django.db.models import BooleanField, CharField, F, Func, IntegerField, Value
+
+from accounts.roles import Role
+from agents.models import TAG_PAIRS
+from core.fields import JSONField
 
 AGENT = "{agent}"  # where an AgentSQL's text refers to the outer agent's id
 
@@ -46,6 +56,14 @@ def is_member(user) -> AgentSQL:
 def role_of(user) -> AgentSQL:
     """``user``'s role on the agent, or NULL."""
     return AgentSQL(_membership_sql()["role"], user.pk, output_field=CharField())
+
+
+def tag_pairs() -> AgentSQL:
+    """The agent's tags as a JSON array of ``[position, name]`` pairs (read
+    by ``Agent.tag_names``): one subquery, not a prefetch's second query and
+    a model instance per tag.  Pairs, because neither database promises the
+    order in which it aggregates rows."""
+    return AgentSQL(_tags_sql(), output_field=JSONField())
 
 
 def stats() -> dict[str, AgentSQL]:
@@ -83,3 +101,60 @@ def _stats_sql() -> dict[str, str]:
     messages = quote(thread._meta.get_field("message_count").column)
     sql["message_count"] = f"(SELECT COALESCE(SUM({messages}), 0) {rows_of(thread)})"
     return sql
+
+
+@functools.cache
+def _tags_sql() -> str:
+    tag = apps.get_model("agents", "AgentTag")
+    quote = connection.ops.quote_name
+    table = quote(tag._meta.db_table)
+    position, name, agent = (f"{table}.{quote(tag._meta.get_field(field).column)}"
+                             for field in ("position", "name", "agent"))
+    rows = f"FROM {table} WHERE {agent} = {AGENT}"
+    if connection.vendor == "postgresql":
+        return f"(SELECT COALESCE(json_agg(json_build_array({position}, {name})), '[]')::text {rows})"
+    return f"(SELECT json_group_array(json_array({position}, {name})) {rows})"
+
+
+# --- one agent ----------------------------------------------------------------------------------
+
+# What the representation reads besides the agent's own columns, by attribute
+# name: the subqueries above, and the owner's email from a join.
+OWNER_EMAIL = "owner_email"
+
+
+def one_agent(user, *, by: str, value, representation: bool) -> tuple[str, list]:
+    """The SQL and parameters that read the agent whose ``by`` (``"id"``,
+    db-ready, or ``"slug"``) is ``value``, if ``user`` may see it, with
+    ``role`` (and, with ``representation``, the owner's email, the tags and
+    the stats): what ``agents_visible_to(user)`` and ``with_representation``
+    select, for one row."""
+    sql = _one_agent_sql(staff=bool(user.is_staff), by=by, representation=representation)
+    if user.is_staff:
+        return sql, [value]
+    user_id = user._meta.pk.get_db_prep_value(user.pk, connection)
+    return sql, [user_id, value, user_id]
+
+
+@functools.cache
+def _one_agent_sql(*, staff: bool, by: str, representation: bool) -> str:
+    agent_model = apps.get_model("agents", "Agent")
+    quote = connection.ops.quote_name
+    table = quote(agent_model._meta.db_table)
+    agent_id = f"{table}.{quote(agent_model._meta.pk.column)}"
+    membership = {key: text.replace(AGENT, agent_id) for key, text in _membership_sql().items()}
+    columns = [f"{table}.*", f"'{Role.OWNER.value}' AS role" if staff else f"{membership['role']} AS role"]
+    joins = ""
+    if representation:
+        owner_field = agent_model._meta.get_field("owner")
+        user_table = quote(owner_field.related_model._meta.db_table)
+        joins = (f" INNER JOIN {user_table} ON {user_table}.{quote(owner_field.target_field.column)} = "
+                 f"{table}.{quote(owner_field.column)}")
+        email = owner_field.related_model._meta.get_field("email").column
+        columns.append(f"{user_table}.{quote(email)} AS {OWNER_EMAIL}")
+        columns.append(f"{_tags_sql().replace(AGENT, agent_id)} AS {TAG_PAIRS}")
+        columns += [f"{text.replace(AGENT, agent_id)} AS {name}" for name, text in _stats_sql().items()]
+    where = f"{table}.{quote(agent_model._meta.get_field(by).column)} = %s"
+    if not staff:
+        where += f" AND {membership['exists']}"
+    return f"SELECT {', '.join(columns)} FROM {table}{joins} WHERE {where}"

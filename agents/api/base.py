@@ -118,7 +118,6 @@ class AgentSerializer(serializers.Serializer):
     last_activity = serializers.DateTimeField()
 
     def to_representation(self, agent) -> dict:
-        owner = agent.owner
         return {
             "id": str(agent.pk),
             "slug": agent.slug,
@@ -128,7 +127,7 @@ class AgentSerializer(serializers.Serializer):
             "status": agent.status,
             "runtime": {"state": agent.runtime_state, "deployed_version": agent.deployed_version,
                         "started_at": api_datetime(agent.runtime_started_at)},
-            "owner": {"id": str(owner.pk), "email": owner.email},
+            "owner": {"id": str(agent.owner_id), "email": selectors.agent_owner_email(agent)},
             "role": agent.role,
             "config": public_config(agent.config),
             # As stored (validated on write), never re-serialized node by node.

@@ -218,7 +218,7 @@ def agent_update(*, agent: Agent, actor: Actor, changes: dict, if_match: list[st
             fields["config"] = merge_patch(public_config(agent.config), fields["config"])
     clean = agent_fields_validate(fields, previous_config=agent.config)
     if "name" in clean:
-        _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)
+        _ensure_name_free(owner=agent.owner_id, name=clean["name"], exclude_pk=agent.pk)
     if "slug" in clean:
         _ensure_slug_free(clean["slug"], exclude_pk=agent.pk)
     return agent_changes_apply(agent, clean, actor=actor, action=AuditAction.AGENT_UPDATED, before=before)
@@ -239,7 +239,7 @@ def agent_replace(*, agent: Agent, actor: Actor, data: dict, if_match: list[str]
         "pipeline": data.get("pipeline"),
     }
     clean = agent_fields_validate(fields, previous_config=agent.config)
-    _ensure_name_free(owner=agent.owner, name=clean["name"], exclude_pk=agent.pk)
+    _ensure_name_free(owner=agent.owner_id, name=clean["name"], exclude_pk=agent.pk)
     return agent_changes_apply(agent, clean, actor=actor, action=AuditAction.AGENT_REPLACED, before=before)
 
 

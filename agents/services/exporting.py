@@ -25,10 +25,11 @@ from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
 from accounts.actor import Actor
+from agents import sql as agent_sql
 from agents.config import AgentConfigSerializer, public_config
 from agents.inputs.portability import AGENT_FORMAT, BUNDLE_FORMAT, FORMAT_VERSION
-from agents.models import Agent, AgentSkill, AuditAction, Schedule
-from agents.selectors import TAGS_PREFETCH, exportable_agents
+from agents.models import TAG_PAIRS, Agent, AgentSkill, AuditAction, Schedule
+from agents.selectors import exportable_agents
 from agents.services.audit import audit_record
 from executions.engine.graph import empty_pipeline
 
@@ -40,8 +41,7 @@ CONFIG_KEY_ORDER = tuple(AgentConfigSerializer().fields)
 
 def _with_parts(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     """What an export reads besides the agent row, fetched up front."""
-    return agents.prefetch_related(
-        TAGS_PREFETCH,
+    return agents.annotate(**{TAG_PAIRS: agent_sql.tag_pairs()}).prefetch_related(
         Prefetch("skill_links", queryset=AgentSkill.objects.select_related("skill").order_by("connected_at", "id")),
         Prefetch("schedules", queryset=Schedule.objects.order_by("created_at", "id")),
     )

@@ -137,7 +137,7 @@ def test_overview_query_count_does_not_grow_with_executions(client, owner, agent
     make_execution(agent, duration=10)
     client.force_login(owner)
     client.get("/agents/busy-bot/")
-    with django_assert_num_queries(8) as few:
+    with django_assert_num_queries(7) as few:
         assert client.get("/agents/busy-bot/").status_code == 200
     for i in range(40):
         make_execution(agent, at=timezone.now() - timedelta(days=i % 30, minutes=i), duration=i,
@@ -192,7 +192,7 @@ def test_the_last_executions_fragment_query_count_does_not_grow(client, owner, a
     make_execution(agent, duration=10)
     client.force_login(owner)
     recent(client)
-    with django_assert_num_queries(5) as few:  # session, user, agent with role, its tags, last executions
+    with django_assert_num_queries(4) as few:  # session, user, agent with role and tags, last executions
         assert recent(client).status_code == 200
     for i in range(15):
         make_execution(agent, at=timezone.now() - timedelta(minutes=i), duration=i)

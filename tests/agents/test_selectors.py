@@ -1,0 +1,84 @@
+"""The agent reads every request makes: ``agent_get_for_user``'s one
+statement must find exactly what the ORM's ``agents_visible_to`` and
+``with_representation`` find, for every kind of caller and reference."""
+
+import pytest
+
+from agents import selectors
+from agents.models import AgentTag, Schedule
+from core.errors import NotFound
+
+REPRESENTED = ("role", "owner_email", "execution_count", "version_count", "schedule_count", "thread_count",
+               "artifact_count", "knowledge_document_count", "message_count")
+
+
+@pytest.fixture
+def agent(make_user, make_agent):
+    owner = make_user("owner")
+    agent = make_agent(owner, "Helper", tags=["zeta", "alpha", "mid"], description="Helps")
+    Schedule.objects.create(agent=agent, name="nightly", cron="0 3 * * *", created_by=owner)
+    return agent
+
+
+def _orm_read(user, agent):
+    return selectors.agent_list_for_user(user=user).get(pk=agent.pk)
+
+
+@pytest.mark.parametrize("caller", ["owner", "viewer", "staff"])
+@pytest.mark.parametrize("by", ["id", "slug"])
+def test_one_agent_reads_what_the_orm_reads(agent, make_user, add_member, caller, by):
+    user = agent.owner if caller == "owner" else make_user(caller, is_staff=caller == "staff")
+    if caller == "viewer":
+        add_member(agent, user, "viewer")
+    ref = str(agent.pk) if by == "id" else agent.slug
+
+    read = selectors.agent_get_for_user(user=user, ref=ref)
+    expected = _orm_read(user, agent)
+
+    assert read.pk == agent.pk
+    assert {name: getattr(read, name) for name in REPRESENTED} == {
+        name: getattr(expected, name) for name in REPRESENTED}
+    assert read.role == ("owner" if caller in ("owner", "staff") else "viewer")
+    assert read.schedule_count == 1
+    assert read.owner_email == agent.owner.email
+    assert read.tag_names == expected.tag_names == ["zeta", "alpha", "mid"]  # by position, not by name
+    assert read.config == expected.config and read.pipeline == expected.pipeline
+    assert read.created_at == expected.created_at and read.created_at.tzinfo is not None
+
+
+def test_the_tags_follow_their_positions_not_the_rows_order(agent, django_assert_num_queries):
+    AgentTag.objects.filter(agent=agent, name="zeta").update(position=9)
+    read = selectors.agent_get_for_user(user=agent.owner, ref=agent.slug)
+    with django_assert_num_queries(0):  # the tags came with the agent
+        assert read.tag_names == ["alpha", "mid", "zeta"]
+
+
+def test_without_the_representation_only_the_role_is_added(agent, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        read = selectors.agent_get_for_user(user=agent.owner, ref=str(agent.pk), representation=False)
+    assert read.role == "owner"
+    assert not hasattr(read, "owner_email") and not hasattr(read, "tag_pairs")
+    assert read.tag_names == ["zeta", "alpha", "mid"]  # read on demand
+
+
+def test_an_agent_with_no_tags_reads_an_empty_list(make_user, make_agent):
+    owner = make_user()
+    bare = make_agent(owner, "Bare")
+    read = selectors.agent_get_for_user(user=owner, ref=bare.slug)
+    assert read.tag_names == [] and read.owner_email == owner.email and read.version_count == 0
+
+
+@pytest.mark.parametrize("ref", ["a-stranger-s-agent", "00000000-0000-0000-0000-000000000000", "bad ref;--", "",
+                                 "ÜNICODE"])
+def test_a_stranger_and_a_bad_reference_find_nothing(agent, make_user, ref, django_assert_max_num_queries):
+    if ref == "a-stranger-s-agent":
+        ref = agent.slug
+    stranger = make_user("stranger")
+    for representation in (True, False):
+        with django_assert_max_num_queries(1), pytest.raises(NotFound):
+            selectors.agent_get_for_user(user=stranger, ref=ref, representation=representation)
+
+
+def test_a_reference_that_cannot_name_an_agent_makes_no_query(agent, django_assert_num_queries):
+    with django_assert_num_queries(0), pytest.raises(NotFound):
+        selectors.agent_get_for_user(user=agent.owner, ref="not a slug")
