@@ -88,7 +88,15 @@ def _last_stored_seq(thread_id) -> int:
 
 
 def _next_pending(thread_id) -> Message | None:
+    """The oldest pending message, with its thread, the thread's agent (its
+    turn runs on the agent as read here) and who started the thread."""
     return pending_messages(thread_id).select_related("thread__agent", "thread__created_by").first()
+
+
+def _opening(thread_id) -> tuple[int, Message | None]:
+    """What a driver reads as it takes the lease, in one trip to the database
+    thread: the last stored event's seq and the first message to answer."""
+    return _last_stored_seq(thread_id), _next_pending(thread_id)
 
 
 async def drive(thread_id, name: str) -> None:
@@ -113,11 +121,11 @@ async def drive(thread_id, name: str) -> None:
 
 
 async def _drive(thread_id, name: str) -> None:
-    journal = journal_open(thread_id, await sync_to_async(_last_stored_seq)(thread_id))
+    seq, message = await sync_to_async(_opening)(thread_id)
+    journal = journal_open(thread_id, seq)
     keeper = asyncio.ensure_future(_keep(journal, name))
     try:
         while True:
-            message = await sync_to_async(_next_pending)(thread_id)
             if message is None:
                 # Store everything, let go, then look once more: a message sent
                 # while letting go found the lease taken and relies on this look.
@@ -128,7 +136,8 @@ async def _drive(thread_id, name: str) -> None:
                 if not await sync_to_async(driver_claim)(thread_id, name):
                     return  # another driver has it
                 journal_close(journal)
-                journal = journal_open(thread_id, await sync_to_async(_last_stored_seq)(thread_id))
+                seq, message = await sync_to_async(_opening)(thread_id)
+                journal = journal_open(thread_id, seq)
                 keeper.cancel()
                 keeper = asyncio.ensure_future(_keep(journal, name))
                 continue
@@ -141,6 +150,7 @@ async def _drive(thread_id, name: str) -> None:
                 # a bug in one turn must not strand the others
                 logger.exception("Chat turn for message %s crashed", message.pk)
                 await _fail_unfinished(journal, message)
+            message = await sync_to_async(_next_pending)(thread_id)
     finally:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
@@ -183,6 +193,7 @@ def _user_message_data(message: Message) -> dict:
 
 
 async def run_turn(journal: Journal, message: Message) -> None:
+    """Answer ``message`` (read by ``_next_pending``, with its thread and agent)."""
     thread = message.thread
     turn = str(message.pk)
     await sync_to_async(_start)(message)
@@ -190,7 +201,7 @@ async def run_turn(journal: Journal, message: Message) -> None:
     if message.command:
         await _answer_command(journal, thread, message)
         return
-    agent = await Agent.objects.aget(pk=thread.agent_id)
+    agent = thread.agent
     if agent.status != AgentStatus.ACTIVE or agent.runtime_state != RuntimeState.RUNNING:
         code = "agent_not_active" if agent.status != AgentStatus.ACTIVE else "agent_not_running"
         await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
@@ -198,19 +209,19 @@ async def run_turn(journal: Journal, message: Message) -> None:
                                                       f"{agent.status if code == 'agent_not_active' else 'stopped'}."})
         return
     try:
-        execution, definition = await sync_to_async(_start_execution)(agent, thread, message)
+        execution, definition, memory = await sync_to_async(_start_execution)(agent, thread, message)
     except ApiError as exc:
         await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
                       error={"code": exc.code, "message": exc.detail})
         return
-    memory = await sync_to_async(_memory)(agent, definition.config, message.content)
     context = await turn_context(agent=agent, thread=thread, config=definition.config, user_text=message.content,
                                  memory=memory, before=message.created_at)
     recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
+    # The row execution_start has just written, with its agent: not read again.
     await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
                             context={"history": context.history, "system_context": context.system_context,
-                                     "thread_id": thread.pk})
-    execution = await Execution.objects.aget(pk=execution.pk)
+                                     "thread_id": thread.pk}, execution=execution)
+    execution = await Execution.objects.aget(pk=execution.pk)  # the totals as stored
     provider, model = await sync_to_async(_model_used)(execution)
     usage = (execution.tokens_prompt + context.tokens_prompt, execution.tokens_completion + context.tokens_completion,
              execution.cost_usd + context.cost_usd)
@@ -227,7 +238,8 @@ async def run_turn(journal: Journal, message: Message) -> None:
 
 def _start_execution(agent: Agent, thread: Thread, message: Message):
     """The turn's execution: the deployed version (the agent is running),
-    with the session's model when the thread overrides it."""
+    with the session's model when the thread overrides it; and what the agent
+    remembers that bears on the message."""
     request = run_request(agent, input={"message": message.content})
     execution, _created = execution_start(agent=agent, actor=Actor(user=thread.created_by), request=request,
                                           trigger=Trigger.CHAT)
@@ -237,7 +249,7 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
     config = {**definition.config, "tools": chat_tools(definition.config, knowledge=has_knowledge)}
     if thread.model_override:
         config["model"] = {**config["model"], **thread.model_override}
-    return execution, dataclasses.replace(definition, config=config)
+    return execution, dataclasses.replace(definition, config=config), _memory(agent, config, message.content)
 
 
 def chat_tools(config: dict, *, knowledge: bool = False) -> list[dict]:

@@ -1,0 +1,62 @@
+"""The driver's database work for one turn, run here (not on the server) so
+its queries can be counted: what comes before the model's first token is the
+turn's added latency (docs/PERFORMANCE.md)."""
+
+import re
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from executions.conversations.driver import drive, driver_claim, driver_name
+from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
+from executions.models import Execution, ExecutionStatus
+
+
+def _table(sql: str) -> str:
+    match = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql)
+    return match.group(1) if match else ""
+
+
+@pytest.fixture
+def pending_turn(make_chat_agent, user):
+    agent = make_chat_agent(user, name="Counted")
+    thread = Thread.objects.create(agent=agent, created_by=user)
+    message = Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there",
+                                     status=MessageStatus.PENDING)
+    name = driver_name()
+    assert driver_claim(thread.pk, name)
+    return thread, message, name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn):
+    thread, message, name = pending_turn
+    with CaptureQueriesContext(connection) as queries:
+        async_to_sync(drive)(thread.pk, name)
+
+    # the turn was answered
+    execution = Execution.objects.get(agent=thread.agent)
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
+    statements = [query["sql"] for query in queries.captured_queries
+                  if not re.match(r"(BEGIN|COMMIT|SAVEPOINT|RELEASE)\b", query["sql"])]
+    # Before the model is called: the agent comes with the pending message,
+    # and the execution just written is not read back.
+    provider_read = next(i for i, sql in enumerate(statements) if _table(sql) == "executions_provider")
+    assert [_table(sql) for sql in statements[:provider_read + 1]] == [
+        "conversations_thread",     # the last stored event's seq
+        "conversations_message",    # the pending message, its thread, agent and creator
+        "conversations_message",    # the message joins the conversation
+        "agents_agentversion",      # the deployed definition
+        "executions_execution",     # the execution, inserted
+        "conversations_thread",     # the thread's active execution
+        "knowledge_document",       # whether knowledge_search is offered
+        "executions_memory",        # the memories bearing on the message: rules ...
+        "executions_memory",        # ... and the rest
+        "conversations_message",    # the history
+        "agents_agentskill",        # the skills
+        "executions_provider",      # the model's provider
+    ]
+    assert len(statements) == 28, "\n".join(statements)  # the whole turn, from the lease to letting it go
