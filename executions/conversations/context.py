@@ -117,11 +117,16 @@ async def turn_context(*, agent: Agent, thread: Thread, config: dict, user_text:
         if summary_usage is not None:
             result.tokens_prompt, result.tokens_completion, result.cost_usd = summary_usage
         return result
-    recent = await sync_to_async(context_messages)(thread, since=thread.session_started_at, limit=keep + 1)
+    recent, system = await sync_to_async(_window_reads)(agent, thread, config, memory, keep)
     recent = [m for m in recent if m.created_at < before][-keep:]
-    system = await sync_to_async(system_additions)(agent, thread, config, memory)
     fixed = estimate_tokens(instructions) + estimate_tokens(system) + estimate_tokens(user_text)
     return TurnContext(tuple(as_llm(m) for m in _fit(recent, policy["token_budget"] - fixed)), system)
+
+
+def _window_reads(agent: Agent, thread: Thread, config: dict, memory: str, keep: int) -> tuple[list[Message], str]:
+    """The recent messages and the system additions, in one trip to the database thread."""
+    return (context_messages(thread, since=thread.session_started_at, limit=keep + 1),
+            system_additions(agent, thread, config, memory))
 
 
 async def _summarise(thread: Thread, config: dict, older: list[Message]) -> tuple[int, int, Decimal] | None:
