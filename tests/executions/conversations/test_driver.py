@@ -9,9 +9,16 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from executions import live
 from executions.conversations.driver import drive, driver_claim, driver_name
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
 from executions.models import Execution, ExecutionStatus
+from executions.services.event_ids import event_ids_reserve
+
+
+def _reserves_event_ids(sql: str) -> bool:
+    """The statement that reserves a block of event ids (``event_ids``)."""
+    return "sqlite_sequence" in sql or "nextval(" in sql
 
 
 def _table(sql: str) -> str:
@@ -35,6 +42,7 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
     thread, message, name = pending_turn
     # No journal flush or watchdog tick mid-turn: their queries come when the machine is slow.
     settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
+    event_ids_reserve(1)  # SQLite's counter exists, as on any database that has stored an event
     with CaptureQueriesContext(connection) as queries:
         async_to_sync(drive)(thread.pk, name)
 
@@ -44,6 +52,11 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
     statements = [query["sql"] for query in queries.captured_queries
                   if not re.match(r"(BEGIN|COMMIT|SAVEPOINT|RELEASE)\b", query["sql"])]
+    # Event ids are reserved up front only when someone may be listening: with a shared channel
+    # layer (Redis) anyone anywhere may be, so one block is; with none, the database numbers them.
+    reservations = [sql for sql in statements if _reserves_event_ids(sql)]
+    assert len(reservations) == (1 if live.shared() else 0), reservations
+    statements = [sql for sql in statements if not _reserves_event_ids(sql)]
     # Before the model is called: the agent comes with the pending message,
     # and the execution just written is not read back.
     provider_read = next(i for i, sql in enumerate(statements) if _table(sql) == "executions_provider")
