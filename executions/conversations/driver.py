@@ -124,6 +124,7 @@ async def _drive(thread_id, name: str) -> None:
     seq, message = await sync_to_async(_opening)(thread_id)
     journal = journal_open(thread_id, seq)
     keeper = asyncio.ensure_future(_keep(journal, name))
+    released = False  # the journal stored and the lease let go, nothing emitted since
     try:
         while True:
             if message is None:
@@ -131,10 +132,12 @@ async def _drive(thread_id, name: str) -> None:
                 # while letting go found the lease taken and relies on this look.
                 await sync_to_async(journal.flush)()
                 await sync_to_async(driver_release)(thread_id, name)
+                released = True
                 if not await sync_to_async(pending_messages(thread_id).exists)():
                     return
                 if not await sync_to_async(driver_claim)(thread_id, name):
                     return  # another driver has it
+                released = False
                 journal_close(journal)
                 seq, message = await sync_to_async(_opening)(thread_id)
                 journal = journal_open(thread_id, seq)
@@ -155,10 +158,12 @@ async def _drive(thread_id, name: str) -> None:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
         try:
-            await sync_to_async(journal.flush)()
+            if not released:
+                await sync_to_async(journal.flush)()
         finally:
             journal_close(journal)
-            await sync_to_async(driver_release)(thread_id, name)
+            if not released:
+                await sync_to_async(driver_release)(thread_id, name)
 
 
 async def _keep(journal: Journal, name: str) -> None:

@@ -74,4 +74,6 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
         "agents_agentskill",        # the skills
         "executions_provider",      # the model's provider
     ]
-    assert len(statements) == 26, "\n".join(statements)  # the whole turn, from the lease to letting it go
+    assert len(statements) == 25, "\n".join(statements)  # the whole turn, from the lease to letting it go
+    releases = [sql for sql in statements if sql.startswith('UPDATE "conversations_thread" SET "driver" = \'\'')]
+    assert len(releases) == 1, releases  # the lease is let go once
