@@ -1,13 +1,15 @@
 """Model fields."""
 
-import re
-
 import orjson
 from django.db import models
 
 # orjson reads an integer beyond 64 bits as a float (and silently loses its
-# digits); any such integer is written with at least 19 digits in a row.
-_WIDE_NUMBER = re.compile(r"\d{19}")
+# digits); any such integer is written with at least 19 digits in a row.  To
+# find such a run, every digit is made a 9 and nineteen 9s are looked for: one
+# pass in C over the encoded text, where a regular expression took five times
+# as long as orjson's own parse of an agent's config.
+_DIGITS_AS_NINES = bytes.maketrans(b"0123456789", b"9" * 10)
+_WIDE_NUMBER = b"9" * 19
 
 
 class JSONField(models.JSONField):
@@ -19,10 +21,12 @@ class JSONField(models.JSONField):
     goes to Django's own reading, so every value reads back as it did."""
 
     def from_db_value(self, value, expression, connection):
-        if isinstance(value, str) and self.decoder is None and not _WIDE_NUMBER.search(value):
+        if isinstance(value, str) and self.decoder is None:
             try:
-                return orjson.loads(value)
-            except orjson.JSONDecodeError:
+                text = value.encode()
+                if _WIDE_NUMBER not in text.translate(_DIGITS_AS_NINES):
+                    return orjson.loads(value)
+            except (UnicodeEncodeError, orjson.JSONDecodeError):  # a lone surrogate; what orjson refuses
                 pass
         return super().from_db_value(value, expression, connection)
 
