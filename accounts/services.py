@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.inputs import TokenCreateSerializer
 from accounts.models import ApiToken, Scope
+from accounts.selectors import token_find
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.validation import validated
 
@@ -59,9 +60,8 @@ def token_authenticate(*, raw: str, touch: bool = True) -> ApiToken | None:
     valid.  With ``touch``, a use due to be recorded (:func:`token_touch_due`)
     is written here; without, the caller writes it when convenient (the API
     does once its response is sent)."""
-    try:
-        token = ApiToken.objects.select_related("user").get(key_hash=hash_token(raw))
-    except ApiToken.DoesNotExist:
+    token = token_find(key_hash=hash_token(raw))
+    if token is None:
         return None
     now = timezone.now()
     if not token.user.is_active or (token.expires_at is not None and token.expires_at <= now):

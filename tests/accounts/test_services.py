@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from accounts.selectors import user_find
-from accounts.services import token_create
+from accounts.selectors import token_find, user_find
+from accounts.services import hash_token, token_create
 from core.errors import Forbidden, ValidationFailed
 
 
@@ -44,3 +44,15 @@ def test_exact_username_wins_over_another_users_email(make_user):
     carol = make_user("carol", email="carol@example.com")
     assert user_find(username="carol") == carol
     assert user_find(username="CAROL") == by_email
+
+
+def test_token_find_reads_the_token_with_its_user_in_one_query(user, django_assert_num_queries):
+    token, raw = token_create(user=user, name="one-read", scopes=["agents:read"])
+
+    with django_assert_num_queries(1):
+        found = token_find(key_hash=hash_token(raw))
+        assert found.user.email == user.email  # no second query for the user
+
+    assert found.pk == token.pk and found.user_id == user.pk and found.scopes == ["agents:read"]
+    assert found.user.is_active is True and found.user.password == user.password
+    assert token_find(key_hash=hash_token(raw + "x")) is None

@@ -1,0 +1,58 @@
+"""Model instances from the columns of a statement written once per process.
+
+For a read made on every request (the API token's, ``accounts.services``),
+building and compiling the queryset costs several times what the database
+takes to answer.  :class:`ModelColumns` names a model's columns for such a
+statement and turns its part of a row back into an instance, each value
+converted as the ORM's compiler converts it (a UUID from SQLite's text, an
+aware datetime, a JSON value), so the instance is the one the ORM would give.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import connections
+
+
+class ModelColumns:
+    """Every concrete column of ``model``, read from the table (or alias) ``alias``."""
+
+    def __init__(self, model, alias: str):
+        self.model = model
+        self.alias = alias
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def select(self, connection) -> str:
+        """The columns, quoted, for a ``SELECT`` list."""
+        quote = connection.ops.quote_name
+        return ", ".join(f"{quote(self.alias)}.{quote(field.column)}" for field in self.fields)
+
+    def instance(self, values, using: str):
+        """The instance for ``values``, this model's columns of a row, in order."""
+        converted = [value if value is None else _convert(value, converters, using)
+                     for value, converters in zip(values, _converters_for(self, using), strict=True)]
+        return self.model.from_db(using, self.attnames, converted)
+
+
+def _convert(value, converters: tuple, using: str):
+    for converter, expression in converters:
+        value = converter(value, expression, connections[using])
+    return value
+
+
+@functools.cache
+def _converters_for(columns: ModelColumns, using: str) -> list[tuple]:
+    """Per column, what ``SQLCompiler.get_converters`` would apply: the
+    backend's converters, then the field's own, with the expression they take."""
+    connection = connections[using]
+    result = []
+    for field in columns.fields:
+        column = field.get_col(columns.alias)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        result.append(tuple((converter, column) for converter in converters))
+    return result
