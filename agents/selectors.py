@@ -117,13 +117,11 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
         by, value = named
         if by == "id":
             value = Agent._meta.pk.get_db_prep_value(value, connection)
-        sql, params = agent_sql.one_agent(user, by=by, value=value, representation=representation)
-        agent = next(iter(Agent.objects.raw(sql, params)), None)
+        agent = agent_sql.one_agent(user, by=by, value=value, representation=representation)
     if agent is None:
         raise NotFound("Agent not found.")
     if representation:
-        # Manager.raw converts the model's columns only.
-        setattr(agent, TAG_PAIRS, orjson.loads(getattr(agent, TAG_PAIRS)))
+        setattr(agent, TAG_PAIRS, orjson.loads(getattr(agent, TAG_PAIRS)))  # the subquery's JSON text
     return agent
 
 
