@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connections
+from django.db import connection, connections
 
 
 class ModelColumns:
@@ -37,6 +37,25 @@ class ModelColumns:
         converted = [value if value is None else _convert(value, converters, using)
                      for value, converters in zip(values, _converters_for(self, using), strict=True)]
         return self.model.from_db(using, self.attnames, converted)
+
+
+def row_by(model, field_name: str, value):
+    """The ``model`` instance whose (unique) ``field_name`` is ``value``, or
+    ``None``: one statement, written once per process for the pair."""
+    sql, columns = _row_by_sql(model, field_name)
+    prepared = model._meta.get_field(field_name).get_db_prep_value(value, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prepared])
+        row = cursor.fetchone()
+    return None if row is None else columns.instance(row, connection.alias)
+
+
+@functools.cache
+def _row_by_sql(model, field_name: str) -> tuple[str, ModelColumns]:
+    table = model._meta.db_table
+    columns, quote = ModelColumns(model, table), connection.ops.quote_name
+    column = quote(model._meta.get_field(field_name).column)
+    return f"SELECT {columns.select(connection)} FROM {quote(table)} WHERE {quote(table)}.{column} = %s", columns
 
 
 def _convert(value, converters: tuple, using: str):

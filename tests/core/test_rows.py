@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.services import token_create
-from core.rows import ModelColumns
+from core.rows import ModelColumns, row_by
 
 
 def _field_values(instance) -> dict:
@@ -46,3 +46,14 @@ def test_nulls_stay_none(db, user):
         built = columns.instance(cursor.fetchone(), connection.alias)
 
     assert built.pk == token.pk and built.expires_at is None and built.last_used_at is None
+
+
+def test_row_by_finds_one_row_by_a_unique_field_or_none(db, user, django_assert_num_queries):
+    token, _raw = token_create(user=user, name="by-id", scopes=["agents:read"])
+
+    with django_assert_num_queries(1):
+        found = row_by(ApiToken, "id", token.pk)
+    assert _field_values(found) == _field_values(ApiToken.objects.get(pk=token.pk))
+    assert row_by(ApiToken, "key_hash", token.key_hash).pk == token.pk
+    assert row_by(ApiToken, "key_hash", "no such hash") is None
+    assert row_by(ApiToken, "id", str(token.pk)).pk == token.pk  # prepared as the field prepares it
