@@ -26,8 +26,8 @@ def token_find(*, key_hash: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    token = token_columns.instance(row[:len(token_columns)], connection.alias)
-    token.user = user_columns.instance(row[len(token_columns):], connection.alias)
+    token = token_columns.instance(row[:len(token_columns)])
+    token.user = user_columns.instance(row[len(token_columns):])
     return token
 
 
@@ -36,7 +36,7 @@ def _token_read() -> tuple[str, ModelColumns, ModelColumns]:
     user_field = ApiToken._meta.get_field("user")
     token_columns, user_columns = ModelColumns(ApiToken, "token"), ModelColumns(user_field.related_model, "owner")
     quote = connection.ops.quote_name
-    sql = (f"SELECT {token_columns.select(connection)}, {user_columns.select(connection)} "
+    sql = (f"SELECT {token_columns.select()}, {user_columns.select()} "
            f"FROM {quote(ApiToken._meta.db_table)} {quote('token')} "
            f"INNER JOIN {quote(user_field.related_model._meta.db_table)} {quote('owner')} "
            f"ON {quote('owner')}.{quote(user_field.target_field.column)} = {quote('token')}.{quote(user_field.column)} "

@@ -151,7 +151,7 @@ def one_agent(user, *, by: str, value, representation: bool):
         row = cursor.fetchone()
     if row is None:
         return None
-    agent = read.columns.instance(row[:len(read.columns)], connection.alias)
+    agent = read.columns.instance(row[:len(read.columns)])
     for name, extra in zip(read.extras, row[len(read.columns):], strict=True):
         setattr(agent, name, extra)
     return agent
@@ -175,7 +175,7 @@ def _one_agent_read(*, staff: bool, by: str, representation: bool) -> _OneAgentR
         extras[OWNER_EMAIL] = f"{user_table}.{quote(owner_field.related_model._meta.get_field('email').column)}"
         extras[TAG_PAIRS] = _tags_sql().replace(AGENT, agent_id)
         extras.update((name, text.replace(AGENT, agent_id)) for name, text in _stats_sql().items())
-    columns = [agent_columns.select(connection)] + [f"{text} AS {quote(name)}" for name, text in extras.items()]
+    columns = [agent_columns.select()] + [f"{text} AS {quote(name)}" for name, text in extras.items()]
     where = f"{table}.{quote(agent_model._meta.get_field(by).column)} = %s"
     if not staff:
         where += f" AND {membership['exists']}"

@@ -1,18 +1,21 @@
 """Model instances from the columns of a statement written once per process.
 
-For a read made on every request (the API token's, ``accounts.services``),
-building and compiling the queryset costs several times what the database
-takes to answer.  :class:`ModelColumns` names a model's columns for such a
-statement and turns its part of a row back into an instance, each value
-converted as the ORM's compiler converts it (a UUID from SQLite's text, an
-aware datetime, a JSON value), so the instance is the one the ORM would give.
+For the reads made on every request or run (the API token, ``accounts``;
+one agent, ``agents.sql``; a provider, ``agents.providers``), building and
+compiling the queryset cost several times what the database takes to answer
+(docs/PERFORMANCE.md).  :class:`ModelColumns` names a model's columns for
+such a statement and turns its part of a row back into an instance, each
+value converted as the ORM's compiler converts it (a UUID from SQLite's
+text, an aware datetime, a JSON value), so the instance is the one the ORM
+would give; :func:`row_by` is the simplest such statement.  The default
+database only, as everywhere in Agentry.
 """
 
 from __future__ import annotations
 
 import functools
 
-from django.db import connection, connections
+from django.db import connection
 
 
 class ModelColumns:
@@ -27,16 +30,16 @@ class ModelColumns:
     def __len__(self) -> int:
         return len(self.fields)
 
-    def select(self, connection) -> str:
+    def select(self) -> str:
         """The columns, quoted, for a ``SELECT`` list."""
         quote = connection.ops.quote_name
         return ", ".join(f"{quote(self.alias)}.{quote(field.column)}" for field in self.fields)
 
-    def instance(self, values, using: str):
+    def instance(self, values):
         """The instance for ``values``, this model's columns of a row, in order."""
-        converted = [value if value is None else _convert(value, converters, using)
-                     for value, converters in zip(values, _converters_for(self, using), strict=True)]
-        return self.model.from_db(using, self.attnames, converted)
+        converted = [value if value is None or not converters else _convert(value, converters)
+                     for value, converters in zip(values, _converters_for(self), strict=True)]
+        return self.model.from_db(connection.alias, self.attnames, converted)
 
 
 def row_by(model, field_name: str, value):
@@ -47,7 +50,7 @@ def row_by(model, field_name: str, value):
     with connection.cursor() as cursor:
         cursor.execute(sql, [prepared])
         row = cursor.fetchone()
-    return None if row is None else columns.instance(row, connection.alias)
+    return None if row is None else columns.instance(row)
 
 
 @functools.cache
@@ -55,20 +58,19 @@ def _row_by_sql(model, field_name: str) -> tuple[str, ModelColumns]:
     table = model._meta.db_table
     columns, quote = ModelColumns(model, table), connection.ops.quote_name
     column = quote(model._meta.get_field(field_name).column)
-    return f"SELECT {columns.select(connection)} FROM {quote(table)} WHERE {quote(table)}.{column} = %s", columns
+    return f"SELECT {columns.select()} FROM {quote(table)} WHERE {quote(table)}.{column} = %s", columns
 
 
-def _convert(value, converters: tuple, using: str):
+def _convert(value, converters: tuple):
     for converter, expression in converters:
-        value = converter(value, expression, connections[using])
+        value = converter(value, expression, connection)
     return value
 
 
 @functools.cache
-def _converters_for(columns: ModelColumns, using: str) -> list[tuple]:
+def _converters_for(columns: ModelColumns) -> list[tuple]:
     """Per column, what ``SQLCompiler.get_converters`` would apply: the
     backend's converters, then the field's own, with the expression they take."""
-    connection = connections[using]
     result = []
     for field in columns.fields:
         column = field.get_col(columns.alias)

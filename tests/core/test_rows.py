@@ -22,10 +22,10 @@ def test_an_instance_from_its_columns_is_the_orms(db, user):
     columns = ModelColumns(ApiToken, "t")
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns.select(connection)} FROM {quote(ApiToken._meta.db_table)} {quote('t')}")
+        cursor.execute(f"SELECT {columns.select()} FROM {quote(ApiToken._meta.db_table)} {quote('t')}")
         row = cursor.fetchone()
 
-    built, orms = columns.instance(row, connection.alias), ApiToken.objects.get(pk=token.pk)
+    built, orms = columns.instance(row), ApiToken.objects.get(pk=token.pk)
 
     assert _field_values(built) == _field_values(orms)
     assert {name: type(value) for name, value in _field_values(built).items()} \
@@ -42,8 +42,8 @@ def test_nulls_stay_none(db, user):
     columns = ModelColumns(ApiToken, "t")
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns.select(connection)} FROM {quote(ApiToken._meta.db_table)} {quote('t')}")
-        built = columns.instance(cursor.fetchone(), connection.alias)
+        cursor.execute(f"SELECT {columns.select()} FROM {quote(ApiToken._meta.db_table)} {quote('t')}")
+        built = columns.instance(cursor.fetchone())
 
     assert built.pk == token.pk and built.expires_at is None and built.last_used_at is None
 
