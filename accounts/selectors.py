@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import ApiToken
-from core.rows import ModelColumns
+from core.rows import JoinedColumns, ModelColumns
 
 
 def token_find(*, key_hash: str) -> ApiToken | None:
@@ -20,28 +20,28 @@ def token_find(*, key_hash: str) -> ApiToken | None:
     ``key_hash`` index, written once per process: built and compiled by the
     ORM on each request it cost ten times what the database takes to answer
     (docs/PERFORMANCE.md)."""
-    sql, token_columns, user_columns = _token_read()
+    sql, columns = _token_read()
     with connection.cursor() as cursor:
         cursor.execute(sql, [key_hash])
         row = cursor.fetchone()
     if row is None:
         return None
-    token = token_columns.instance(row[:len(token_columns)])
-    token.user = user_columns.instance(row[len(token_columns):])
+    token, user = columns.instances(row)
+    token.user = user
     return token
 
 
 @functools.cache
-def _token_read() -> tuple[str, ModelColumns, ModelColumns]:
+def _token_read() -> tuple[str, JoinedColumns]:
     user_field = ApiToken._meta.get_field("user")
-    token_columns, user_columns = ModelColumns(ApiToken, "token"), ModelColumns(user_field.related_model, "owner")
+    columns = JoinedColumns(ModelColumns(ApiToken, "token"), ModelColumns(user_field.related_model, "owner"))
     quote = connection.ops.quote_name
-    sql = (f"SELECT {token_columns.select()}, {user_columns.select()} "
+    sql = (f"SELECT {columns.select()} "
            f"FROM {quote(ApiToken._meta.db_table)} {quote('token')} "
            f"INNER JOIN {quote(user_field.related_model._meta.db_table)} {quote('owner')} "
            f"ON {quote('owner')}.{quote(user_field.target_field.column)} = {quote('token')}.{quote(user_field.column)} "
            f"WHERE {quote('token')}.{quote(ApiToken._meta.get_field('key_hash').column)} = %s")
-    return sql, token_columns, user_columns
+    return sql, columns
 
 
 def token_list_for_user(*, user) -> QuerySet[ApiToken]:

@@ -42,6 +42,24 @@ class ModelColumns:
         return self.model.from_db(connection.alias, self.attnames, converted)
 
 
+class JoinedColumns:
+    """The columns of several models side by side in one row (a join), in order."""
+
+    def __init__(self, *columns: ModelColumns):
+        self.columns = columns
+
+    def select(self) -> str:
+        return ", ".join(columns.select() for columns in self.columns)
+
+    def instances(self, row) -> list:
+        """One instance per model, from its part of ``row``."""
+        found, start = [], 0
+        for columns in self.columns:
+            found.append(columns.instance(row[start:start + len(columns)]))
+            start += len(columns)
+        return found
+
+
 def row_by(model, field_name: str, value):
     """The ``model`` instance whose (unique) ``field_name`` is ``value``, or
     ``None``: one statement, written once per process for the pair."""

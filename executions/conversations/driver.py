@@ -34,7 +34,7 @@ from executions.conversations.journal import Journal, journal_close, journal_ope
 from executions.conversations.loop import turn_loop
 from executions.conversations.models import DEFAULT_TITLE, Message, MessageRole, MessageStatus, Thread
 from executions.conversations.recorder import ChatRecorder
-from executions.conversations.selectors import driver_stale_before, pending_messages
+from executions.conversations.selectors import driver_stale_before, next_pending_message, pending_messages
 from executions.engine.nodes import TOOLS
 from executions.engine.templating import as_text
 from executions.knowledge.models import DocumentStatus
@@ -87,16 +87,10 @@ def _last_stored_seq(thread_id) -> int:
     return Thread.objects.filter(pk=thread_id).values_list("last_event_seq", flat=True).first() or 0
 
 
-def _next_pending(thread_id) -> Message | None:
-    """The oldest pending message, with its thread, the thread's agent (its
-    turn runs on the agent as read here) and who started the thread."""
-    return pending_messages(thread_id).select_related("thread__agent", "thread__created_by").first()
-
-
 def _opening(thread_id) -> tuple[int, Message | None]:
     """What a driver reads as it takes the lease, in one trip to the database
     thread: the last stored event's seq and the first message to answer."""
-    return _last_stored_seq(thread_id), _next_pending(thread_id)
+    return _last_stored_seq(thread_id), next_pending_message(thread_id)
 
 
 async def drive(thread_id, name: str) -> None:
@@ -153,7 +147,7 @@ async def _drive(thread_id, name: str) -> None:
                 # a bug in one turn must not strand the others
                 logger.exception("Chat turn for message %s crashed", message.pk)
                 await _fail_unfinished(journal, message)
-            message = await sync_to_async(_next_pending)(thread_id)
+            message = await sync_to_async(next_pending_message)(thread_id)
     finally:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
@@ -198,7 +192,7 @@ def _user_message_data(message: Message) -> dict:
 
 
 async def run_turn(journal: Journal, message: Message) -> None:
-    """Answer ``message`` (read by ``_next_pending``, with its thread and agent)."""
+    """Answer ``message`` (read by ``next_pending_message``, with its thread and agent)."""
     thread = message.thread
     turn = str(message.pk)
     await sync_to_async(_start)(message)

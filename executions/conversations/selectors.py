@@ -8,16 +8,19 @@ that does not exist.  Staff act as owner everywhere, so they write too.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.selectors import deployed_config
 from core.errors import NotFound
+from core.rows import JoinedColumns, ModelColumns
 from executions.conversations.journal import MESSAGE_CREATED
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread, ThreadEvent
 
@@ -122,6 +125,48 @@ def thread_busy(thread_id) -> bool:
 def pending_messages(thread_id) -> QuerySet[Message]:
     return Message.objects.filter(thread_id=thread_id, role=MessageRole.USER,
                                   status=MessageStatus.PENDING).order_by("created_at", "id")
+
+
+def next_pending_message(thread_id) -> Message | None:
+    """The oldest of ``pending_messages``, with its thread, the thread's agent
+    and who started the thread: what a driver reads before each turn, so one
+    statement written once per process (``core.rows``), as the ORM's
+    four-model ``select_related`` took a millisecond and a half to build,
+    compile and load against 0.2 ms in the database."""
+    sql, columns = _next_pending_read()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Thread._meta.pk.get_db_prep_value(thread_id, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message, thread, agent, created_by = columns.instances(row)
+    thread.agent, thread.created_by = agent, created_by
+    message.thread = thread
+    return message
+
+
+@functools.cache
+def _next_pending_read() -> tuple[str, JoinedColumns]:
+    quote = connection.ops.quote_name
+    user_model = Thread._meta.get_field("created_by").related_model
+    tables = {"message": Message, "thread": Thread, "agent": Agent, "created_by": user_model}
+
+    def column(alias: str, field: str) -> str:
+        return f"{quote(alias)}.{quote(tables[alias]._meta.get_field(field).column)}"
+
+    def join(alias: str, on: str) -> str:
+        return f" INNER JOIN {quote(tables[alias]._meta.db_table)} {quote(alias)} ON {column(alias, 'id')} = {on}"
+
+    columns = JoinedColumns(*(ModelColumns(model, alias) for alias, model in tables.items()))
+    sql = (f"SELECT {columns.select()} FROM {quote(Message._meta.db_table)} {quote('message')}"
+           + join("thread", column("message", "thread"))
+           + join("agent", column("thread", "agent"))
+           + join("created_by", column("thread", "created_by"))
+           + f" WHERE {column('message', 'thread')} = %s"
+           f" AND {column('message', 'role')} = '{MessageRole.USER.value}'"
+           f" AND {column('message', 'status')} = '{MessageStatus.PENDING.value}'"
+           f" ORDER BY {column('message', 'created_at')}, {column('message', 'id')} LIMIT 1")
+    return sql, columns
 
 
 def thread_quiet(thread_id) -> bool:
