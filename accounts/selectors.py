@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import ApiToken
-from core.rows import JoinedColumns, ModelColumns
+from core.rows import JoinedColumns, ModelColumns, fetch_one
 
 
 def token_find(*, key_hash: str) -> ApiToken | None:
@@ -21,9 +21,7 @@ def token_find(*, key_hash: str) -> ApiToken | None:
     ORM on each request it cost ten times what the database takes to answer
     (docs/PERFORMANCE.md)."""
     sql, columns = _token_read()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key_hash])
-        row = cursor.fetchone()
+    row = fetch_one(sql, [key_hash])
     if row is None:
         return None
     token, user = columns.instances(row)

@@ -22,13 +22,18 @@ BUILTIN_PROVIDERS = tuple(kind.value for kind in (ProviderKind.ECHO, ProviderKin
 PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def _ref_filter(ref) -> Q:
-    """By id when ``ref`` is a UUID, else by name; a ref that can be neither
-    matches nothing, without a query the database might reject."""
+def _named(ref) -> tuple[str, object] | None:
+    """``("id", uuid)`` when ``ref`` is a UUID, else ``("name", ref)``; ``None``
+    for a ref that can be neither (no query the database might reject)."""
     try:
-        return Q(pk=uuid.UUID(str(ref)))
+        return "id", uuid.UUID(str(ref))
     except ValueError:
-        return Q(name=ref) if isinstance(ref, str) and PROVIDER_NAME_RE.match(ref) else Q(pk__in=[])
+        return ("name", ref) if isinstance(ref, str) and PROVIDER_NAME_RE.match(ref) else None
+
+
+def _ref_filter(ref) -> Q:
+    named = _named(ref)
+    return Q(**{named[0]: named[1]}) if named is not None else Q(pk__in=[])
 
 
 def provider_list() -> QuerySet[Provider]:
@@ -41,11 +46,8 @@ def provider_find(ref: str) -> Provider | None:
     its providers, so this is a statement written once per process
     (``core.rows.row_by``): the ORM's ``filter().first()`` took ten times
     what the database takes to answer."""
-    try:
-        provider_id = uuid.UUID(str(ref))
-    except ValueError:
-        return row_by(Provider, "name", ref) if isinstance(ref, str) and PROVIDER_NAME_RE.match(ref) else None
-    return row_by(Provider, "id", provider_id)
+    named = _named(ref)
+    return row_by(Provider, *named) if named is not None else None
 
 
 def provider_get(ref: str) -> Provider:

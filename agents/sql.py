@@ -29,7 +29,7 @@ from django.db.models import BooleanField, CharField, F, Func, IntegerField, Val
 from accounts.roles import Role
 from agents.models import TAG_PAIRS
 from core.fields import JSONField
-from core.rows import ModelColumns
+from core.rows import ModelColumns, fetch_one
 
 AGENT = "{agent}"  # where an AgentSQL's text refers to the outer agent's id
 
@@ -146,9 +146,7 @@ def one_agent(user, *, by: str, value, representation: bool):
     else:
         user_id = user._meta.pk.get_db_prep_value(user.pk, connection)
         params = [user_id, value, user_id]
-    with connection.cursor() as cursor:
-        cursor.execute(read.sql, params)
-        row = cursor.fetchone()
+    row = fetch_one(read.sql, params)
     if row is None:
         return None
     agent = read.columns.instance(row[:len(read.columns)])

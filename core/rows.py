@@ -60,14 +60,18 @@ class JoinedColumns:
         return found
 
 
+def fetch_one(sql: str, params: list) -> tuple | None:
+    """The first row of ``sql`` run with ``params``, or ``None``."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def row_by(model, field_name: str, value):
     """The ``model`` instance whose (unique) ``field_name`` is ``value``, or
     ``None``: one statement, written once per process for the pair."""
     sql, columns = _row_by_sql(model, field_name)
-    prepared = model._meta.get_field(field_name).get_db_prep_value(value, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [prepared])
-        row = cursor.fetchone()
+    row = fetch_one(sql, [model._meta.get_field(field_name).get_db_prep_value(value, connection)])
     return None if row is None else columns.instance(row)
 
 
