@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from agents.models import Agent
+from core import rows
 from executions import live
 from executions.models import Execution, ExecutionEvent, ExecutionStatus
 from executions.services.recording import event_record
@@ -58,7 +59,7 @@ def execution_finish(execution: Execution, status: str, *, output=None, error=No
             Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
         return
     with transaction.atomic():
-        settled = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(**fields)
+        settled = rows.update(Execution, execution.pk, fields, status=ExecutionStatus.RUNNING)
         done = None
         if settled:
             for name, value in fields.items():
@@ -71,7 +72,7 @@ def execution_finish(execution: Execution, status: str, *, output=None, error=No
             log.number_final(done)
         log.insert(batch, (done,) if done else ())  # the trace is kept even when someone else settled the run
         if settled:
-            Agent.objects.filter(pk=execution.agent_id).update(last_activity=now)
+            rows.update(Agent, execution.agent_id, {"last_activity": now})
     log.written(batch)
     if done is not None:  # the outcome and its done are visible together, then announced
         live.publish(execution.pk, event_message(done, after=batch.events[-1].id if batch.events else log.last_id))

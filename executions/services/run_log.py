@@ -5,7 +5,7 @@ While an execution runs here, its steps and events are kept in its
 ``RunLog`` rather than written one statement (and one commit, and one
 thread hop off the event loop) at a time:
 
-* the log is written with ``bulk_create`` when the run ends, in the
+* the log is written in a statement per model (``core.rows.insert``) when the run ends, in the
   transaction that records its outcome and ``done``
   (``outcomes.execution_finish``), and on each tick of the run's watchdog
   (``AGENTRY_EXECUTION_CANCEL_POLL_SECONDS``) while a long run goes on;
@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from core import rows
 from executions import live
 from executions.engine.context import StepOutcome
 from executions.models import ExecutionEvent, ExecutionStep
@@ -203,12 +204,12 @@ class RunLog:
         (sync; the caller's transaction, if any, holds them).  Events the
         database numbers get their ids here."""
         if batch.new_steps:
-            ExecutionStep.objects.bulk_create(batch.new_steps)
+            rows.insert(ExecutionStep, batch.new_steps)
         if batch.changed_steps:
             ExecutionStep.objects.bulk_update(batch.changed_steps, FINISHED_STEP_FIELDS)
         events = [*batch.events, *extra_events]
         if events:
-            ExecutionEvent.objects.bulk_create(events)
+            rows.insert(ExecutionEvent, events)
 
     def written(self, batch: Batch) -> None:
         """Forget what ``batch`` wrote, once committed (readers find it in the table now)."""

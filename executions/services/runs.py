@@ -32,6 +32,7 @@ from accounts.actor import Actor
 from agents.errors import AgentNotActive
 from agents.models import Agent, AgentStatus
 from agents.selectors import DRAFT
+from core import rows
 from core.errors import ApiError, Conflict, UnprocessableContent, ValidationFailed
 from core.validation import validated
 from executions.engine.inputs import input_errors, input_schema
@@ -164,7 +165,8 @@ def execution_start(*, agent: Agent, actor: Actor, request: RunRequest, trigger:
         # A running one is one INSERT: alone it needs no transaction (on SQLite a BEGIN and a
         # COMMIT of its own), but a savepoint inside the caller's, so a lost race leaves theirs usable.
         with transaction.atomic() if queued or connection.in_atomic_block else nullcontext():
-            execution = Execution.objects.create(**fields)
+            execution = Execution(**fields)
+            rows.insert(Execution, [execution])
             # A running one's first event is its run's (execution_execute), as is its last_activity.
             execution.last_event_id = event_record(execution.id, "status", {"status": execution.status}).id \
                 if queued else 0
@@ -223,8 +225,9 @@ def execution_claim(execution_id, *, worker: str = "") -> bool:
     execution twice."""
     now = timezone.now()
     # The run's first event says it is running (execution_execute writes it).
-    return bool(Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
-        status=ExecutionStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker or _worker_name()))
+    return bool(rows.update(Execution, execution_id, {
+        "status": ExecutionStatus.RUNNING, "started_at": now, "heartbeat_at": now, "worker": worker or _worker_name(),
+    }, status=ExecutionStatus.QUEUED))
 
 
 def execution_run(execution_id, *, stream_deltas: bool = False, worker: str = "") -> Execution | None:
