@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.actor import Actor
 from agents.memory_reads import memory_text, relevant_memories
 from agents.models import Agent, AgentStatus, RuntimeState
+from core import rows
 from core.errors import ApiError, problem_body
 from executions.conversations import commands
 from executions.conversations import journal as events
@@ -66,11 +67,11 @@ def driver_claim(thread_id, name: str) -> bool:
 
 
 def driver_renew(thread_id, name: str) -> bool:
-    return bool(Thread.objects.filter(pk=thread_id, driver=name).update(driver_seen_at=timezone.now()))
+    return bool(rows.update(Thread, thread_id, {"driver_seen_at": timezone.now()}, driver=name))
 
 
 def driver_release(thread_id, name: str) -> None:
-    Thread.objects.filter(pk=thread_id, driver=name).update(driver="", driver_seen_at=None, active_execution=None)
+    rows.update(Thread, thread_id, {"driver": "", "driver_seen_at": None, "active_execution": None}, driver=name)
 
 
 def driver_ensure(thread_id) -> bool:
@@ -183,7 +184,7 @@ def _start(message: Message) -> None:
     """The message joins the conversation now, after the turns ahead of it
     (a message sent during another turn is ordered after its answer)."""
     message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
-    Message.objects.filter(pk=message.pk).update(status=message.status, created_at=message.created_at)
+    rows.update(Message, message.pk, {"status": message.status, "created_at": message.created_at})
 
 
 def _user_message_data(message: Message) -> dict:
@@ -242,7 +243,7 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
     request = run_request(agent, input={"message": message.content})
     execution, _created = execution_start(agent=agent, actor=Actor(user=thread.created_by), request=request,
                                           trigger=Trigger.CHAT)
-    Thread.objects.filter(pk=thread.pk).update(active_execution=execution)
+    rows.update(Thread, thread.pk, {"active_execution": execution.pk})
     definition = execution.definition
     has_knowledge = document_list_for_agent(agent=agent, status=DocumentStatus.READY).exists()
     config = {**definition.config, "tools": chat_tools(definition.config, knowledge=has_knowledge)}
