@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
+from accounts.api.me import MeSerializer
 from accounts.models import ApiToken, Scope
 from tests.conftest import problem, session
 
@@ -64,3 +66,15 @@ class TestMe:
         response = api(user).post(ME, {})
         assert response.status_code == 405
         assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.django_db
+def test_the_hand_built_body_is_what_its_declared_fields_write(user, make_token):
+    """MeSerializer builds its body by hand; DRF's own field-by-field rendering of the same data agrees."""
+    make_token(user, ["agents:read", "agents:run"], name="ci", expires_at=timezone.now() + timedelta(days=2))
+    token = ApiToken.objects.get(user=user)
+    for me in ({"id": user.pk, "username": user.username, "email": user.email, "is_staff": True,
+                "auth_method": "token", "scopes": ["agents:read", "agents:run"], "token": token},
+               {"id": user.pk, "username": user.username, "email": user.email, "is_staff": False,
+                "auth_method": "session", "scopes": sorted(Scope.values), "token": None}):
+        assert MeSerializer(me).data == serializers.Serializer.to_representation(MeSerializer(), me)
