@@ -300,11 +300,12 @@ def _store_answer(thread: Thread, message: Message, *, content: str, status: str
     changed (its title, named after a first message)."""
     now = timezone.now()
     prompt, completion, cost = usage
-    answer = Message.objects.create(
+    answer = Message(
         thread=thread, role=MessageRole.ASSISTANT, content=content, status=status, error=error,
         execution=execution, tokens_prompt=prompt, tokens_completion=completion, cost_usd=cost,
         provider=provider, model=model, ttft_ms=ttft_ms, tool_calls=tool_calls, citations=citations,
         command=command, latency_ms=execution.duration_ms if execution is not None else 0, created_at=now)
+    rows.insert(Message, [answer])
     fields = dict(message_count=F("message_count") + 2, tokens_prompt=F("tokens_prompt") + prompt,
                   tokens_completion=F("tokens_completion") + completion,
                   total_cost_usd=F("total_cost_usd") + cost, last_activity_at=now, updated_at=now,

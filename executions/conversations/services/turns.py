@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.actor import Actor
 from agents.errors import AgentNotActive, AgentNotRunning
 from agents.models import Agent, AgentStatus, RuntimeState
+from core import rows
 from core.errors import ApiError, Conflict
 from executions.conversations.commands import command_name
 from executions.conversations.driver import driver_ensure
@@ -89,13 +90,13 @@ def chat_submit(*, agent: Agent, thread: Thread, actor: Actor, content: str) -> 
     if busy and strategy == "reject":
         raise TurnInProgress("A turn is running on this thread; wait for it to finish or cancel it.",
                              headers={"Retry-After": "1"})
-    message = Message.objects.create(thread=thread, role=MessageRole.USER, content=content,
-                                     status=MessageStatus.PENDING, command=command_name(content),
-                                     token=actor.token)
+    message = Message(thread=thread, role=MessageRole.USER, content=content, status=MessageStatus.PENDING,
+                      command=command_name(content), token=actor.token)
+    rows.insert(Message, [message])
     fields = {"last_activity_at": now, "updated_at": now}
     if renew:
         fields["session_started_at"] = now
-    Thread.objects.filter(pk=thread.pk).update(**fields)
+    rows.update(Thread, thread.pk, fields)
     if busy and strategy == "interrupt":
         turn_cancel(thread=thread, before=message)
     driver_ensure(thread.pk)
