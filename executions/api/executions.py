@@ -183,7 +183,9 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         execution, created, correlation = self._start(request, queued=False)
         if not created:
             return sync_result_response(request, execution, correlation=correlation, created=False, compozy=compozy)
-        # The run waits for its model on the event loop, not on this thread (core.awaiting).
+        # The run waits for its model on the event loop, not on this thread (core.awaiting);
+        # what it reads before its first node is read here, while the thread is ours.
+        runs.run_prepare(execution)
         return Awaiting.drf(self, request, functools.partial(runs.run_started, execution), functools.partial(
             sync_result_response, request, correlation=correlation, created=True, compozy=compozy))
 

@@ -41,6 +41,7 @@ from executions.engine.templating import as_text
 from executions.knowledge.models import DocumentStatus
 from executions.knowledge.selectors import document_list_for_agent
 from executions.models import Execution, ExecutionStatus, ExecutionStep, Trigger
+from executions.services.execute import run_inputs
 from executions.services.recording import DatabaseRecorder
 from executions.services.runs import execution_execute, execution_start, run_request
 
@@ -220,7 +221,7 @@ async def run_turn(journal: Journal, message: Message) -> None:
     # The row execution_start has just written, with its agent: not read again.
     await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
                             context={"history": context.history, "system_context": context.system_context,
-                                     "thread_id": thread.pk}, execution=execution)
+                                     "thread_id": thread.pk}, execution=execution, inputs=execution.inputs)
     execution = await Execution.objects.aget(pk=execution.pk)  # the totals as stored
     provider, model = await sync_to_async(_model_used)(execution)
     usage = (execution.tokens_prompt + context.tokens_prompt, execution.tokens_completion + context.tokens_completion,
@@ -249,7 +250,9 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
     config = {**definition.config, "tools": chat_tools(definition.config, knowledge=has_knowledge)}
     if thread.model_override:
         config["model"] = {**config["model"], **thread.model_override}
-    return execution, dataclasses.replace(definition, config=config), _memory(agent, config, message.content)
+    definition = dataclasses.replace(definition, config=config)
+    execution.inputs = run_inputs(execution, definition)  # read here, while the thread is ours
+    return execution, definition, _memory(agent, config, message.content)
 
 
 def chat_tools(config: dict, *, knowledge: bool = False) -> list[dict]:

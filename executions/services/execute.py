@@ -62,36 +62,43 @@ def execution_stop_here(execution_id) -> bool:
 
 
 async def execution_execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None,
-                            recorder=None, context: dict | None = None, execution: Execution | None = None) -> None:
+                            recorder=None, context: dict | None = None, execution: Execution | None = None,
+                            inputs: RunInputs | None = None) -> None:
     """Run a running execution through the engine and finish its row, whatever
     happens.  ``recorder`` replaces the database recorder (a chat turn wraps
     it); ``context`` sets more ``RunContext`` fields (a turn's history);
     ``execution`` is the row with its agent when the caller has it (it is not
-    read again, and comes back with the outcome).
+    read again, and comes back with the outcome); ``inputs``, what
+    ``run_inputs`` read for it on the caller's thread (then a run nobody
+    listens to starts without a trip to the database thread).
 
     The run's steps and events go to its ``RunLog`` (``run_log``): its
     first event is ``status: running``, and what is not written by the
     watchdog's ticks is written with the outcome."""
     if execution is None:
-        execution = await _execution_to_run(execution_id)
+        execution, inputs = await sync_to_async(_execution_to_run)(execution_id, definition)
     log = run_log_open(execution.id, after=getattr(execution, "last_event_id", None) or 0)
     try:
         await _execute(execution, log, stream_deltas=stream_deltas, definition=definition, recorder=recorder,
-                       context=context)
+                       context=context, inputs=inputs)
     finally:
         run_log_close(log)
 
 
-async def _execution_to_run(execution_id) -> Execution:
-    """The execution with its agent and the id of its newest stored event, in one read."""
+def _execution_to_run(execution_id, definition: AgentDefinition | None) -> tuple[Execution, RunInputs]:
+    """The execution with its agent and the id of its newest stored event, in
+    one read, and what its run reads before its first node."""
     newest = ExecutionEvent.objects.filter(execution=OuterRef("pk")).order_by("-id").values("id")[:1]
-    return await Execution.objects.select_related("agent").annotate(last_event_id=Subquery(newest)).aget(
+    execution = Execution.objects.select_related("agent").annotate(last_event_id=Subquery(newest)).get(
         pk=execution_id)
+    return execution, run_inputs(execution, definition)
 
 
 @dataclass
-class _Start:
-    announcements: list[dict]
+class RunInputs:
+    """What a run reads before its first node: the definition, env, memory
+    and the providers of its model nodes; or the ``problem`` that stops it."""
+
     definition: AgentDefinition | None = None
     env: dict | None = None
     memory: str = ""
@@ -99,28 +106,44 @@ class _Start:
     problem: ApiError | None = None
 
 
-def _start_run(execution: Execution, definition: AgentDefinition | None, log: RunLog) -> _Start:
-    """What a run needs before its first node, in one trip to the database
-    thread: its first event (and ids for those to come, if anyone listens),
-    the definition, env, memory and the providers of its model nodes."""
-    log.add_event("status", {"status": ExecutionStatus.RUNNING})
-    if log.listened():
-        log.reserve(FIRST_IDS)
-    announcements = log.number()
+def run_inputs(execution: Execution, definition: AgentDefinition | None = None) -> RunInputs:
+    """The run's inputs (sync: read on a database thread).  A definition that
+    cannot be read is the run's problem, not an exception: the run still
+    finishes its row with it."""
     try:
         if definition is None:
             definition = definition_for(execution.agent, execution.options.get("version", DRAFT))
     except ApiError as exc:
-        return _Start(announcements, problem=exc)
-    return _Start(announcements, definition, template_env(definition.config),
-                  run_memory(execution.agent, definition, execution.input),
-                  providers_resolve(provider_refs(definition)))
+        return RunInputs(problem=exc)
+    return RunInputs(definition, template_env(definition.config),
+                     run_memory(execution.agent, definition, execution.input),
+                     providers_resolve(provider_refs(definition)))
+
+
+def _first_event(log: RunLog, *, listened: bool) -> list[dict]:
+    """The run's first event, numbered at once (with ids for those to come)
+    when anyone listens; the announcements to publish.  Only a listened run
+    reserves ids, the one statement here."""
+    log.add_event("status", {"status": ExecutionStatus.RUNNING})
+    if listened:
+        log.reserve(FIRST_IDS)
+    return log.number()
+
+
+def _start_run(execution: Execution, definition: AgentDefinition | None, log: RunLog,
+               inputs: RunInputs | None) -> tuple[list[dict], RunInputs]:
+    """The first event and the inputs, in one trip to the database thread."""
+    return _first_event(log, listened=log.listened()), inputs or run_inputs(execution, definition)
 
 
 async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, definition: AgentDefinition | None,
-                   recorder, context: dict | None) -> None:
-    start = await sync_to_async(_start_run)(execution, definition, log)
-    for announcement in start.announcements:
+                   recorder, context: dict | None, inputs: RunInputs | None) -> None:
+    if inputs is not None and not log.listened():
+        # Read already, and nobody to number events for: no trip to the database thread.
+        announcements, start = _first_event(log, listened=False), inputs
+    else:
+        announcements, start = await sync_to_async(_start_run)(execution, definition, log, inputs)
+    for announcement in announcements:
         await live.apublish(execution.id, announcement)
     if start.problem is not None:
         await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED, log=log, error={

@@ -41,14 +41,15 @@ from executions.engine.templating import TemplateProblem, render_value
 from executions.inputs import RunRequestSerializer
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
 from executions.selectors import definition_for, parse_version
-from executions.services.execute import execution_execute, execution_stop_here
+from executions.services.execute import execution_execute, execution_stop_here, run_inputs
 from executions.services.outcomes import execution_abandon, execution_finish, execution_result, execution_settle
 from executions.services.recording import event_record
 
 # Where they were first written; callers still import them from here.
 __all__ = ["IdempotencyConflict", "IdempotencyKeyReused", "RunRequest", "execution_abandon", "execution_cancel",
            "execution_claim", "execution_execute", "execution_finish", "execution_result", "execution_run",
-           "execution_run_in_background", "execution_start", "run_request", "run_request_from_body", "run_started"]
+           "execution_run_in_background", "execution_start", "run_prepare", "run_request", "run_request_from_body",
+           "run_started"]
 
 logger = logging.getLogger("agentry.executions")
 
@@ -208,11 +209,20 @@ def _worker_name() -> str:
 
 # --- running ------------------------------------------------------------------------------------
 
+def run_prepare(execution: Execution) -> Execution:
+    """Read, on this thread, what the run of an execution ``execution_start``
+    created as running reads before its first node, so that ``run_started``
+    begins it on the event loop without a trip to the database thread."""
+    execution.inputs = run_inputs(execution, getattr(execution, "definition", None))
+    return execution
+
+
 async def run_started(execution: Execution) -> Execution:
     """Run an execution ``execution_start`` created as running, on this event
     loop (a synchronous run's request waits for it there: ``core.awaiting``);
     it comes back with its outcome."""
-    await execution_execute(execution.id, definition=getattr(execution, "definition", None), execution=execution)
+    await execution_execute(execution.id, definition=getattr(execution, "definition", None), execution=execution,
+                            inputs=getattr(execution, "inputs", None))
     if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome
         await execution.arefresh_from_db()
     return execution

@@ -5,9 +5,13 @@ import json
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 
+from accounts.actor import Actor
 from agents.models import Agent
+from executions import live
 from executions.models import Execution, ExecutionEvent, ExecutionStep
+from executions.services import execute, runs
 from tests.conftest import problem
 from tests.executions.conftest import THREE_NODES, input_node, invoke, llm_node, output_node, pipeline
 from tests.fakes.llm_server import Reply
@@ -310,3 +314,56 @@ def test_session_runs_are_manual(user, make_agent, llm):
     response = client.post(f"/api/v1/agents/{agent.slug}/invoke", {"prompt": "x"}, format="json")
     assert response.status_code == 200
     assert Execution.objects.get().trigger == "manual"
+
+
+@pytest.fixture
+def trips(monkeypatch, settings):
+    """The engine's trips from the run's event loop to the database thread, by what they ran."""
+    settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60  # no watchdog tick mid-run on a slow machine
+    ran = []
+
+    def counting(func, **kwargs):
+        ran.append(func.__name__)
+        return sync_to_async(func, **kwargs)
+
+    monkeypatch.setattr(execute, "sync_to_async", counting)
+    return ran
+
+
+# With a channel layer shared between processes someone may listen anywhere: ids are reserved, a trip.
+FIRST_TRIP = ["_start_run"] if live.shared() else []
+
+
+def test_a_synchronous_run_reads_before_its_first_node_on_the_requests_thread(api, user, make_agent, llm, trips):
+    agent = make_agent(user, pipeline=THREE_NODES)
+
+    response = invoke(api(user), agent, {"prompt": "hello"})
+
+    assert response.status_code == 200 and response.json()["data"]["output"] == "echo: hello"
+    assert trips == [*FIRST_TRIP, "execution_finish"]
+
+
+def test_a_queued_run_reads_its_row_and_its_inputs_in_one_trip(user, make_agent, llm, trips):
+    agent = make_agent(user, pipeline=THREE_NODES)
+    execution, _created = runs.execution_start(agent=agent, actor=Actor(user=user), queued=True,
+                                               request=runs.run_request(agent, prompt="hello"))
+
+    finished = runs.execution_run(execution.pk)
+
+    assert finished.status == "succeeded" and finished.output == "echo: hello"
+    assert trips == ["_execution_to_run", *FIRST_TRIP, "execution_finish"]
+
+
+def test_a_definition_that_cannot_be_read_fails_the_run_it_was_prepared_for(user, make_agent, llm, trips):
+    agent = make_agent(user, pipeline=THREE_NODES)
+    execution, _created = runs.execution_start(agent=agent, actor=Actor(user=user),
+                                               request=runs.run_request(agent, prompt="hello"))
+    execution.options["version"] = 99  # no such version: what run_inputs reads is the run's problem
+    del execution.definition
+    runs.run_prepare(execution)
+
+    async_to_sync(runs.run_started)(execution)
+
+    stored = Execution.objects.get(pk=execution.pk)
+    assert stored.status == "failed" and stored.error["node_id"] is None
+    assert ExecutionEvent.objects.filter(execution=stored).values_list("kind", flat=True).last() == "done"

@@ -59,8 +59,9 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
     statements = [sql for sql in statements if not _reserves_event_ids(sql)]
     # Before the model is called: the agent comes with the pending message,
     # and the execution just written is not read back.
-    provider_read = next(i for i, sql in enumerate(statements) if _table(sql) == "executions_provider")
-    assert [_table(sql) for sql in statements[:provider_read + 1]] == [
+    # The run starts without a trip to the database: its provider is read with the execution.
+    skills_read = next(i for i, sql in enumerate(statements) if _table(sql) == "agents_agentskill")
+    assert [_table(sql) for sql in statements[:skills_read + 2]] == [
         "conversations_thread",     # the last stored event's seq
         "conversations_message",    # the pending message, its thread, agent and creator
         "conversations_message",    # the message joins the conversation
@@ -68,11 +69,12 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
         "executions_execution",     # the execution, inserted
         "conversations_thread",     # the thread's active execution
         "knowledge_document",       # whether knowledge_search is offered
+        "executions_provider",      # the model's provider
         "executions_memory",        # the memories bearing on the message: rules ...
         "executions_memory",        # ... and the rest
         "conversations_message",    # the history
         "agents_agentskill",        # the skills
-        "executions_provider",      # the model's provider
+        "executions_execution",     # after the model: the outcome
     ]
     assert len(statements) == 25, "\n".join(statements)  # the whole turn, from the lease to letting it go
     releases = [sql for sql in statements if sql.startswith('UPDATE "conversations_thread" SET "driver" = \'\'')]
