@@ -365,6 +365,11 @@ def agent_skills(agent: Agent) -> QuerySet[AgentSkill]:
             .order_by("connected_at", "id"))
 
 
+def agent_skill_texts(agent: Agent, *, limit: int = 50) -> list[tuple[str, str]]:
+    """The name and content of the agent's first ``limit`` skills, in ``agent_skills`` order."""
+    return agent_sql.skill_texts(agent.pk, limit)
+
+
 def agent_skill_get(agent: Agent, skill_id) -> AgentSkill:
     """The agent's association with skill ``skill_id``; 404 when it has none."""
     try:

@@ -76,6 +76,13 @@ def fetch_one(sql: str, params: list) -> tuple | None:
         return cursor.fetchone()
 
 
+def fetch_all(sql: str, params: list) -> list[tuple]:
+    """Every row of ``sql`` run with ``params``."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def row_by(model, field_name: str, value):
     """The ``model`` instance whose (unique) ``field_name`` is ``value``, or
     ``None``: one statement, written once per process for the pair."""

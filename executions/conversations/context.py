@@ -23,7 +23,8 @@ from asgiref.sync import sync_to_async
 from django.db.models import Q
 from django.utils import timezone
 
-from agents.models import Agent, AgentSkill, Skill
+from agents.models import Agent, Skill
+from agents.selectors import agent_skill_texts
 from executions.conversations.models import Message, MessageRole, Thread
 from executions.conversations.personalities import PERSONALITIES
 from executions.conversations.selectors import context_messages
@@ -62,8 +63,7 @@ def system_additions(agent: Agent, thread: Thread, config: dict, memory: str) ->
             parts.append(f"Operating prompt:\n{skill.content}")
     if thread.personality in PERSONALITIES:
         parts.append(f"Communication style: {PERSONALITIES[thread.personality]}")
-    links = AgentSkill.objects.filter(agent=agent).select_related("skill").order_by("connected_at", "id")[:50]
-    skills = [f"## {link.skill.name}\n{link.skill.content}" for link in links if link.skill.content]
+    skills = [f"## {name}\n{content}" for name, content in agent_skill_texts(agent, limit=50) if content]
     if skills:
         parts.append("Skills you can use:\n" + "\n\n".join(skills))
     if memory:

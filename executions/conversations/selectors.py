@@ -14,13 +14,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.selectors import deployed_config
 from core.errors import NotFound
-from core.rows import JoinedColumns, ModelColumns, fetch_one
+from core.rows import JoinedColumns, ModelColumns, fetch_all, fetch_one
 from executions.conversations.journal import MESSAGE_CREATED
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread, ThreadEvent
 
@@ -41,10 +41,38 @@ def thread_get(*, agent: Agent, user, ref, write: bool = False) -> Thread:
         thread_id = uuid.UUID(str(ref))
     except ValueError:
         raise NotFound("No such thread.") from None
-    thread = Thread.objects.select_related("created_by").filter(agent=agent, pk=thread_id).first()
-    if thread is None or (write and not may_write(thread, user)):
+    sql, columns = _thread_read()
+    row = fetch_one(sql, [_prepared(Agent, agent.pk), _prepared(Thread, thread_id)])
+    if row is None:
+        raise NotFound("No such thread.")
+    thread, created_by = columns.instances(row)
+    thread.created_by = created_by
+    if write and not may_write(thread, user):
         raise NotFound("No such thread.")
     return thread
+
+
+def _prepared(model, pk):
+    return model._meta.pk.get_db_prep_value(pk, connection)
+
+
+@functools.cache
+def _thread_read() -> tuple[str, JoinedColumns]:
+    """One thread of an agent with who started it: every chat turn, stream and
+    page of a thread reads it, and the ORM took a millisecond to build it for
+    a tenth of that in the database (docs/PERFORMANCE.md)."""
+    quote = connection.ops.quote_name
+    user_model = Thread._meta.get_field("created_by").related_model
+    columns = JoinedColumns(ModelColumns(Thread, "thread"), ModelColumns(user_model, "created_by"))
+
+    def column(alias: str, model, field: str) -> str:
+        return f"{quote(alias)}.{quote(model._meta.get_field(field).column)}"
+
+    sql = (f"SELECT {columns.select()} FROM {quote(Thread._meta.db_table)} {quote('thread')}"
+           f" INNER JOIN {quote(user_model._meta.db_table)} {quote('created_by')}"
+           f" ON {column('created_by', user_model, 'id')} = {column('thread', Thread, 'created_by')}"
+           f" WHERE {column('thread', Thread, 'agent')} = %s AND {column('thread', Thread, 'id')} = %s")
+    return sql, columns
 
 
 def may_write(thread: Thread, user) -> bool:
@@ -134,7 +162,7 @@ def next_pending_message(thread_id) -> Message | None:
     four-model ``select_related`` took a millisecond and a half to build,
     compile and load against 0.2 ms in the database."""
     sql, columns = _next_pending_read()
-    row = fetch_one(sql, [Thread._meta.pk.get_db_prep_value(thread_id, connection)])
+    row = fetch_one(sql, [_prepared(Thread, thread_id)])
     if row is None:
         return None
     message, thread, agent, created_by = columns.instances(row)
@@ -176,8 +204,27 @@ def context_messages(thread: Thread, *, since, limit: int) -> list[Message]:
     """The newest ``limit`` answered messages of the thread's session after
     ``since`` (and after what the summary covers), oldest first."""
     start = max(filter(None, (since, thread.summary_through)))
-    rows = (Message.objects.filter(thread=thread, created_at__gt=start)
-            .filter(Q(role=MessageRole.ASSISTANT) | ~Q(status=MessageStatus.PENDING))
-            .exclude(status=MessageStatus.FAILED).exclude(command__gt="")
-            .order_by("-created_at", "-id")[:limit])
-    return list(reversed(rows))
+    sql, columns = _context_read()
+    created_at = Message._meta.get_field("created_at").get_db_prep_value(start, connection)
+    newest_first = fetch_all(sql, [_prepared(Thread, thread.pk), created_at, limit])
+    return [columns.instance(row) for row in reversed(newest_first)]
+
+
+@functools.cache
+def _context_read() -> tuple[str, ModelColumns]:
+    """A turn's history, in one statement written once per process: the
+    answered messages (every answer, and the user's messages a turn took up),
+    no failed turn and no slash command, newest first."""
+    quote = connection.ops.quote_name
+    columns = ModelColumns(Message, "message")
+
+    def column(field: str) -> str:
+        return f"{quote('message')}.{quote(Message._meta.get_field(field).column)}"
+
+    sql = (f"SELECT {columns.select()} FROM {quote(Message._meta.db_table)} {quote('message')}"
+           f" WHERE {column('thread')} = %s AND {column('created_at')} > %s"
+           f" AND ({column('role')} = '{MessageRole.ASSISTANT.value}'"
+           f" OR NOT ({column('status')} = '{MessageStatus.PENDING.value}'))"
+           f" AND NOT ({column('status')} = '{MessageStatus.FAILED.value}') AND NOT ({column('command')} > '')"
+           f" ORDER BY {column('created_at')} DESC, {column('id')} DESC LIMIT %s")
+    return sql, columns

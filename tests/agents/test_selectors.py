@@ -2,10 +2,13 @@
 statement must find exactly what the ORM's ``agents_visible_to`` and
 ``with_representation`` find, for every kind of caller and reference."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from agents import selectors
-from agents.models import AgentTag, Schedule
+from agents.models import AgentSkill, AgentTag, Schedule, Skill
 from core.errors import NotFound
 
 REPRESENTED = ("role", "owner_email", "execution_count", "version_count", "schedule_count", "thread_count",
@@ -82,3 +85,21 @@ def test_a_stranger_and_a_bad_reference_find_nothing(agent, make_user, ref, djan
 def test_a_reference_that_cannot_name_an_agent_makes_no_query(agent, django_assert_num_queries):
     with django_assert_num_queries(0), pytest.raises(NotFound):
         selectors.agent_get_for_user(user=agent.owner, ref="not a slug")
+
+
+@pytest.mark.django_db
+def test_an_agents_skill_texts_come_in_connection_order_in_one_statement(user, make_agent,
+                                                                          django_assert_num_queries):
+    agent, other = make_agent(user), make_agent(user)
+    start = timezone.now()
+    skills = [Skill.objects.create(owner=user, name=f"Skill {i}", content=f"Do thing {i}.") for i in range(4)]
+    for i, skill in enumerate(skills):  # connected in reverse: the order is theirs, not the skills'
+        AgentSkill.objects.create(agent=agent, skill=skill, connected_at=start - timedelta(seconds=i))
+    AgentSkill.objects.create(agent=other, skill=Skill.objects.create(owner=user, name="Other's"))
+
+    with django_assert_num_queries(1):
+        texts = selectors.agent_skill_texts(agent, limit=3)
+
+    assert texts == [("Skill 3", "Do thing 3."), ("Skill 2", "Do thing 2."), ("Skill 1", "Do thing 1.")]
+    assert texts == [(link.skill.name, link.skill.content) for link in selectors.agent_skills(agent)[:3]]
+    assert selectors.agent_skill_texts(make_agent(user)) == []

@@ -2,14 +2,23 @@
 from the table (``thread_busy``), the answer is the same; and the message a
 driver answers next, with what its turn needs, in one statement."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import NotFound
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
-from executions.conversations.selectors import driver_live, next_pending_message, thread_busy
+from executions.conversations.selectors import (
+    context_messages,
+    driver_live,
+    next_pending_message,
+    thread_busy,
+    thread_get,
+)
 
 
 @pytest.mark.django_db
@@ -60,3 +69,55 @@ def test_the_next_pending_message_comes_with_its_thread_agent_and_starter(make_a
     assert next_pending_message(thread.pk).pk == later.pk
     Message.objects.filter(thread=thread).update(status=MessageStatus.CANCELLED)
     assert next_pending_message(thread.pk) is None
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_a_thread_comes_with_its_starter_in_one_statement_and_only_from_its_agent(
+        make_agent, make_user, user, django_assert_num_queries):
+    agent, other_agent = make_agent(user), make_agent(user)
+    thread = Thread.objects.create(agent=agent, created_by=user, title="Support", model_override={"model": "m"})
+    stranger = make_user("stranger")
+
+    with django_assert_num_queries(1):
+        found = thread_get(agent=agent, user=user, ref=str(thread.pk), write=True)
+        assert found.created_by.username == user.username  # no second query for the starter
+
+    assert _fields(found) == _fields(Thread.objects.get(pk=thread.pk))
+    assert found.model_override == {"model": "m"} and timezone.is_aware(found.created_at)
+    assert thread_get(agent=agent, user=stranger, ref=thread.pk).pk == thread.pk  # reading is every member's
+    for kwargs in ({"agent": other_agent, "user": user, "ref": thread.pk},      # another agent's thread
+                   {"agent": agent, "user": stranger, "ref": thread.pk, "write": True},  # not theirs to write
+                   {"agent": agent, "user": user, "ref": uuid.uuid4()},         # no such thread
+                   {"agent": agent, "user": user, "ref": "not-a-uuid"}):
+        with pytest.raises(NotFound):
+            thread_get(**kwargs)
+
+
+@pytest.mark.django_db
+def test_a_turns_history_is_what_the_orm_query_it_replaced_finds(make_agent, user, django_assert_num_queries):
+    thread = Thread.objects.create(agent=make_agent(user), created_by=user)
+    start = timezone.now() - timedelta(hours=1)
+    kinds = [(MessageRole.USER, MessageStatus.COMPLETED, ""), (MessageRole.ASSISTANT, MessageStatus.COMPLETED, ""),
+             (MessageRole.USER, MessageStatus.PENDING, ""),      # not taken up yet: left out
+             (MessageRole.ASSISTANT, MessageStatus.PENDING, ""),  # an answer being written: kept
+             (MessageRole.USER, MessageStatus.FAILED, ""), (MessageRole.ASSISTANT, MessageStatus.FAILED, ""),
+             (MessageRole.USER, MessageStatus.COMPLETED, "/help"), (MessageRole.ASSISTANT, MessageStatus.CANCELLED, "")]
+    Message.objects.create(thread=thread, role=MessageRole.USER, content="before the session",
+                           status=MessageStatus.COMPLETED, created_at=start - timedelta(minutes=1))
+    for i, (role, status, command) in enumerate(kinds * 2):
+        Message.objects.create(thread=thread, role=role, status=status, command=command, content=f"m{i}",
+                               created_at=start + timedelta(seconds=i))
+    orms = (Message.objects.filter(thread=thread, created_at__gt=start)
+            .filter(Q(role=MessageRole.ASSISTANT) | ~Q(status=MessageStatus.PENDING))
+            .exclude(status=MessageStatus.FAILED).exclude(command__gt="").order_by("-created_at", "-id"))
+
+    for limit in (3, 100):
+        with django_assert_num_queries(1):
+            history = context_messages(thread, since=start, limit=limit)
+        assert [_fields(m) for m in history] == [_fields(m) for m in reversed(orms[:limit])]
+    assert [m.content for m in context_messages(thread, since=start, limit=100)] == \
+        ["m1", "m3", "m7", "m8", "m9", "m11", "m15"]  # m0 is the session's start itself, not after it
