@@ -38,7 +38,7 @@ from agents.models import (
     Skill,
 )
 from agents.validation import SLUG_RE
-from core import crypto
+from core import crypto, rows
 from core.diffs import diff
 from core.errors import NotFound
 
@@ -216,8 +216,15 @@ def deployed_config(agent: Agent) -> dict | None:
     """The stored config of the version the agent serves, or ``None`` when it has no deployed version."""
     if agent.deployed_version is None:
         return None
-    return (AgentVersion.objects.filter(agent=agent, index=agent.deployed_version)
-            .values_list("config", flat=True).first())
+    found = version_content(agent.pk, agent.deployed_version, ("config",))
+    return None if found is None else found[0]
+
+
+def version_content(agent_id, index: int, names: tuple[str, ...] = ("config", "pipeline")) -> list | None:
+    """The ``names`` fields of the agent's version ``index``, or ``None``.
+    Every run of a deployed version and every chat turn reads its version, so
+    this is one statement written once per process (``core.rows``)."""
+    return rows.values_where(AgentVersion, names, agent=agent_id, index=index)
 
 
 def deployed_heartbeat(agent: Agent) -> dict | None:

@@ -7,7 +7,8 @@ compiling the queryset cost several times what the database takes to answer
 such a statement and turns its part of a row back into an instance, each
 value converted as the ORM's compiler converts it (a UUID from SQLite's
 text, an aware datetime, a JSON value), so the instance is the one the ORM
-would give; :func:`row_by` is the simplest such statement.
+would give; :func:`row_by` and :func:`values_where` are the simplest such
+statements.
 
 The writes every run makes (its execution, steps and events, its outcome)
 go the same way: :func:`insert` and :func:`update` write a statement per
@@ -28,12 +29,14 @@ from django.db import connection
 
 
 class ModelColumns:
-    """Every concrete column of ``model``, read from the table (or alias) ``alias``."""
+    """Every concrete column of ``model`` (or those of ``names``), read from
+    the table (or alias) ``alias``."""
 
-    def __init__(self, model, alias: str):
+    def __init__(self, model, alias: str, names: tuple[str, ...] | None = None):
         self.model = model
         self.alias = alias
-        self.fields = list(model._meta.concrete_fields)
+        self.fields = list(model._meta.concrete_fields) if names is None else [
+            model._meta.get_field(name) for name in names]
         self.attnames = [field.attname for field in self.fields]
 
     def __len__(self) -> int:
@@ -44,11 +47,14 @@ class ModelColumns:
         quote = connection.ops.quote_name
         return ", ".join(f"{quote(self.alias)}.{quote(field.column)}" for field in self.fields)
 
+    def values(self, values) -> list:
+        """``values``, these columns of a row in order, as the ORM converts them."""
+        return [value if value is None or not converters else _convert(value, converters)
+                for value, converters in zip(values, _converters_for(self), strict=True)]
+
     def instance(self, values):
         """The instance for ``values``, this model's columns of a row, in order."""
-        converted = [value if value is None or not converters else _convert(value, converters)
-                     for value, converters in zip(values, _converters_for(self), strict=True)]
-        return self.model.from_db(connection.alias, self.attnames, converted)
+        return self.model.from_db(connection.alias, self.attnames, self.values(values))
 
 
 class JoinedColumns:
@@ -89,6 +95,24 @@ def row_by(model, field_name: str, value):
     sql, columns = _row_by_sql(model, field_name)
     row = fetch_one(sql, [model._meta.get_field(field_name).get_db_prep_value(value, connection)])
     return None if row is None else columns.instance(row)
+
+
+def values_where(model, names: tuple[str, ...], **where) -> list | None:
+    """The values of the ``names`` fields of the one ``model`` row whose
+    ``where`` fields equal their values (a unique key), or ``None``: one
+    statement, written once per process for the shape."""
+    sql, columns, where_fields = _values_where_sql(model, names, tuple(where))
+    row = fetch_one(sql, [field.get_db_prep_value(value, connection)
+                          for field, value in zip(where_fields, where.values(), strict=True)])
+    return None if row is None else columns.values(row)
+
+
+@functools.cache
+def _values_where_sql(model, names: tuple[str, ...], matched: tuple[str, ...]) -> tuple[str, ModelColumns, list]:
+    table, quote = model._meta.db_table, connection.ops.quote_name
+    columns, where_fields = ModelColumns(model, table, names), [model._meta.get_field(name) for name in matched]
+    conditions = " AND ".join(f"{quote(table)}.{quote(field.column)} = %s" for field in where_fields)
+    return f"SELECT {columns.select()} FROM {quote(table)} WHERE {conditions}", columns, where_fields
 
 
 @functools.cache

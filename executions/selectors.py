@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from accounts.roles import Role
-from agents.models import Agent, AgentStatus, AgentVersion, Provider, ProviderKind, RuntimeState
+from agents.models import Agent, AgentStatus, Provider, ProviderKind, RuntimeState
 from agents.providers import BUILTIN_PROVIDERS, provider_find
-from agents.selectors import DEPLOYED, DRAFT, agent_get_for_user, agents_visible_to
+from agents.selectors import DEPLOYED, DRAFT, agent_get_for_user, agents_visible_to, version_content
 from core import crypto
 from core.errors import Conflict, NotFound, ValidationFailed
 from executions.engine.context import AgentDefinition
@@ -97,11 +97,12 @@ def definition_for(agent: Agent, version: str | int | None = None) -> AgentDefin
         if agent.deployed_version is None:
             raise Conflict("This agent has no deployed version; start it, or run the draft.")
         version = agent.deployed_version
-    snapshot = AgentVersion.objects.filter(agent=agent, index=version).values("config", "pipeline").first()
+    snapshot = version_content(agent.pk, version)
     if snapshot is None:
         raise NotFound(f"This agent has no version {version}.")
+    config, pipeline = snapshot
     return AgentDefinition(id=agent.id, slug=agent.slug, owner_id=agent.owner_id,
-                           config=snapshot["config"], pipeline=snapshot["pipeline"], version=version)
+                           config=config, pipeline=pipeline, version=version)
 
 
 def template_env(config: dict) -> dict[str, str]:

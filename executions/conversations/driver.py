@@ -86,7 +86,8 @@ def driver_ensure(thread_id) -> bool:
 
 
 def _last_stored_seq(thread_id) -> int:
-    return Thread.objects.filter(pk=thread_id).values_list("last_event_seq", flat=True).first() or 0
+    found = rows.values_where(Thread, ("last_event_seq",), id=thread_id)
+    return found[0] if found else 0
 
 
 def _opening(thread_id) -> tuple[int, Message | None]:

@@ -146,3 +146,17 @@ def test_update_sets_fields_only_where_the_conditions_hold(db, user, make_agent,
     assert (stored.status, stored.output, stored.finished_at, stored.cost_usd, stored.error) \
         == (ExecutionStatus.SUCCEEDED, {"text": "ok"}, finished, Decimal("0.000125"), None)
     assert rows.update(Execution, uuid.uuid4(), {"status": ExecutionStatus.FAILED}) == 0
+
+
+def test_values_where_reads_some_fields_of_one_row_as_the_orm_converts_them(db, user, make_agent,
+                                                                            django_assert_num_queries):
+    execution = _execution(make_agent(user))
+    rows.insert(Execution, [execution])
+
+    with django_assert_num_queries(1):
+        found = rows.values_where(Execution, ("input", "started_at", "status"), agent=execution.agent_id,
+                                  id=str(execution.pk))
+
+    assert found == list(Execution.objects.filter(pk=execution.pk).values_list("input", "started_at", "status")[0])
+    assert timezone.is_aware(found[1]) and found[0] == {"message": "hé", "n": [1, 2.5, None]}
+    assert rows.values_where(Execution, ("status",), agent=execution.agent_id, id=uuid.uuid4()) is None
