@@ -97,9 +97,11 @@ def _fit(messages: list[Message], budget: int) -> list[Message]:
 
 
 async def turn_context(*, agent: Agent, thread: Thread, config: dict, user_text: str, memory: str,
-                       before) -> TurnContext:
+                       before, reads: tuple[list[Message], str] | None = None) -> TurnContext:
     """Build the turn's context; with ``summarise``, fold what falls out of
-    the recent window into the thread's summary first (one model call)."""
+    the recent window into the thread's summary first (one model call).
+    ``reads``: what ``window_reads`` read for a ``window`` policy on the
+    caller's thread, so no trip to the database thread is made here."""
     policy = config["context_policy"]
     keep = policy["keep_recent"]
     instructions = agent_instructions(config)
@@ -117,15 +119,22 @@ async def turn_context(*, agent: Agent, thread: Thread, config: dict, user_text:
         if summary_usage is not None:
             result.tokens_prompt, result.tokens_completion, result.cost_usd = summary_usage
         return result
-    recent, system = await sync_to_async(_window_reads)(agent, thread, config, memory, keep)
+    if reads is None:
+        reads = await sync_to_async(window_reads)(agent, thread, config, memory)
+    recent, system = reads
     recent = [m for m in recent if m.created_at < before][-keep:]
     fixed = estimate_tokens(instructions) + estimate_tokens(system) + estimate_tokens(user_text)
     return TurnContext(tuple(as_llm(m) for m in _fit(recent, policy["token_budget"] - fixed)), system)
 
 
-def _window_reads(agent: Agent, thread: Thread, config: dict, memory: str, keep: int) -> tuple[list[Message], str]:
-    """The recent messages and the system additions, in one trip to the database thread."""
-    return (context_messages(thread, since=thread.session_started_at, limit=keep + 1),
+def window_reads(agent: Agent, thread: Thread, config: dict, memory: str) -> tuple[list[Message], str] | None:
+    """What a ``window`` policy's context reads (sync): the recent messages and
+    the system additions, in one trip to the database thread; ``None`` for
+    another policy."""
+    policy = config["context_policy"]
+    if policy["kind"] != "window":
+        return None
+    return (context_messages(thread, since=thread.session_started_at, limit=policy["keep_recent"] + 1),
             system_additions(agent, thread, config, memory))
 
 

@@ -30,7 +30,7 @@ from core import rows
 from core.errors import ApiError, problem_body
 from executions.conversations import commands
 from executions.conversations import journal as events
-from executions.conversations.context import turn_context
+from executions.conversations.context import turn_context, window_reads
 from executions.conversations.journal import Journal, journal_close, journal_open
 from executions.conversations.loop import turn_loop
 from executions.conversations.models import DEFAULT_TITLE, Message, MessageRole, MessageStatus, Thread
@@ -92,8 +92,20 @@ def _last_stored_seq(thread_id) -> int:
 
 def _opening(thread_id) -> tuple[int, Message | None]:
     """What a driver reads as it takes the lease, in one trip to the database
-    thread: the last stored event's seq and the first message to answer."""
-    return _last_stored_seq(thread_id), next_pending_message(thread_id)
+    thread: the last stored event's seq and the first message to answer,
+    which joins the conversation (``_next_turn``)."""
+    return _last_stored_seq(thread_id), _next_turn(thread_id)
+
+
+def _next_turn(thread_id) -> Message | None:
+    """The next message to answer (``next_pending_message``), joining the
+    conversation now: after the turns ahead of it, so a message sent during
+    another turn is ordered after its answer."""
+    message = next_pending_message(thread_id)
+    if message is not None:
+        message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
+        rows.update(Message, message.pk, {"status": message.status, "created_at": message.created_at})
+    return message
 
 
 async def drive(thread_id, name: str) -> None:
@@ -150,7 +162,7 @@ async def _drive(thread_id, name: str) -> None:
                 # a bug in one turn must not strand the others
                 logger.exception("Chat turn for message %s crashed", message.pk)
                 await _fail_unfinished(journal, message)
-            message = await sync_to_async(next_pending_message)(thread_id)
+            message = await sync_to_async(_next_turn)(thread_id)
     finally:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
@@ -182,23 +194,15 @@ async def _keep(journal: Journal, name: str) -> None:
 
 # --- one turn -----------------------------------------------------------------------------------
 
-def _start(message: Message) -> None:
-    """The message joins the conversation now, after the turns ahead of it
-    (a message sent during another turn is ordered after its answer)."""
-    message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
-    rows.update(Message, message.pk, {"status": message.status, "created_at": message.created_at})
-
-
 def _user_message_data(message: Message) -> dict:
     return {"message": {"id": str(message.pk), "role": message.role, "content": message.content,
                         "created_at": message.created_at.isoformat().replace("+00:00", "Z")}}
 
 
 async def run_turn(journal: Journal, message: Message) -> None:
-    """Answer ``message`` (read by ``next_pending_message``, with its thread and agent)."""
+    """Answer ``message`` (taken by ``_next_turn``, with its thread and agent)."""
     thread = message.thread
     turn = str(message.pk)
-    await sync_to_async(_start)(message)
     await journal.emit(events.MESSAGE_CREATED, {**_user_message_data(message), "message_id": turn})
     if message.command:
         await _answer_command(journal, thread, message)
@@ -211,13 +215,13 @@ async def run_turn(journal: Journal, message: Message) -> None:
                                                       f"{agent.status if code == 'agent_not_active' else 'stopped'}."})
         return
     try:
-        execution, definition, memory = await sync_to_async(_start_execution)(agent, thread, message)
+        execution, definition, memory, reads = await sync_to_async(_start_execution)(agent, thread, message)
     except ApiError as exc:
         await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
                       error={"code": exc.code, "message": exc.detail})
         return
     context = await turn_context(agent=agent, thread=thread, config=definition.config, user_text=message.content,
-                                 memory=memory, before=message.created_at)
+                                 memory=memory, before=message.created_at, reads=reads)
     recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
     # The row execution_start has just written, with its agent: not read again.
     await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
@@ -240,8 +244,9 @@ async def run_turn(journal: Journal, message: Message) -> None:
 
 def _start_execution(agent: Agent, thread: Thread, message: Message):
     """The turn's execution: the deployed version (the agent is running),
-    with the session's model when the thread overrides it; and what the agent
-    remembers that bears on the message."""
+    with the session's model when the thread overrides it; what the agent
+    remembers that bears on the message; and what the turn's context reads
+    (``window_reads``): all in the one trip to the database thread."""
     request = run_request(agent, input={"message": message.content})
     execution, _created = execution_start(agent=agent, actor=Actor(user=thread.created_by), request=request,
                                           trigger=Trigger.CHAT)
@@ -253,7 +258,8 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
         config["model"] = {**config["model"], **thread.model_override}
     definition = dataclasses.replace(definition, config=config)
     execution.inputs = run_inputs(execution, definition)  # read here, while the thread is ours
-    return execution, definition, _memory(agent, config, message.content)
+    memory = _memory(agent, config, message.content)
+    return execution, definition, memory, window_reads(agent, thread, config, memory)
 
 
 def chat_tools(config: dict, *, knowledge: bool = False) -> list[dict]:

@@ -5,14 +5,16 @@ turn's added latency (docs/PERFORMANCE.md)."""
 import re
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from executions import live
+from executions.conversations import context, driver
 from executions.conversations.driver import drive, driver_claim, driver_name
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
 from executions.models import Execution, ExecutionStatus
+from executions.services import execute
 from executions.services.event_ids import event_ids_reserve
 
 
@@ -79,3 +81,24 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
     assert len(statements) == 25, "\n".join(statements)  # the whole turn, from the lease to letting it go
     releases = [sql for sql in statements if sql.startswith('UPDATE "conversations_thread" SET "driver" = \'\'')]
     assert len(releases) == 1, releases  # the lease is let go once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_turn, settings, monkeypatch):
+    thread, message, name = pending_turn
+    settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
+    trips = []
+
+    def counting(func, **kwargs):
+        trips.append(func.__name__)
+        return sync_to_async(func, **kwargs)
+
+    for module in (driver, context, execute):
+        monkeypatch.setattr(module, "sync_to_async", counting)
+    async_to_sync(drive)(thread.pk, name)
+
+    assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
+    # The lease's reads with the message joining, then the execution with everything the turn and its run read;
+    # a run someone may follow (a shared channel layer) reserves its event ids in one more.
+    before_model = trips[:trips.index("execution_finish")]
+    assert before_model == ["_opening", "_start_execution", *(["_start_run"] if live.shared() else [])], trips
