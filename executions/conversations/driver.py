@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
-import socket
-import uuid
 from decimal import Decimal
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.db import connection, connections
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.actor import Actor
@@ -32,10 +29,11 @@ from executions.conversations import commands
 from executions.conversations import journal as events
 from executions.conversations.context import turn_context, window_reads
 from executions.conversations.journal import Journal, journal_close, journal_open
+from executions.conversations.lease import driver_claim, driver_name, driver_release, driver_renew
 from executions.conversations.loop import turn_loop
 from executions.conversations.models import DEFAULT_TITLE, Message, MessageRole, MessageStatus, Thread
 from executions.conversations.recorder import ChatRecorder
-from executions.conversations.selectors import driver_stale_before, next_pending_message, pending_messages
+from executions.conversations.selectors import next_pending_message, pending_messages
 from executions.engine.nodes import TOOLS
 from executions.engine.templating import as_text
 from executions.knowledge.models import DocumentStatus
@@ -55,25 +53,7 @@ FAILURE_STATUS = {"provider_error": 502, "timeout": 504, "validation_error": 422
                   "agent_not_running": 409, "agent_not_active": 409, "cancelled": 409}
 
 
-# --- the lease ----------------------------------------------------------------------------------
-
-def driver_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def driver_claim(thread_id, name: str) -> bool:
-    """Take the thread's lease if nobody holds a live one (one conditional UPDATE)."""
-    free = Q(driver="") | Q(driver_seen_at__isnull=True) | Q(driver_seen_at__lt=driver_stale_before())
-    return bool(Thread.objects.filter(pk=thread_id).filter(free).update(driver=name, driver_seen_at=timezone.now()))
-
-
-def driver_renew(thread_id, name: str) -> bool:
-    return bool(rows.update(Thread, thread_id, {"driver_seen_at": timezone.now()}, driver=name))
-
-
-def driver_release(thread_id, name: str) -> None:
-    rows.update(Thread, thread_id, {"driver": "", "driver_seen_at": None, "active_execution": None}, driver=name)
-
+# --- the lease (lease.py) ----------------------------------------------------------------------
 
 def driver_ensure(thread_id) -> bool:
     """Start a driver for the thread on this process's turn loop, unless one

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from executions import live
 from executions.conversations import context, driver
-from executions.conversations.driver import drive, driver_claim, driver_name
+from executions.conversations.driver import drive
+from executions.conversations.lease import driver_claim, driver_name
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
 from executions.models import Execution, ExecutionStatus
 from executions.services import execute
