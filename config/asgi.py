@@ -19,3 +19,7 @@ application = ProtocolTypeRouter({
     "http": django_asgi_app,
     "websocket": WebSocketAuthStack(URLRouter(websocket_urlpatterns)),
 })
+
+from core.collector import tune_for_serving  # noqa: E402
+
+tune_for_serving()

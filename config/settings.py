@@ -211,6 +211,18 @@ except ValueError:
 if AGENTRY_WORKER_CONCURRENCY < 1:
     raise ImproperlyConfigured("AGENTRY_WORKER_CONCURRENCY must be a whole number of at least 1, "
                                f"not {os.environ.get('AGENTRY_WORKER_CONCURRENCY')!r}.")
+# The garbage collector of a web or worker process (core.collector): what
+# was loaded at start-up is frozen out of its scans, and its youngest
+# generation is collected every this many allocations (Python's default is
+# 700; "default" keeps Python's thresholds).
+_GC_THRESHOLD = os.environ.get("AGENTRY_GC_THRESHOLD", "10000").strip()
+try:
+    AGENTRY_GC_THRESHOLD = None if _GC_THRESHOLD == "default" else int(_GC_THRESHOLD)
+except ValueError:
+    AGENTRY_GC_THRESHOLD = 0
+if AGENTRY_GC_THRESHOLD is not None and AGENTRY_GC_THRESHOLD < 1:
+    raise ImproperlyConfigured("AGENTRY_GC_THRESHOLD must be a whole number of at least 1 or \"default\", "
+                               f"not {_GC_THRESHOLD!r}.")
 # LLM calls: retries per model on 429/5xx/connection errors before the next
 # fallback model, and the base of the exponential backoff between them.
 AGENTRY_LLM_RETRIES = int(os.environ.get("AGENTRY_LLM_RETRIES", "2"))
