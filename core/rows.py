@@ -164,9 +164,10 @@ def insert(model, objs: Sequence) -> None:
 
 
 def update(model, pk, changes: dict, **where) -> int:
-    """Set ``changes`` (field name → plain value, not an expression) on the ``model`` row whose primary
-    key is ``pk`` and whose ``where`` fields equal their values; the number of
-    rows changed (0 or 1), as ``filter(...).update(...)`` returns."""
+    """Set ``changes`` (field name → plain value, not an expression) on the
+    ``model`` row whose primary key is ``pk`` and whose ``where`` fields equal
+    their values; the number of rows changed (0 or 1), as
+    ``filter(...).update(...)`` returns."""
     sql, set_fields, where_fields = _update_sql(model, tuple(changes), tuple(where))
     params = [field.get_db_prep_save(value, connection) for field, value in zip(set_fields, changes.values())]
     params += [field.get_db_prep_value(value, connection)
