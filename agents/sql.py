@@ -30,7 +30,7 @@ from django.db.models import BooleanField, CharField, F, Func, IntegerField, Val
 from accounts.roles import Role
 from agents.models import TAG_PAIRS
 from core.fields import JSONField
-from core.rows import ModelColumns, fetch_all, fetch_one
+from core.rows import ModelColumns, column, fetch_all, fetch_one
 
 AGENT = "{agent}"  # where an AgentSQL's text refers to the outer agent's id
 
@@ -195,14 +195,12 @@ def skill_texts(agent_id, limit: int) -> list[tuple[str, str]]:
 def _skill_texts_sql():
     link_model, skill_model = apps.get_model("agents", "AgentSkill"), apps.get_model("agents", "Skill")
     quote = connection.ops.quote_name
-    link, skill = quote(link_model._meta.db_table), quote(skill_model._meta.db_table)
+    link, skill = link_model._meta.db_table, skill_model._meta.db_table
 
-    def column(table: str, model, field: str) -> str:
-        return f"{table}.{quote(model._meta.get_field(field).column)}"
+    def linked(name: str) -> str:
+        return column(link, link_model, name)
 
-    agent_field = link_model._meta.get_field("agent")
-    sql = (f"SELECT {column(skill, skill_model, 'name')}, {column(skill, skill_model, 'content')} FROM {link}"
-           f" INNER JOIN {skill} ON {column(skill, skill_model, 'id')} = {column(link, link_model, 'skill')}"
-           f" WHERE {column(link, link_model, 'agent')} = %s"
-           f" ORDER BY {column(link, link_model, 'connected_at')}, {column(link, link_model, 'id')} LIMIT %s")
-    return sql, agent_field
+    sql = (f"SELECT {column(skill, skill_model, 'name')}, {column(skill, skill_model, 'content')}"
+           f" FROM {quote(link)} INNER JOIN {quote(skill)} ON {column(skill, skill_model, 'id')} = {linked('skill')}"
+           f" WHERE {linked('agent')} = %s ORDER BY {linked('connected_at')}, {linked('id')} LIMIT %s")
+    return sql, link_model._meta.get_field("agent")

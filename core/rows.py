@@ -75,6 +75,24 @@ class JoinedColumns:
         return found
 
 
+def column(alias: str, model, name: str) -> str:
+    """The quoted column of ``model``'s field ``name`` in the table (or alias) ``alias``."""
+    quote = connection.ops.quote_name
+    return f"{quote(alias)}.{quote(model._meta.get_field(name).column)}"
+
+
+def pk_value(model, pk):
+    """``pk`` as ``model``'s primary key is written in a statement."""
+    return model._meta.pk.get_db_prep_value(pk, connection)
+
+
+def execute(sql: str, params: list) -> int:
+    """Run ``sql`` with ``params``; the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def fetch_one(sql: str, params: list) -> tuple | None:
     """The first row of ``sql`` run with ``params``, or ``None``."""
     with connection.cursor() as cursor:
@@ -92,8 +110,8 @@ def fetch_all(sql: str, params: list) -> list[tuple]:
 def row_by(model, field_name: str, value):
     """The ``model`` instance whose (unique) ``field_name`` is ``value``, or
     ``None``: one statement, written once per process for the pair."""
-    sql, columns = _row_by_sql(model, field_name)
-    row = fetch_one(sql, [model._meta.get_field(field_name).get_db_prep_value(value, connection)])
+    sql, columns, (field,) = _select_where_sql(model, None, (field_name,))
+    row = fetch_one(sql, [field.get_db_prep_value(value, connection)])
     return None if row is None else columns.instance(row)
 
 
@@ -101,26 +119,19 @@ def values_where(model, names: tuple[str, ...], **where) -> list | None:
     """The values of the ``names`` fields of the one ``model`` row whose
     ``where`` fields equal their values (a unique key), or ``None``: one
     statement, written once per process for the shape."""
-    sql, columns, where_fields = _values_where_sql(model, names, tuple(where))
+    sql, columns, where_fields = _select_where_sql(model, names, tuple(where))
     row = fetch_one(sql, [field.get_db_prep_value(value, connection)
                           for field, value in zip(where_fields, where.values(), strict=True)])
     return None if row is None else columns.values(row)
 
 
 @functools.cache
-def _values_where_sql(model, names: tuple[str, ...], matched: tuple[str, ...]) -> tuple[str, ModelColumns, list]:
+def _select_where_sql(model, names: tuple[str, ...] | None, matched: tuple[str, ...]) -> tuple[str, ModelColumns, list]:
+    """``SELECT`` the ``names`` columns (every one for ``None``) of the row whose ``matched`` fields are given."""
     table, quote = model._meta.db_table, connection.ops.quote_name
     columns, where_fields = ModelColumns(model, table, names), [model._meta.get_field(name) for name in matched]
-    conditions = " AND ".join(f"{quote(table)}.{quote(field.column)} = %s" for field in where_fields)
+    conditions = " AND ".join(f"{column(table, model, field.name)} = %s" for field in where_fields)
     return f"SELECT {columns.select()} FROM {quote(table)} WHERE {conditions}", columns, where_fields
-
-
-@functools.cache
-def _row_by_sql(model, field_name: str) -> tuple[str, ModelColumns]:
-    table = model._meta.db_table
-    columns, quote = ModelColumns(model, table), connection.ops.quote_name
-    column = quote(model._meta.get_field(field_name).column)
-    return f"SELECT {columns.select()} FROM {quote(table)} WHERE {quote(table)}.{column} = %s", columns
 
 
 def _convert(value, converters: tuple):
@@ -135,9 +146,9 @@ def _converters_for(columns: ModelColumns) -> list[tuple]:
     backend's converters, then the field's own, with the expression they take."""
     result = []
     for field in columns.fields:
-        column = field.get_col(columns.alias)
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        result.append(tuple((converter, column) for converter in converters))
+        expression = field.get_col(columns.alias)
+        converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        result.append(tuple((converter, expression) for converter in converters))
     return result
 
 
@@ -172,9 +183,7 @@ def update(model, pk, changes: dict, **where) -> int:
     params = [field.get_db_prep_save(value, connection) for field, value in zip(set_fields, changes.values())]
     params += [field.get_db_prep_value(value, connection)
                for field, value in zip(where_fields, (pk, *where.values()))]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return execute(sql, params)
 
 
 @functools.cache

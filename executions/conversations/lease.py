@@ -32,11 +32,9 @@ def driver_claim(thread_id, name: str) -> bool:
     """Take the thread's lease if nobody holds a live one: no driver, no
     heartbeat, or one older than the stale limit."""
     seen = Thread._meta.get_field("driver_seen_at")
-    with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(), [name, seen.get_db_prep_value(timezone.now(), connection),
-                                      Thread._meta.pk.get_db_prep_value(thread_id, connection),
-                                      seen.get_db_prep_value(driver_stale_before(), connection)])
-        return cursor.rowcount > 0
+    return rows.execute(_claim_sql(), [name, seen.get_db_prep_value(timezone.now(), connection),
+                                       rows.pk_value(Thread, thread_id),
+                                       seen.get_db_prep_value(driver_stale_before(), connection)]) > 0
 
 
 def driver_renew(thread_id, name: str) -> bool:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.selectors import deployed_config
 from core.errors import NotFound
-from core.rows import JoinedColumns, ModelColumns, fetch_all, fetch_one
+from core.rows import JoinedColumns, ModelColumns, column, fetch_all, fetch_one, pk_value
 from executions.conversations.journal import MESSAGE_CREATED
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread, ThreadEvent
 
@@ -42,7 +42,7 @@ def thread_get(*, agent: Agent, user, ref, write: bool = False) -> Thread:
     except ValueError:
         raise NotFound("No such thread.") from None
     sql, columns = _thread_read()
-    row = fetch_one(sql, [_prepared(Agent, agent.pk), _prepared(Thread, thread_id)])
+    row = fetch_one(sql, [pk_value(Agent, agent.pk), pk_value(Thread, thread_id)])
     if row is None:
         raise NotFound("No such thread.")
     thread, created_by = columns.instances(row)
@@ -50,10 +50,6 @@ def thread_get(*, agent: Agent, user, ref, write: bool = False) -> Thread:
     if write and not may_write(thread, user):
         raise NotFound("No such thread.")
     return thread
-
-
-def _prepared(model, pk):
-    return model._meta.pk.get_db_prep_value(pk, connection)
 
 
 @functools.cache
@@ -64,10 +60,6 @@ def _thread_read() -> tuple[str, JoinedColumns]:
     quote = connection.ops.quote_name
     user_model = Thread._meta.get_field("created_by").related_model
     columns = JoinedColumns(ModelColumns(Thread, "thread"), ModelColumns(user_model, "created_by"))
-
-    def column(alias: str, model, field: str) -> str:
-        return f"{quote(alias)}.{quote(model._meta.get_field(field).column)}"
-
     sql = (f"SELECT {columns.select()} FROM {quote(Thread._meta.db_table)} {quote('thread')}"
            f" INNER JOIN {quote(user_model._meta.db_table)} {quote('created_by')}"
            f" ON {column('created_by', user_model, 'id')} = {column('thread', Thread, 'created_by')}"
@@ -162,7 +154,7 @@ def next_pending_message(thread_id) -> Message | None:
     four-model ``select_related`` took a millisecond and a half to build,
     compile and load against 0.2 ms in the database."""
     sql, columns = _next_pending_read()
-    row = fetch_one(sql, [_prepared(Thread, thread_id)])
+    row = fetch_one(sql, [pk_value(Thread, thread_id)])
     if row is None:
         return None
     message, thread, agent, created_by = columns.instances(row)
@@ -177,21 +169,21 @@ def _next_pending_read() -> tuple[str, JoinedColumns]:
     user_model = Thread._meta.get_field("created_by").related_model
     tables = {"message": Message, "thread": Thread, "agent": Agent, "created_by": user_model}
 
-    def column(alias: str, field: str) -> str:
-        return f"{quote(alias)}.{quote(tables[alias]._meta.get_field(field).column)}"
+    def col(alias: str, field: str) -> str:
+        return column(alias, tables[alias], field)
 
     def join(alias: str, on: str) -> str:
-        return f" INNER JOIN {quote(tables[alias]._meta.db_table)} {quote(alias)} ON {column(alias, 'id')} = {on}"
+        return f" INNER JOIN {quote(tables[alias]._meta.db_table)} {quote(alias)} ON {col(alias, 'id')} = {on}"
 
     columns = JoinedColumns(*(ModelColumns(model, alias) for alias, model in tables.items()))
     sql = (f"SELECT {columns.select()} FROM {quote(Message._meta.db_table)} {quote('message')}"
-           + join("thread", column("message", "thread"))
-           + join("agent", column("thread", "agent"))
-           + join("created_by", column("thread", "created_by"))
-           + f" WHERE {column('message', 'thread')} = %s"
-           f" AND {column('message', 'role')} = '{MessageRole.USER.value}'"
-           f" AND {column('message', 'status')} = '{MessageStatus.PENDING.value}'"
-           f" ORDER BY {column('message', 'created_at')}, {column('message', 'id')} LIMIT 1")
+           + join("thread", col("message", "thread"))
+           + join("agent", col("thread", "agent"))
+           + join("created_by", col("thread", "created_by"))
+           + f" WHERE {col('message', 'thread')} = %s"
+           f" AND {col('message', 'role')} = '{MessageRole.USER.value}'"
+           f" AND {col('message', 'status')} = '{MessageStatus.PENDING.value}'"
+           f" ORDER BY {col('message', 'created_at')}, {col('message', 'id')} LIMIT 1")
     return sql, columns
 
 
@@ -206,7 +198,7 @@ def context_messages(thread: Thread, *, since, limit: int) -> list[Message]:
     start = max(filter(None, (since, thread.summary_through)))
     sql, columns = _context_read()
     created_at = Message._meta.get_field("created_at").get_db_prep_value(start, connection)
-    newest_first = fetch_all(sql, [_prepared(Thread, thread.pk), created_at, limit])
+    newest_first = fetch_all(sql, [pk_value(Thread, thread.pk), created_at, limit])
     return [columns.instance(row) for row in reversed(newest_first)]
 
 
@@ -218,13 +210,13 @@ def _context_read() -> tuple[str, ModelColumns]:
     quote = connection.ops.quote_name
     columns = ModelColumns(Message, "message")
 
-    def column(field: str) -> str:
-        return f"{quote('message')}.{quote(Message._meta.get_field(field).column)}"
+    def col(field: str) -> str:
+        return column("message", Message, field)
 
     sql = (f"SELECT {columns.select()} FROM {quote(Message._meta.db_table)} {quote('message')}"
-           f" WHERE {column('thread')} = %s AND {column('created_at')} > %s"
-           f" AND ({column('role')} = '{MessageRole.ASSISTANT.value}'"
-           f" OR NOT ({column('status')} = '{MessageStatus.PENDING.value}'))"
-           f" AND NOT ({column('status')} = '{MessageStatus.FAILED.value}') AND NOT ({column('command')} > '')"
-           f" ORDER BY {column('created_at')} DESC, {column('id')} DESC LIMIT %s")
+           f" WHERE {col('thread')} = %s AND {col('created_at')} > %s"
+           f" AND ({col('role')} = '{MessageRole.ASSISTANT.value}'"
+           f" OR NOT ({col('status')} = '{MessageStatus.PENDING.value}'))"
+           f" AND NOT ({col('status')} = '{MessageStatus.FAILED.value}') AND NOT ({col('command')} > '')"
+           f" ORDER BY {col('created_at')} DESC, {col('id')} DESC LIMIT %s")
     return sql, columns
