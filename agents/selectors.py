@@ -10,7 +10,6 @@ import json
 import uuid
 from dataclasses import dataclass
 
-import orjson
 from django.db import connection
 from django.db.models import (
     CharField,
@@ -41,6 +40,7 @@ from agents.validation import SLUG_RE
 from core import crypto, rows
 from core.diffs import diff
 from core.errors import NotFound
+from core.pagination import PageWindow
 
 DRAFT, DEPLOYED = "draft", "deployed"  # what a version reference may say instead of an index
 MODEL_KEYS = ("model", "fallback_models")  # the config keys that say which models an agent thinks with
@@ -62,8 +62,8 @@ def agent_count_for_user(user) -> int:
     user.  Counting the visible agents instead probes that index once per
     agent in the table."""
     if user.is_staff:
-        return Agent.objects.count()
-    return AgentMember.objects.filter(user=user).count()
+        return rows.count_where(Agent)
+    return rows.count_where(AgentMember, user=user.pk)
 
 
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
@@ -79,6 +79,13 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
 def agent_list_for_user(*, user) -> QuerySet[Agent]:
     """Agents ``user`` may see, ready for the list representation."""
     return with_representation(agents_visible_to(user))
+
+
+def agent_page_for_user(*, user, window: PageWindow) -> list[Agent]:
+    """The agents of the unfiltered list's ``window`` for ``user``, ready for
+    the list representation: ``window.of(agent_list_for_user(user=user))``,
+    read in one statement written once per process (``agent_sql.agent_page``)."""
+    return agent_sql.agent_page(user, window)
 
 
 def agent_tag_names_for_user(*, user) -> list[str]:
@@ -120,8 +127,6 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
         agent = agent_sql.one_agent(user, by=by, value=value, representation=representation)
     if agent is None:
         raise NotFound("Agent not found.")
-    if representation:
-        setattr(agent, TAG_PAIRS, orjson.loads(getattr(agent, TAG_PAIRS)))  # the subquery's JSON text
     return agent
 
 

@@ -23,14 +23,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import orjson
 from django.apps import apps
 from django.db import connection
 from django.db.models import BooleanField, CharField, F, Func, IntegerField, Value
 
 from accounts.roles import Role
-from agents.models import TAG_PAIRS
+from agents.models import TAG_PAIRS, Agent
 from core.fields import JSONField
-from core.rows import ModelColumns, column, fetch_all, fetch_one
+from core.pagination import PageWindow
+from core.rows import ModelColumns, column, fetch_all, fetch_one, pk_value
 
 AGENT = "{agent}"  # where an AgentSQL's text refers to the outer agent's id
 
@@ -121,7 +123,7 @@ def _tags_sql() -> str:
     return f"(SELECT json_group_array(json_array({position}, {name})) {rows})"
 
 
-# --- one agent ----------------------------------------------------------------------------------
+# --- one agent, a page of agents ------------------------------------------------------------------
 
 # What the representation reads besides the agent's own columns, by attribute
 # name: the subqueries above, and the owner's email from a join.
@@ -129,45 +131,65 @@ OWNER_EMAIL = "owner_email"
 
 
 @dataclass(frozen=True)
-class _OneAgentRead:
+class _AgentRead:
     sql: str
     columns: ModelColumns  # the agent's own, first in the row
     extras: tuple[str, ...]  # then these attributes, in order
+
+    def agent(self, row):
+        agent = self.columns.instance(row[:len(self.columns)])
+        for name, extra in zip(self.extras, row[len(self.columns):], strict=True):
+            setattr(agent, name, extra)
+        if TAG_PAIRS in self.extras:
+            setattr(agent, TAG_PAIRS, orjson.loads(getattr(agent, TAG_PAIRS)))  # the subquery's JSON text
+        return agent
 
 
 def one_agent(user, *, by: str, value, representation: bool):
     """The agent whose ``by`` (``"id"``, db-ready, or ``"slug"``) is
     ``value`` if ``user`` may see it, else ``None``; with ``role`` (and, with
-    ``representation``, the owner's email, the tags as ``TAG_PAIRS`` text and
-    the stats): what ``agents_visible_to(user)`` and ``with_representation``
-    select, for one row, in one statement."""
+    ``representation``, the owner's email, the tags and the stats): what
+    ``agents_visible_to(user)`` and ``with_representation`` select, for one
+    row, in one statement."""
     read = _one_agent_read(staff=bool(user.is_staff), by=by, representation=representation)
-    if user.is_staff:
-        params = [value]
-    else:
-        user_id = user._meta.pk.get_db_prep_value(user.pk, connection)
-        params = [user_id, value, user_id]
-    row = fetch_one(read.sql, params)
-    if row is None:
-        return None
-    agent = read.columns.instance(row[:len(read.columns)])
-    for name, extra in zip(read.extras, row[len(read.columns):], strict=True):
-        setattr(agent, name, extra)
-    return agent
+    row = fetch_one(read.sql, [value] if user.is_staff else [_user_id(user), value, _user_id(user)])
+    return None if row is None else read.agent(row)
 
 
-@functools.cache
-def _one_agent_read(*, staff: bool, by: str, representation: bool) -> _OneAgentRead:
-    agent_model = apps.get_model("agents", "Agent")
+def agent_page(user, window: PageWindow) -> list:
+    """The agents of ``window`` (a ``core.pagination`` page) among those
+    ``user`` may see, with what the representation reads: what
+    ``window.of(with_representation(agents_visible_to(user)))`` reads, in one
+    statement written once per (staff, sort key, direction, cursor
+    comparison).  The ORM built and compiled that query, and made its rows
+    instances, in about a millisecond more than this takes for a page of 50."""
+    op = None if window.position is None else window.position[0]
+    read = _agent_page_read(staff=bool(user.is_staff), field=window.field, descending=window.descending, op=op)
+    params = [] if user.is_staff else [_user_id(user), _user_id(user)]
+    if window.position is not None:
+        _, value, pk = window.position
+        field = Agent._meta.get_field(window.field)
+        params += [field.get_db_prep_value(value, connection)] * 2 + [pk_value(Agent, pk)]
+    return [read.agent(row) for row in fetch_all(read.sql, params + [window.size, window.offset])]
+
+
+def _user_id(user):
+    return user._meta.pk.get_db_prep_value(user.pk, connection)
+
+
+def _agents_select(*, staff: bool, representation: bool) -> tuple[str, list[str], ModelColumns, tuple[str, ...]]:
+    """``SELECT`` an agent's columns, ``role`` (and what the representation
+    reads) ``FROM`` its table, and the conditions that keep the agents the
+    user may see (none for staff)."""
     quote = connection.ops.quote_name
-    table = quote(agent_model._meta.db_table)
-    agent_id = f"{table}.{quote(agent_model._meta.pk.column)}"
+    table = quote(Agent._meta.db_table)
+    agent_id = f"{table}.{quote(Agent._meta.pk.column)}"
     membership = {key: text.replace(AGENT, agent_id) for key, text in _membership_sql().items()}
-    agent_columns = ModelColumns(agent_model, agent_model._meta.db_table)
+    agent_columns = ModelColumns(Agent, Agent._meta.db_table)
     extras = {"role": f"'{Role.OWNER.value}'" if staff else membership["role"]}
     joins = ""
     if representation:
-        owner_field = agent_model._meta.get_field("owner")
+        owner_field = Agent._meta.get_field("owner")
         user_table = quote(owner_field.related_model._meta.db_table)
         joins = (f" INNER JOIN {user_table} ON {user_table}.{quote(owner_field.target_field.column)} = "
                  f"{table}.{quote(owner_field.column)}")
@@ -175,11 +197,28 @@ def _one_agent_read(*, staff: bool, by: str, representation: bool) -> _OneAgentR
         extras[TAG_PAIRS] = _tags_sql().replace(AGENT, agent_id)
         extras.update((name, text.replace(AGENT, agent_id)) for name, text in _stats_sql().items())
     columns = [agent_columns.select()] + [f"{text} AS {quote(name)}" for name, text in extras.items()]
-    where = f"{table}.{quote(agent_model._meta.get_field(by).column)} = %s"
-    if not staff:
-        where += f" AND {membership['exists']}"
-    return _OneAgentRead(sql=f"SELECT {', '.join(columns)} FROM {table}{joins} WHERE {where}",
-                         columns=agent_columns, extras=tuple(extras))
+    visible = [] if staff else [membership["exists"]]
+    return f"SELECT {', '.join(columns)} FROM {table}{joins}", visible, agent_columns, tuple(extras)
+
+
+@functools.cache
+def _one_agent_read(*, staff: bool, by: str, representation: bool) -> _AgentRead:
+    select, visible, columns, extras = _agents_select(staff=staff, representation=representation)
+    where = " AND ".join([f"{column(Agent._meta.db_table, Agent, by)} = %s", *visible])
+    return _AgentRead(sql=f"{select} WHERE {where}", columns=columns, extras=extras)
+
+
+@functools.cache
+def _agent_page_read(*, staff: bool, field: str, descending: bool, op: str | None) -> _AgentRead:
+    select, conditions, columns, extras = _agents_select(staff=staff, representation=True)
+    key, agent_id = column(Agent._meta.db_table, Agent, field), column(Agent._meta.db_table, Agent, "id")
+    if op is not None:
+        compare = {"lt": "<", "gt": ">"}[op]
+        conditions = [*conditions, f"({key} {compare} %s OR ({key} = %s AND {agent_id} {compare} %s))"]
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    direction = " DESC" if descending else " ASC"
+    return _AgentRead(sql=f"{select}{where} ORDER BY {key}{direction}, {agent_id}{direction} LIMIT %s OFFSET %s",
+                      columns=columns, extras=extras)
 
 
 def skill_texts(agent_id, limit: int) -> list[tuple[str, str]]:

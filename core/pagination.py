@@ -11,7 +11,11 @@ lower the page size limit with ``max_limit``; a view's
 ``{"name": "name_key"}``, a case-folded copy, so every database sorts alike).
 A view may also count its rows itself with ``count_rows(queryset) -> int``
 (an exact count the database answers from an index, say); by default the
-total is ``queryset.count()``.
+total is ``queryset.count()``.  A view that reads its page without a
+queryset (a statement written once per process) calls
+:meth:`AgentryPagination.paginate` with its own ``count`` and ``read``: the
+page's rows are whatever ``read`` gives for the :class:`PageWindow` the
+request names, and :meth:`PageWindow.of` is what the ORM would read.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
@@ -65,8 +72,42 @@ def resolve_sort(request, view) -> str:
     return sort
 
 
+@dataclass(frozen=True)
+class PageWindow:
+    """The rows one page reads: ordered by ``field``, then ``id``, descending
+    or not; past ``position`` (a cursor's ``(op, value, pk)``: keys ``"lt"``
+    or ``"gt"`` than ``value``, ties broken by ``pk`` the same way) or else
+    from ``offset``; ``size`` rows at most (one more than the page holds,
+    which tells whether there are more)."""
+
+    field: str
+    descending: bool
+    position: tuple[str, Any, Any] | None
+    offset: int
+    size: int
+
+    def ordering(self) -> list[str]:
+        prefix = "-" if self.descending else ""
+        return [f"{prefix}{self.field}", f"{prefix}id"]
+
+    def of(self, queryset) -> list:
+        """The window's rows of ``queryset``, read through the ORM."""
+        if self.position is not None:
+            op, value, pk = self.position
+            queryset = queryset.filter(Q(**{f"{self.field}__{op}": value}) | Q(**{self.field: value, f"id__{op}": pk}))
+        return list(queryset.order_by(*self.ordering())[self.offset:self.offset + self.size])
+
+
 class AgentryPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
+        count_rows = getattr(view, "count_rows", None)
+        return self.paginate(request, view, model=queryset.model,
+                             count=(lambda: count_rows(queryset)) if count_rows is not None else queryset.count,
+                             read=lambda window: window.of(queryset))
+
+    def paginate(self, request, view, *, model, count: Callable[[], int], read: Callable[[PageWindow], list]) -> list:
+        """The page the request asks for of ``count()`` rows of ``model``,
+        ``read(window)`` giving the rows of each window it needs."""
         self.request = request
         maximum = getattr(view, "max_limit", MAX_LIMIT)
         self.limit = _parse_int(request, "limit", min(DEFAULT_LIMIT, maximum), minimum=1, maximum=maximum)
@@ -74,20 +115,19 @@ class AgentryPagination(BasePagination):
         self.sort = resolve_sort(request, view)
         self.field = getattr(view, "sort_keys", {}).get(self.sort.lstrip("-"), self.sort.lstrip("-"))
         self.descending = self.sort.startswith("-")
-        self.model_field = queryset.model._meta.get_field(self.field)
+        self.model_field = model._meta.get_field(self.field)
         if self.model_field.null:
             # A keyset needs a total order; NULLs would fall out of the comparisons.
             raise ImproperlyConfigured(f"Cannot sort a paginated list by nullable field {self.field!r}.")
 
-        count_rows = getattr(view, "count_rows", None)
-        self.total = count_rows(queryset) if count_rows is not None else queryset.count()
+        self.total = count()
         cursor = request.query_params.get("cursor")
         if cursor:
             direction, value, pk = self._decode(cursor)
-            rows = self._keyset_page(queryset, direction, value, pk)
+            rows = self._keyset_page(read, direction, value, pk)
         else:
             self.offset = _parse_int(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
-            rows = list(queryset.order_by(*self._ordering(reverse=False))[self.offset:self.offset + self.limit + 1])
+            rows = read(PageWindow(self.field, self.descending, None, self.offset, self.limit + 1))
             self.has_next = len(rows) > self.limit
             rows = rows[: self.limit]
             self.has_prev = self.offset > 0
@@ -96,19 +136,14 @@ class AgentryPagination(BasePagination):
 
     # --- keyset ----------------------------------------------------------
 
-    def _ordering(self, *, reverse: bool) -> list[str]:
-        descending = self.descending != reverse
-        prefix = "-" if descending else ""
-        return [f"{prefix}{self.field}", f"{prefix}id"]
-
-    def _keyset_page(self, queryset, direction: str, value, pk):
+    def _keyset_page(self, read, direction: str, value, pk):
         forward = direction == "n"
-        # Moving forward in a descending list means smaller keys, and so on.
+        # Moving forward in a descending list means smaller keys, and so on;
+        # a page read backwards is read in reverse order and turned round.
         smaller = self.descending == forward
-        op = "lt" if smaller else "gt"
-        after = Q(**{f"{self.field}__{op}": value}) | Q(**{self.field: value, f"id__{op}": pk})
-        ordered = queryset.filter(after).order_by(*self._ordering(reverse=not forward))
-        rows = list(ordered[: self.limit + 1])
+        window = PageWindow(self.field, self.descending == forward, ("lt" if smaller else "gt", value, pk),
+                            0, self.limit + 1)
+        rows = read(window)
         more = len(rows) > self.limit
         rows = rows[: self.limit]
         if forward:

@@ -7,8 +7,8 @@ compiling the queryset cost several times what the database takes to answer
 such a statement and turns its part of a row back into an instance, each
 value converted as the ORM's compiler converts it (a UUID from SQLite's
 text, an aware datetime, a JSON value), so the instance is the one the ORM
-would give; :func:`row_by` and :func:`values_where` are the simplest such
-statements.
+would give; :func:`row_by`, :func:`values_where` and :func:`count_where`
+are the simplest such statements.
 
 The writes every run makes (its execution, steps and events, its outcome)
 go the same way: :func:`insert` and :func:`update` write a statement per
@@ -110,8 +110,8 @@ def fetch_all(sql: str, params: list) -> list[tuple]:
 def row_by(model, field_name: str, value):
     """The ``model`` instance whose (unique) ``field_name`` is ``value``, or
     ``None``: one statement, written once per process for the pair."""
-    sql, columns, (field,) = _select_where_sql(model, None, (field_name,))
-    row = fetch_one(sql, [field.get_db_prep_value(value, connection)])
+    sql, columns, where_fields = _select_where_sql(model, None, (field_name,))
+    row = fetch_one(sql, _where_values(where_fields, [value]))
     return None if row is None else columns.instance(row)
 
 
@@ -120,18 +120,41 @@ def values_where(model, names: tuple[str, ...], **where) -> list | None:
     ``where`` fields equal their values (a unique key), or ``None``: one
     statement, written once per process for the shape."""
     sql, columns, where_fields = _select_where_sql(model, names, tuple(where))
-    row = fetch_one(sql, [field.get_db_prep_value(value, connection)
-                          for field, value in zip(where_fields, where.values(), strict=True)])
+    row = fetch_one(sql, _where_values(where_fields, where.values()))
     return None if row is None else columns.values(row)
+
+
+def count_where(model, **where) -> int:
+    """How many ``model`` rows have ``where`` fields equal to their values
+    (every row, with none given): one statement, written once per process for
+    the shape."""
+    sql, where_fields = _count_where_sql(model, tuple(where))
+    return fetch_one(sql, _where_values(where_fields, where.values()))[0]
+
+
+def _where_values(fields: list, values) -> list:
+    return [field.get_db_prep_value(value, connection) for field, value in zip(fields, values, strict=True)]
+
+
+def _where(model, matched: tuple[str, ...]) -> tuple[str, list]:
+    """``FROM`` ``model``'s table ``WHERE`` the ``matched`` fields equal parameters, and those fields."""
+    table, fields = model._meta.db_table, [model._meta.get_field(name) for name in matched]
+    conditions = " AND ".join(f"{column(table, model, field.name)} = %s" for field in fields)
+    return f"FROM {connection.ops.quote_name(table)}" + (f" WHERE {conditions}" if fields else ""), fields
 
 
 @functools.cache
 def _select_where_sql(model, names: tuple[str, ...] | None, matched: tuple[str, ...]) -> tuple[str, ModelColumns, list]:
     """``SELECT`` the ``names`` columns (every one for ``None``) of the row whose ``matched`` fields are given."""
-    table, quote = model._meta.db_table, connection.ops.quote_name
-    columns, where_fields = ModelColumns(model, table, names), [model._meta.get_field(name) for name in matched]
-    conditions = " AND ".join(f"{column(table, model, field.name)} = %s" for field in where_fields)
-    return f"SELECT {columns.select()} FROM {quote(table)} WHERE {conditions}", columns, where_fields
+    columns = ModelColumns(model, model._meta.db_table, names)
+    where, where_fields = _where(model, matched)
+    return f"SELECT {columns.select()} {where}", columns, where_fields
+
+
+@functools.cache
+def _count_where_sql(model, matched: tuple[str, ...]) -> tuple[str, list]:
+    where, where_fields = _where(model, matched)
+    return f"SELECT COUNT(*) {where}", where_fields
 
 
 def _convert(value, converters: tuple):

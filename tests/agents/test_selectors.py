@@ -1,6 +1,7 @@
-"""The agent reads every request makes: ``agent_get_for_user``'s one
-statement must find exactly what the ORM's ``agents_visible_to`` and
-``with_representation`` find, for every kind of caller and reference."""
+"""The agent reads every request makes: ``agent_get_for_user``'s and
+``agent_page_for_user``'s statements must find exactly what the ORM's
+``agents_visible_to`` and ``with_representation`` find, for every kind of
+caller, reference and page."""
 
 from datetime import timedelta
 
@@ -8,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from agents import selectors
-from agents.models import AgentSkill, AgentTag, Schedule, Skill
+from agents.models import Agent, AgentSkill, AgentTag, Schedule, Skill
 from core.errors import NotFound
+from core.pagination import PageWindow
 
 REPRESENTED = ("role", "owner_email", "execution_count", "version_count", "schedule_count", "thread_count",
                "artifact_count", "knowledge_document_count", "message_count")
@@ -103,3 +105,63 @@ def test_an_agents_skill_texts_come_in_connection_order_in_one_statement(user, m
     assert texts == [("Skill 3", "Do thing 3."), ("Skill 2", "Do thing 2."), ("Skill 1", "Do thing 1.")]
     assert texts == [(link.skill.name, link.skill.content) for link in selectors.agent_skills(agent)[:3]]
     assert selectors.agent_skill_texts(make_agent(user)) == []
+
+
+# --- a page of the unfiltered list ----------------------------------------------------------------
+
+SORT_KEYS = ("name_key", "created_at", "updated_at", "last_activity")
+
+
+@pytest.fixture
+def listed(make_user, make_agent, add_member):
+    """Six agents the owner sees, two of them a viewer sees too, with ties in
+    every timestamp (broken by id), and a stranger's agent nobody else sees."""
+    owner, viewer = make_user("owner"), make_user("viewer")
+    agents = [make_agent(owner, name, tags=[f"t{i}", "all"]) for i, name in
+              enumerate(["beta", "Alpha", "gamma", "delta", "Epsilon", "zeta"])]
+    instant = timezone.now() - timedelta(days=1)
+    Agent.objects.filter(pk__in=[agents[1].pk, agents[3].pk, agents[4].pk]).update(
+        created_at=instant, updated_at=instant, last_activity=instant)
+    for agent in agents[:2]:
+        add_member(agent, viewer, "viewer")
+    Schedule.objects.create(agent=agents[2], name="nightly", cron="0 3 * * *", created_by=owner)
+    make_agent(make_user("stranger"), "hidden")
+    return {"owner": owner, "viewer": viewer, "staff": make_user("staff", is_staff=True)}
+
+
+def _represented(agents) -> list:
+    return [(agent.pk, agent.slug, agent.tag_names, agent.config, agent.created_at, agent.last_activity,
+             *(getattr(agent, name) for name in REPRESENTED)) for agent in agents]
+
+
+@pytest.mark.parametrize("caller", ["owner", "viewer", "staff"])
+@pytest.mark.parametrize("field", SORT_KEYS)
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_page_reads_what_the_orm_reads_for_every_window(listed, caller, field, descending,
+                                                          django_assert_num_queries):
+    user = listed[caller]
+    everything = PageWindow(field, descending, None, 0, 100).of(selectors.agent_list_for_user(user=user))
+    assert len(everything) == {"owner": 6, "viewer": 2, "staff": 7}[caller]
+    middle = everything[len(everything) // 2]
+    windows = [PageWindow(field, descending, None, 0, 3), PageWindow(field, descending, None, 1, 2),
+               PageWindow(field, descending, None, 0, 100)]
+    windows += [PageWindow(field, descending, (op, getattr(middle, field), middle.pk), 0, size)
+                for op in ("lt", "gt") for size in (1, 3)]
+    for window in windows:
+        with django_assert_num_queries(1):
+            page = selectors.agent_page_for_user(user=user, window=window)
+        assert _represented(page) == _represented(window.of(selectors.agent_list_for_user(user=user))), window
+
+
+def test_a_page_past_the_last_row_is_empty_and_a_stranger_sees_nothing(listed, make_user):
+    window = PageWindow("created_at", True, None, 50, 10)
+    assert selectors.agent_page_for_user(user=listed["owner"], window=window) == []
+    first = PageWindow("created_at", True, None, 0, 10)
+    assert selectors.agent_page_for_user(user=make_user("nobody"), window=first) == []
+
+
+def test_the_count_is_what_the_page_holds(listed, make_user, django_assert_num_queries):
+    for caller, user in [*listed.items(), ("nobody", make_user("nobody"))]:
+        with django_assert_num_queries(1):
+            total = selectors.agent_count_for_user(user)
+        assert total == selectors.agents_visible_to(user).count(), caller

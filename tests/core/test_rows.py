@@ -160,3 +160,16 @@ def test_values_where_reads_some_fields_of_one_row_as_the_orm_converts_them(db, 
     assert found == list(Execution.objects.filter(pk=execution.pk).values_list("input", "started_at", "status")[0])
     assert timezone.is_aware(found[1]) and found[0] == {"message": "hé", "n": [1, 2.5, None]}
     assert rows.values_where(Execution, ("status",), agent=execution.agent_id, id=uuid.uuid4()) is None
+
+
+def test_count_where_counts_the_rows_whose_fields_match(db, user, make_agent, django_assert_num_queries):
+    agent, other = make_agent(user), make_agent(user)
+    executions = [_execution(agent), _execution(agent), _execution(other)]
+    executions[1].status = ExecutionStatus.FAILED
+    rows.insert(Execution, executions)
+
+    with django_assert_num_queries(1):
+        assert rows.count_where(Execution, agent=agent.pk) == 2
+    assert rows.count_where(Execution, agent=agent.pk, status=ExecutionStatus.FAILED) == 1
+    assert rows.count_where(Execution, agent=uuid.uuid4()) == 0
+    assert rows.count_where(Execution) == Execution.objects.count() == 3
