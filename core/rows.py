@@ -7,8 +7,8 @@ compiling the queryset cost several times what the database takes to answer
 such a statement and turns its part of a row back into an instance, each
 value converted as the ORM's compiler converts it (a UUID from SQLite's
 text, an aware datetime, a JSON value), so the instance is the one the ORM
-would give; :func:`row_by`, :func:`values_where` and :func:`count_where`
-are the simplest such statements.
+would give; :func:`row_by`, :func:`values_where`, :func:`count_where` and
+:func:`exists_where` are the simplest such statements.
 
 The writes every run makes (its execution, steps and events, its outcome)
 go the same way: :func:`insert` and :func:`update` write a statement per
@@ -132,6 +132,13 @@ def count_where(model, **where) -> int:
     return fetch_one(sql, _where_values(where_fields, where.values()))[0]
 
 
+def exists_where(model, **where) -> bool:
+    """Whether some ``model`` row has ``where`` fields equal to their values:
+    one statement, written once per process for the shape."""
+    sql, where_fields = _exists_where_sql(model, tuple(where))
+    return fetch_one(sql, _where_values(where_fields, where.values())) is not None
+
+
 def _where_values(fields: list, values) -> list:
     return [field.get_db_prep_value(value, connection) for field, value in zip(fields, values, strict=True)]
 
@@ -155,6 +162,12 @@ def _select_where_sql(model, names: tuple[str, ...] | None, matched: tuple[str, 
 def _count_where_sql(model, matched: tuple[str, ...]) -> tuple[str, list]:
     where, where_fields = _where(model, matched)
     return f"SELECT COUNT(*) {where}", where_fields
+
+
+@functools.cache
+def _exists_where_sql(model, matched: tuple[str, ...]) -> tuple[str, list]:
+    where, where_fields = _where(model, matched)
+    return f"SELECT 1 {where} LIMIT 1", where_fields
 
 
 def _convert(value, converters: tuple):

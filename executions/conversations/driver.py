@@ -36,8 +36,7 @@ from executions.conversations.recorder import ChatRecorder
 from executions.conversations.selectors import next_pending_message, pending_messages
 from executions.engine.nodes import TOOLS
 from executions.engine.templating import as_text
-from executions.knowledge.models import DocumentStatus
-from executions.knowledge.selectors import document_list_for_agent
+from executions.knowledge.selectors import agent_has_ready_documents
 from executions.models import Execution, ExecutionStatus, ExecutionStep, Trigger
 from executions.services.execute import run_inputs
 from executions.services.recording import DatabaseRecorder
@@ -232,7 +231,7 @@ def _start_execution(agent: Agent, thread: Thread, message: Message):
                                           trigger=Trigger.CHAT)
     rows.update(Thread, thread.pk, {"active_execution": execution.pk})
     definition = execution.definition
-    has_knowledge = document_list_for_agent(agent=agent, status=DocumentStatus.READY).exists()
+    has_knowledge = agent_has_ready_documents(agent)
     config = {**definition.config, "tools": chat_tools(definition.config, knowledge=has_knowledge)}
     if thread.model_override:
         config["model"] = {**config["model"], **thread.model_override}

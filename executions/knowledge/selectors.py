@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
+from core import rows
 from core.errors import NotFound
 from executions.knowledge import search as hybrid
 from executions.knowledge.config import knowledge_config
@@ -14,6 +15,12 @@ def document_list_for_agent(*, agent, status: str | None = None) -> QuerySet[Doc
     """The agent's documents, newest first."""
     documents = Document.objects.filter(agent=agent)
     return documents.filter(status=status) if status else documents
+
+
+def agent_has_ready_documents(agent) -> bool:
+    """Whether the agent has a document ready to search (every chat turn
+    asks, to offer its model the knowledge tool): one statement written once."""
+    return rows.exists_where(Document, agent=agent.pk, status=DocumentStatus.READY)
 
 
 def document_status_counts(*, agent) -> dict[str, int]:

@@ -173,3 +173,13 @@ def test_count_where_counts_the_rows_whose_fields_match(db, user, make_agent, dj
     assert rows.count_where(Execution, agent=agent.pk, status=ExecutionStatus.FAILED) == 1
     assert rows.count_where(Execution, agent=uuid.uuid4()) == 0
     assert rows.count_where(Execution) == Execution.objects.count() == 3
+
+
+def test_exists_where_says_whether_a_row_matches(db, user, make_agent, django_assert_num_queries):
+    agent = make_agent(user)
+    rows.insert(Execution, [_execution(agent)])
+
+    with django_assert_num_queries(1):
+        assert rows.exists_where(Execution, agent=agent.pk) is True
+    assert rows.exists_where(Execution, agent=agent.pk, status=ExecutionStatus.FAILED) is False
+    assert rows.exists_where(Execution, agent=uuid.uuid4()) is False
