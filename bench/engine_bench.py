@@ -19,6 +19,10 @@ llm_call → output) on ``fake``/``bench-model``.  Then it measures, in one run:
   events are in the database when the answer comes;
 * **invoke, deployed**: the same agent started, so runs read its deployed
   version (one connection);
+* **interleaved**: a direct call and an invoke in turn on one connection
+  each, then an invoke of the draft and one of the deployed agent in turn:
+  both sides of each pair see the machine as it is at that moment, where
+  passes made one after the other moved by several ms between minutes;
 * **a slow model** (``--slow-model-ms``, 200 by default; 0 skips it): a second
   fake server answering after that long, and an agent on it; the direct call
   and invoke over ``--concurrency`` connections, ``--slow-requests`` each.
@@ -67,6 +71,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,8 +309,8 @@ def message(i: int) -> str:
     return f"bench message {i}"
 
 
-def direct_sdk(fake_url: str, args, connections: int, *, count: int | None = None,
-               label: str = "direct SDK") -> Pass:
+def sdk_calls(fake_url: str):
+    """``(open_client, call)`` for the direct SDK call to the fake server."""
     import openai
 
     def open_client():
@@ -318,6 +323,12 @@ def direct_sdk(fake_url: str, args, connections: int, *, count: int | None = Non
         text = completion.choices[0].message.content
         return (None if text == f"echo: {message(i)}" else f"unexpected answer {text!r}"), None
 
+    return open_client, call
+
+
+def direct_sdk(fake_url: str, args, connections: int, *, count: int | None = None,
+               label: str = "direct SDK") -> Pass:
+    open_client, call = sdk_calls(fake_url)
     return measure(label, "chat.completions.create", open_client, call,
                    count=count or args.requests, warmup=args.warmup, connections=connections)
 
@@ -333,8 +344,8 @@ def _problem(response: httpx.Response, expected_status: int) -> str | None:
     return None
 
 
-def invoke(base_url: str, token: str, args, connections: int, slug: str = AGENT_SLUG,
-           label: str = "invoke", count: int | None = None) -> Pass:
+def invoke_call(slug: str = AGENT_SLUG):
+    """``call`` for ``POST /agents/{slug}/invoke`` (on an ``http_client``)."""
     path = f"/api/v1/agents/{slug}/invoke"
 
     def call(client, i):
@@ -346,8 +357,48 @@ def invoke(base_url: str, token: str, args, connections: int, slug: str = AGENT_
                 problem = f"unexpected result: status {data['status']}, output {data['output']!r}"
         return problem, int(response.headers.get("X-Query-Count", -1))
 
-    return measure(label, "POST .../invoke", open_client=http_client(base_url, token), call=call,
+    return call
+
+
+def invoke(base_url: str, token: str, args, connections: int, slug: str = AGENT_SLUG,
+           label: str = "invoke", count: int | None = None) -> Pass:
+    return measure(label, "POST .../invoke", open_client=http_client(base_url, token), call=invoke_call(slug),
                    count=count or args.requests, warmup=args.warmup, connections=connections)
+
+
+@dataclass
+class Interleaved:
+    """Two kinds of call made in turn on one connection each, so that both
+    see the machine as it is at that moment: on shared cores, passes made one
+    after the other moved by several ms between minutes (docs/PERFORMANCE.md)."""
+
+    base: Pass
+    ours: Pass
+
+    def paired_ms(self) -> float:
+        """The median of the per-pair differences (ours minus base)."""
+        return statistics.median(b - a for a, b in zip(self.base.latencies, self.ours.latencies)) * 1000
+
+
+def interleaved(base: tuple[str, str, Callable, Callable], ours: tuple[str, str, Callable, Callable], *,
+                count: int, warmup: int) -> Interleaved:
+    """``count`` pairs of calls, ``base`` and ``ours`` (each ``(label, shown,
+    open_client, call)``), the one first in even pairs and the other in odd
+    ones, after ``warmup`` pairs; failed calls are counted."""
+    passes = [Pass(label, shown) for label, shown, _, _ in (base, ours)]
+    with base[2]() as base_client, ours[2]() as ours_client:
+        clients = (base_client, ours_client)
+        for i in range(-warmup, count):
+            for side in ((0, 1) if i % 2 == 0 else (1, 0)):
+                sent = time.perf_counter()
+                problem, queries = (base, ours)[side][3](clients[side], i)
+                if i < 0:
+                    continue
+                passes[side].latencies.append(time.perf_counter() - sent)
+                passes[side].failures += [problem] if problem else []
+                if queries is not None:
+                    passes[side].query_counts[queries] += 1
+    return Interleaved(*passes)
 
 
 def submit_runs(base_url: str, token: str, count: int, connections: int, exec_ids: list) -> Pass:
@@ -459,8 +510,8 @@ def _ratio(ours: float, base: float) -> str:
     return f"{ours / base:.2f}x" if base else "-"
 
 
-def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, slow: list[Pass], a: AsyncResult | None,
-                 args, setup_seconds: float) -> None:
+def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, pairs: list[Interleaved],
+                 slow: list[Pass], a: AsyncResult | None, args, setup_seconds: float) -> None:
     worker = (f"; {args.runs} queued runs for one worker (--pool={args.pool} --concurrency=1)"
               if a is not None else "")
     print(f"\n{args.requests} measured requests per pass after {args.warmup} warm-up, web server {args.server}"
@@ -495,8 +546,14 @@ def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, slow:
     for base, ours in zip(directs, invokes):
         print(f"  {ours.connections:>2} connection{'s' if ours.connections > 1 else ' '}: direct {base.rps:.1f}/s, "
               f"invoke {ours.rps:.1f}/s ({_ratio(ours.rps, base.rps)} of the direct call)")
-    print(f"A running agent (its deployed version read from the versions table): p50 "
-          f"{deployed.percentile_ms(50) - i50:+.2f} ms next to the draft's, {deployed.queries()} queries")
+    with_direct, with_draft = pairs
+    print(f"Interleaved, call by call on one connection each ({len(with_direct.ours.latencies)} pairs; the fairest "
+          f"comparison on a shared machine):")
+    b50, o50 = with_direct.base.percentile_ms(50), with_direct.ours.percentile_ms(50)
+    print(f"  p50  direct {b50:.2f} ms, invoke {o50:.2f} ms: +{o50 - b50:.2f} ms ({_ratio(o50, b50)}); "
+          f"median per-pair difference {with_direct.paired_ms():+.2f} ms")
+    print(f"  a running agent (its deployed version read from the versions table), next to the draft: "
+          f"median per-pair difference {with_draft.paired_ms():+.2f} ms, {with_draft.ours.queries()} queries")
     if slow:
         slow_direct, slow_invoke = slow
         ceiling = slow_invoke.connections / (args.slow_model_ms / 1000)
@@ -504,7 +561,8 @@ def print_report(directs: list[Pass], invokes: list[Pass], deployed: Pass, slow:
               f"{ceiling:.0f}/s): direct {slow_direct.rps:.1f}/s, invoke {slow_invoke.rps:.1f}/s "
               f"({_ratio(slow_invoke.rps, slow_direct.rps)} of the direct call); p50 "
               f"+{slow_invoke.percentile_ms(50) - slow_direct.percentile_ms(50):.2f} ms over the direct call's")
-    failures = [f for r in [*invokes, deployed, *slow[1:]] for f in r.failures]
+    failures = [f for r in [*invokes, deployed, *slow[1:], with_direct.ours, with_draft.base, with_draft.ours]
+                for f in r.failures]
     if failures:
         print(f"\n{len(failures)} invoke failures; the first: {failures[0]}")
     if a is None:
@@ -548,6 +606,11 @@ def run(args, data_dir: Path) -> None:
         directs = [direct_sdk(fake_url, args, n) for n in widths]
         invokes = [invoke(base_url, token, args, n) for n in widths]
         deployed = invoke(base_url, token, args, 1, slug=DEPLOYED_SLUG, label="invoke, deployed")
+        ours = ("invoke", "POST .../invoke", http_client(base_url, token), invoke_call())
+        pairs = [interleaved(("direct SDK", "chat.completions.create", *sdk_calls(fake_url)), ours,
+                             count=args.requests, warmup=args.warmup),
+                 interleaved(ours, ("invoke, deployed", "POST .../invoke", http_client(base_url, token),
+                                    invoke_call(DEPLOYED_SLUG)), count=args.requests, warmup=args.warmup)]
         slow = [direct_sdk(slow_url, args, args.concurrency, count=args.slow_requests, label="direct, slow model"),
                 invoke(base_url, token, args, args.concurrency, slug=SLOW_SLUG, label="invoke, slow model",
                        count=args.slow_requests)] if slow_url else []
@@ -562,7 +625,7 @@ def run(args, data_dir: Path) -> None:
     finally:
         for process in reversed(processes):
             stop_server(process)
-    print_report(directs, invokes, deployed, slow, async_result, args, setup_seconds)
+    print_report(directs, invokes, deployed, pairs, slow, async_result, args, setup_seconds)
 
 
 def main() -> None:
