@@ -56,11 +56,15 @@ FAILURE_STATUS = {"provider_error": 502, "timeout": 504, "validation_error": 422
 
 def driver_ensure(thread_id) -> bool:
     """Start a driver for the thread on this process's turn loop, unless one
-    runs already (here or in another process)."""
+    runs already (here or in another process).  Once the lease is taken, the
+    driver's opening reads (``_opening``) are made here, in the caller's trip
+    to the database (a chat request's), so the turn starts without a trip of
+    its own: on SQLite that trip queued behind the request's response and its
+    stream's first read."""
     name = driver_name()
     if not driver_claim(thread_id, name):
         return False
-    turn_loop.submit(drive(thread_id, name))
+    turn_loop.submit(drive(thread_id, name, opening=_opening(thread_id)))
     return True
 
 
@@ -87,8 +91,9 @@ def _next_turn(thread_id) -> Message | None:
     return message
 
 
-async def drive(thread_id, name: str) -> None:
-    """Answer the thread's pending messages, then let the lease go.
+async def drive(thread_id, name: str, opening: tuple[int, Message | None] | None = None) -> None:
+    """Answer the thread's pending messages, then let the lease go; with
+    ``opening``, what ``_opening`` read once the lease was taken.
 
     On PostgreSQL the driver's database work runs on a thread of its own (as
     a request's does), so concurrent turns overlap their round trips instead
@@ -99,17 +104,17 @@ async def drive(thread_id, name: str) -> None:
     concurrent turns in ``bench/chat_bench.py``: the first delta after 7.8 s
     at the median instead of 13.5 s)."""
     if connection.vendor == "sqlite":
-        await _drive(thread_id, name)
+        await _drive(thread_id, name, opening)
         return
     async with ThreadSensitiveContext():
         try:
-            await _drive(thread_id, name)
+            await _drive(thread_id, name, opening)
         finally:
             await sync_to_async(connections.close_all)()  # that thread ends with the context
 
 
-async def _drive(thread_id, name: str) -> None:
-    seq, message = await sync_to_async(_opening)(thread_id)
+async def _drive(thread_id, name: str, opening: tuple[int, Message | None] | None) -> None:
+    seq, message = opening if opening is not None else await sync_to_async(_opening)(thread_id)
     journal = journal_open(thread_id, seq)
     keeper = asyncio.ensure_future(_keep(journal, name))
     released = False  # the journal stored and the lease let go, nothing emitted since

@@ -17,6 +17,7 @@ from executions.conversations.models import Message, MessageRole, MessageStatus,
 from executions.models import Execution, ExecutionStatus
 from executions.services import execute
 from executions.services.event_ids import event_ids_reserve
+from tests.executions.conversations.conftest import wait_idle
 
 
 def _reserves_event_ids(sql: str) -> bool:
@@ -103,3 +104,33 @@ def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_
     # a run someone may follow (a shared channel layer) reserves its event ids in one more.
     before_model = trips[:trips.index("execution_finish")]
     assert before_model == ["_opening", "_start_execution", *(["_start_run"] if live.shared() else [])], trips
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_starts_its_driver_with_the_opening_read_so_the_turn_makes_one_trip(make_chat_agent, user,
+                                                                                      settings, monkeypatch):
+    settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
+    thread = Thread.objects.create(agent=make_chat_agent(user, name="Opened"), created_by=user)
+    message = Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there",
+                                     status=MessageStatus.PENDING)
+    trips = []
+
+    def counting(func, **kwargs):
+        trips.append(func.__name__)
+        return sync_to_async(func, **kwargs)
+
+    for module in (driver, context, execute):
+        monkeypatch.setattr(module, "sync_to_async", counting)
+    with CaptureQueriesContext(connection) as queries:
+        assert driver.driver_ensure(thread.pk) is True
+    # The lease, then what the driver opens with, read here: the message has joined the conversation.
+    assert [_table(query["sql"]) for query in queries.captured_queries] == [
+        "conversations_thread", "conversations_thread", "conversations_message", "conversations_message"]
+    message.refresh_from_db()
+    assert message.status == MessageStatus.COMPLETED
+
+    wait_idle(thread.pk)
+    assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
+    before_model = trips[:trips.index("execution_finish")]
+    assert before_model == ["_start_execution", *(["_start_run"] if live.shared() else [])], trips
+    assert driver.driver_ensure(thread.pk) is True and wait_idle(thread.pk)  # nothing pending: it lets go at once
