@@ -14,8 +14,9 @@ the caller's role) took 0.8 ms through the ORM, 2 ms with its representation,
 against 0.1 ms for the database: :func:`one_agent` is that read as one
 statement built from the same pieces, its row made an agent by
 ``core.rows.ModelColumns`` (``Manager.raw`` took three times the database's
-time to do the same).  The skills a chat turn shows its model are read the
-same way (:func:`skill_texts`).
+time to do the same).  A page of the plain agents list is the same
+statement for a ``core.pagination.PageWindow`` (:func:`agent_page`), and the
+skills a chat turn shows its model are read the same way (:func:`skill_texts`).
 """
 
 from __future__ import annotations
