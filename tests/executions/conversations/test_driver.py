@@ -85,18 +85,24 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
     assert len(releases) == 1, releases  # the lease is let go once
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_turn, settings, monkeypatch):
-    thread, message, name = pending_turn
-    settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
-    trips = []
+@pytest.fixture
+def trips(monkeypatch) -> list[str]:
+    """The names of the functions the driver, the turn's context and the run send to the database thread."""
+    sent = []
 
     def counting(func, **kwargs):
-        trips.append(func.__name__)
+        sent.append(func.__name__)
         return sync_to_async(func, **kwargs)
 
     for module in (driver, context, execute):
         monkeypatch.setattr(module, "sync_to_async", counting)
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_turn, settings, trips):
+    thread, message, name = pending_turn
+    settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
     async_to_sync(drive)(thread.pk, name)
 
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
@@ -108,19 +114,11 @@ def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_message_starts_its_driver_with_the_opening_read_so_the_turn_makes_one_trip(make_chat_agent, user,
-                                                                                      settings, monkeypatch):
+                                                                                      settings, trips):
     settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
     thread = Thread.objects.create(agent=make_chat_agent(user, name="Opened"), created_by=user)
     message = Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there",
                                      status=MessageStatus.PENDING)
-    trips = []
-
-    def counting(func, **kwargs):
-        trips.append(func.__name__)
-        return sync_to_async(func, **kwargs)
-
-    for module in (driver, context, execute):
-        monkeypatch.setattr(module, "sync_to_async", counting)
     with CaptureQueriesContext(connection) as queries:
         assert driver.driver_ensure(thread.pk) is True
     # The lease, then what the driver opens with, read here: the message has joined the conversation.
