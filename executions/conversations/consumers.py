@@ -1,7 +1,8 @@
 """The thread's WebSocket: ``/ws/agents/{agent}/threads/{thread}/`` (API.md §6).
 
-Every socket open on a thread receives every event of every turn, however
-the turn was started (SSE, another socket), as JSON text frames
+Every socket open on a thread receives every event of every turn stored
+from the moment its handshake completes, however the turn was started (SSE,
+another socket), as JSON text frames
 ``{"id": <seq>, "event": "<name>", "data": {...}}``.  A socket sends
 ``{"type": "message", "content": "…"}`` to chat and ``{"type": "cancel"}`` to
 stop the running turn; a refusal comes back as ``{"event": "error", "data":
@@ -50,12 +51,23 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     async def connect(self):
-        await self.accept()  # accept first: a close code only reaches the client on an open socket
+        # Everything, the seq to follow from included, is read before the
+        # handshake completes: a client that sees the socket open is sure to
+        # receive every event stored from then on.  A refusal accepts and then
+        # closes, because a close code only reaches the client on an open socket.
         self.follower = None
+        refusal = await self._refusal()
+        await self.accept()
+        if refusal is not None:
+            await self.close(code=refusal)
+            return
+        self.follower = asyncio.ensure_future(self._forward(self.after))
+
+    async def _refusal(self) -> int | None:
+        """The close code that refuses this socket, or None once it may follow its thread."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=UNAUTHENTICATED)
-            return
+            return UNAUTHENTICATED
         self.actor = Actor(user=user, token=self.scope.get("auth"))
         kwargs = self.scope["url_route"]["kwargs"]
         try:
@@ -63,15 +75,13 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                 user=user, ref=kwargs["agent"], representation=False)
             self.thread = await database_sync_to_async(thread_get)(agent=self.agent, user=user, ref=kwargs["thread"])
         except NotFound:
-            await self.close(code=NOT_FOUND)
-            return
+            return NOT_FOUND
         if Scope.AGENTS_READ not in self.actor.scopes:
-            await self.close(code=FORBIDDEN)
-            return
-        after = self._last_event_id()
-        if after is None:
-            after = await database_sync_to_async(journal.last_seq)(self.thread.pk)
-        self.follower = asyncio.ensure_future(self._forward(after))
+            return FORBIDDEN
+        self.after = self._last_event_id()
+        if self.after is None:
+            self.after = await database_sync_to_async(journal.last_seq)(self.thread.pk)
+        return None
 
     def _last_event_id(self) -> int | None:
         query = parse_qs((self.scope.get("query_string") or b"").decode("latin-1"))

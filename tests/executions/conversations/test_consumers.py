@@ -1,11 +1,14 @@
 """The thread WebSocket through the real ASGI server."""
 
 import json
+import time
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from executions.conversations import journal
+from executions.conversations.models import Thread, ThreadEvent
 from tests.executions.conversations.conftest import deltas, wait_idle
 from tests.fakes.llm_server import Reply
 
@@ -36,6 +39,27 @@ def test_every_socket_on_the_thread_sees_every_event_of_a_turn_started_over_sse(
     assert [(e["id"], e["event"], e["data"]) for e in first] == expected
     assert [(e["id"], e["event"], e["data"]) for e in second] == expected
     assert deltas(first) == "".join(WORDS)
+
+
+def test_a_socket_receives_every_event_stored_once_its_handshake_completes(chat, monkeypatch):
+    # An event lands in the table as another process's batch would, the
+    # instant the client sees the socket open.  The socket's read of the seq
+    # it follows from is slowed down, so that a socket reading it after the
+    # handshake always loses the event; one that read it before receives it.
+    read_last_seq = journal.last_seq
+
+    def slow_last_seq(*args, **kwargs):
+        time.sleep(0.1)
+        return read_last_seq(*args, **kwargs)
+
+    monkeypatch.setattr(journal, "last_seq", slow_last_seq)
+    thread = chat.thread()
+    with connect(ws_path(chat, thread["id"]), additional_headers=chat.headers) as socket:
+        ThreadEvent.objects.create(thread_id=thread["id"], seq=1, event="thread.message.created",
+                                   data={"message": {"content": "from elsewhere"}})
+        Thread.objects.filter(pk=thread["id"]).update(last_event_seq=1)
+        frame = json.loads(socket.recv(timeout=5))
+    assert frame == {"id": 1, "event": "thread.message.created", "data": {"message": {"content": "from elsewhere"}}}
 
 
 def test_a_socket_chats_and_cancels(chat, llm):
