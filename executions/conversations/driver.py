@@ -33,7 +33,7 @@ from executions.conversations.lease import driver_claim, driver_name, driver_rel
 from executions.conversations.loop import turn_loop
 from executions.conversations.models import DEFAULT_TITLE, Message, MessageRole, MessageStatus, Thread
 from executions.conversations.recorder import ChatRecorder
-from executions.conversations.selectors import next_pending_message, pending_messages
+from executions.conversations.selectors import has_pending_messages, next_pending_message
 from executions.engine.nodes import TOOLS
 from executions.engine.templating import as_text
 from executions.knowledge.selectors import agent_has_ready_documents
@@ -62,10 +62,17 @@ def driver_ensure(thread_id) -> bool:
     its own: on SQLite that trip queued behind the request's response and its
     stream's first read."""
     name = driver_name()
-    if not driver_claim(thread_id, name):
+    opening = _claim(thread_id, name)
+    if opening is None:
         return False
-    turn_loop.submit(drive(thread_id, name, opening=_opening(thread_id)))
+    turn_loop.submit(drive(thread_id, name, opening=opening))
     return True
+
+
+def _claim(thread_id, name: str) -> tuple[int, Message | None] | None:
+    """Take the thread's lease and make the opening reads (``_opening``), or
+    None when a live driver holds it."""
+    return _opening(thread_id) if driver_claim(thread_id, name) else None
 
 
 def _last_stored_seq(thread_id) -> int:
@@ -121,18 +128,19 @@ async def _drive(thread_id, name: str, opening: tuple[int, Message | None] | Non
     try:
         while True:
             if message is None:
-                # Store everything, let go, then look once more: a message sent
-                # while letting go found the lease taken and relies on this look.
-                await sync_to_async(journal.flush)()
-                await sync_to_async(driver_release)(thread_id, name)
+                # Store everything, let go, then look once more (``_let_go``):
+                # a message sent while letting go found the lease taken and
+                # relies on this look.
+                pending = await sync_to_async(_let_go)(journal, thread_id, name)
                 released = True
-                if not await sync_to_async(pending_messages(thread_id).exists)():
+                if not pending:
                     return
-                if not await sync_to_async(driver_claim)(thread_id, name):
+                opening = await sync_to_async(_claim)(thread_id, name)
+                if opening is None:
                     return  # another driver has it
                 released = False
                 journal_close(journal)
-                seq, message = await sync_to_async(_opening)(thread_id)
+                seq, message = opening
                 journal = journal_open(thread_id, seq)
                 keeper.cancel()
                 keeper = asyncio.ensure_future(_keep(journal, name))
@@ -146,7 +154,7 @@ async def _drive(thread_id, name: str, opening: tuple[int, Message | None] | Non
                 # a bug in one turn must not strand the others
                 logger.exception("Chat turn for message %s crashed", message.pk)
                 await _fail_unfinished(journal, message)
-            message = await sync_to_async(_next_turn)(thread_id)
+            message = await sync_to_async(_turn_over)(journal, thread_id)
     finally:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
@@ -157,6 +165,22 @@ async def _drive(thread_id, name: str, opening: tuple[int, Message | None] | Non
             journal_close(journal)
             if not released:
                 await sync_to_async(driver_release)(thread_id, name)
+
+
+def _turn_over(journal: Journal, thread_id) -> Message | None:
+    """After a turn, in one trip to the database thread: store what the
+    journal holds (the turn's last events), then take the next message."""
+    journal.flush()
+    return _next_turn(thread_id)
+
+
+def _let_go(journal: Journal, thread_id, name: str) -> bool:
+    """In one trip to the database thread, in this order: store what the
+    journal holds, let the lease go, then look for a pending message (whether
+    one came meanwhile)."""
+    journal.flush()
+    driver_release(thread_id, name)
+    return has_pending_messages(thread_id)
 
 
 async def _keep(journal: Journal, name: str) -> None:
@@ -211,8 +235,7 @@ async def run_turn(journal: Journal, message: Message) -> None:
     await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
                             context={"history": context.history, "system_context": context.system_context,
                                      "thread_id": thread.pk}, execution=execution, inputs=execution.inputs)
-    execution = await Execution.objects.aget(pk=execution.pk)  # the totals as stored
-    provider, model = await sync_to_async(_model_used)(execution)
+    execution, provider, model = await sync_to_async(_outcome)(execution.pk)
     usage = (execution.tokens_prompt + context.tokens_prompt, execution.tokens_completion + context.tokens_completion,
              execution.cost_usd + context.cost_usd)
     if execution.status == ExecutionStatus.SUCCEEDED:
@@ -267,10 +290,13 @@ def _memory(agent: Agent, config: dict, text: str) -> str:
     return memory_text(relevant_memories(agent, text))
 
 
-def _model_used(execution: Execution) -> tuple[str, str]:
+def _outcome(execution_id) -> tuple[Execution, str, str]:
+    """The turn's execution as stored (its status, output and totals) and the
+    provider and model of its last model call, in one trip."""
+    execution = Execution.objects.get(pk=execution_id)
     step = (ExecutionStep.objects.filter(execution=execution).exclude(model="").order_by("-sequence")
             .values_list("provider", "model").first())
-    return step or ("", "")
+    return (execution, *(step or ("", "")))
 
 
 async def _answer_command(journal: Journal, thread: Thread, message: Message) -> None:
@@ -316,7 +342,8 @@ async def _finish(journal: Journal, thread: Thread, message: Message, *, content
                   error: dict | None = None, execution: Execution | None = None,
                   usage: tuple = (0, 0, Decimal(0)), provider: str = "", model: str = "", ttft_ms=None,
                   tool_calls=(), citations=(), command: str = "", changed: dict | None = None) -> None:
-    """Store the answer and end the turn's stream.  When the turn changed the
+    """Store the answer and end the turn's stream (its events are announced;
+    the driver stores them next, ``_turn_over``).  When the turn changed the
     thread (a command set its personality, a first message named it), the
     event carries ``thread`` with what changed, so every page on it can show it."""
     answer, retitled = await sync_to_async(_store_answer)(
@@ -344,7 +371,7 @@ async def _finish(journal: Journal, thread: Thread, message: Message, *, content
         if command:
             data["command"] = command
         await journal.emit(events.COMPLETED, data, execution_id=execution.pk if execution else None)
-    await sync_to_async(journal.flush)()
+    # The events are stored as the driver takes its next message (``_turn_over``).
 
 
 async def _fail_unfinished(journal: Journal, message: Message) -> None:

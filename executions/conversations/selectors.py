@@ -20,7 +20,7 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.selectors import deployed_config
 from core.errors import NotFound
-from core.rows import JoinedColumns, ModelColumns, column, fetch_all, fetch_one, pk_value
+from core.rows import JoinedColumns, ModelColumns, column, exists_where, fetch_all, fetch_one, pk_value
 from executions.conversations.journal import MESSAGE_CREATED
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread, ThreadEvent
 
@@ -147,6 +147,12 @@ def pending_messages(thread_id) -> QuerySet[Message]:
                                   status=MessageStatus.PENDING).order_by("created_at", "id")
 
 
+def has_pending_messages(thread_id) -> bool:
+    """Whether some of ``pending_messages`` waits: one statement written once
+    per process (asked as every driver lets go and as every stream idles)."""
+    return exists_where(Message, thread_id=thread_id, role=MessageRole.USER, status=MessageStatus.PENDING)
+
+
 def next_pending_message(thread_id) -> Message | None:
     """The oldest of ``pending_messages``, with its thread, the thread's agent
     and who started the thread: what a driver reads before each turn, so one
@@ -189,7 +195,7 @@ def _next_pending_read() -> tuple[str, JoinedColumns]:
 
 def thread_quiet(thread_id) -> bool:
     """Nothing runs on the thread and nothing waits: a stream of it can end."""
-    return not thread_busy(thread_id) and not pending_messages(thread_id).exists()
+    return not thread_busy(thread_id) and not has_pending_messages(thread_id)
 
 
 def context_messages(thread: Thread, *, since, limit: int) -> list[Message]:

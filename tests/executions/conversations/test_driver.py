@@ -108,8 +108,13 @@ def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
     # The lease's reads with the message joining, then the execution with everything the turn and its run read;
     # a run someone may follow (a shared channel layer) reserves its event ids in one more.
-    before_model = trips[:trips.index("execution_finish")]
+    before_model, after_model = trips[:trips.index("execution_finish")], trips[trips.index("execution_finish"):]
     assert before_model == ["_opening", "_start_execution", *(["_start_run"] if live.shared() else [])], trips
+    # After it: the run's end, its outcome, the answer; then the journal is stored with the next message
+    # looked for, and, none pending, stored again with the lease let go and one last look.  On PostgreSQL
+    # the driver has a thread of its own, whose connection it closes.
+    assert after_model == ["execution_finish", "_outcome", "_store_answer", "_turn_over", "_let_go",
+                           *(["close_all"] if connection.vendor == "postgresql" else [])], trips
 
 
 @pytest.mark.django_db(transaction=True)
@@ -132,3 +137,28 @@ def test_a_message_starts_its_driver_with_the_opening_read_so_the_turn_makes_one
     before_model = trips[:trips.index("execution_finish")]
     assert before_model == ["_start_execution", *(["_start_run"] if live.shared() else [])], trips
     assert driver.driver_ensure(thread.pk) is True and wait_idle(thread.pk)  # nothing pending: it lets go at once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_stored_as_the_driver_lets_go_is_answered_by_it(pending_turn, settings, monkeypatch):
+    # Its request found the lease taken, so started no driver: the driver's last look finds it, and it claims again.
+    thread, message, name = pending_turn
+    settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
+    release, late = driver.driver_release, []
+
+    def release_after_a_message_came(thread_id, holder):
+        if not late:
+            late.append(Message.objects.create(thread_id=thread_id, role=MessageRole.USER, content="One more thing",
+                                               status=MessageStatus.PENDING))
+        release(thread_id, holder)
+
+    monkeypatch.setattr(driver, "driver_release", release_after_a_message_came)
+    async_to_sync(drive)(thread.pk, name)
+
+    late[0].refresh_from_db()
+    assert late[0].status == MessageStatus.COMPLETED
+    answers = Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED)
+    assert answers.count() == 2
+    thread.refresh_from_db()
+    assert (thread.driver, thread.driver_seen_at, thread.message_count) == ("", None, 4)
+    assert not Message.objects.filter(thread=thread, status=MessageStatus.PENDING).exists()

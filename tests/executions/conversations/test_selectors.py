@@ -15,6 +15,7 @@ from executions.conversations.models import Message, MessageRole, MessageStatus,
 from executions.conversations.selectors import (
     context_messages,
     driver_live,
+    has_pending_messages,
     next_pending_message,
     thread_busy,
     thread_get,
@@ -69,6 +70,21 @@ def test_the_next_pending_message_comes_with_its_thread_agent_and_starter(make_a
     assert next_pending_message(thread.pk).pk == later.pk
     Message.objects.filter(thread=thread).update(status=MessageStatus.CANCELLED)
     assert next_pending_message(thread.pk) is None
+
+
+@pytest.mark.django_db
+def test_only_a_pending_user_message_of_the_thread_counts_as_pending(make_agent, user, django_assert_num_queries):
+    agent = make_agent(user)
+    thread, other = (Thread.objects.create(agent=agent, created_by=user) for _ in range(2))
+    Message.objects.create(thread=thread, role=MessageRole.USER, status=MessageStatus.COMPLETED, content="answered")
+    Message.objects.create(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.PENDING, content="not")
+    Message.objects.create(thread=other, role=MessageRole.USER, status=MessageStatus.PENDING, content="elsewhere")
+    with django_assert_num_queries(1):
+        assert has_pending_messages(thread.pk) is False
+    Message.objects.create(thread=thread, role=MessageRole.USER, status=MessageStatus.PENDING, content="waiting")
+    assert has_pending_messages(thread.pk) is True
+    assert has_pending_messages(other.pk) is True
+    assert has_pending_messages(uuid.uuid4()) is False
 
 
 def _fields(instance) -> dict:
