@@ -56,15 +56,17 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         # receive every event stored from then on.  A refusal accepts and then
         # closes, because a close code only reaches the client on an open socket.
         self.follower = None
-        refusal = await self._refusal()
+        refusal = await self._admission()
         await self.accept()
         if refusal is not None:
             await self.close(code=refusal)
             return
         self.follower = asyncio.ensure_future(self._forward(self.after))
 
-    async def _refusal(self) -> int | None:
-        """The close code that refuses this socket, or None once it may follow its thread."""
+    async def _admission(self) -> int | None:
+        """Resolve who the socket is for and what it follows (``actor``,
+        ``agent``, ``thread`` and ``after``, the seq it follows from): the
+        close code that refuses it, or None once it may follow its thread."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return UNAUTHENTICATED
