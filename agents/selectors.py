@@ -81,10 +81,11 @@ def agent_list_for_user(*, user) -> QuerySet[Agent]:
     return with_representation(agents_visible_to(user))
 
 
-def agent_page_for_user(*, user, window: PageWindow) -> list[Agent]:
-    """The agents of the unfiltered list's ``window`` for ``user``, ready for
-    the list representation: ``window.of(agent_list_for_user(user=user))``,
-    read in one statement written once per process (``agent_sql.agent_page``)."""
+def agent_page_for_user(*, user, window: PageWindow) -> list[agent_sql.RepresentedAgent]:
+    """The agents of the unfiltered list's ``window`` for ``user``, each
+    with its representation as JSON: ``window.of(agent_list_for_user(user=user))``
+    as ``AgentSerializer`` represents it, read and written by the database in
+    one statement written once per process (``agent_sql.agent_page``)."""
     return agent_sql.agent_page(user, window)
 
 

@@ -15,7 +15,9 @@ total is ``queryset.count()``.  A view that reads its page without a
 queryset (a statement written once per process) calls
 :meth:`AgentryPagination.paginate` with its own ``count`` and ``read``: the
 page's rows are whatever ``read`` gives for the :class:`PageWindow` the
-request names, and :meth:`PageWindow.of` is what the ORM would read.
+request names, and :meth:`PageWindow.of` is what the ORM would read.  Rows
+that are not instances say where they sit with ``position(row) -> (sort
+value, pk)``.
 """
 
 from __future__ import annotations
@@ -105,9 +107,11 @@ class AgentryPagination(BasePagination):
                              count=(lambda: count_rows(queryset)) if count_rows is not None else queryset.count,
                              read=lambda window: window.of(queryset))
 
-    def paginate(self, request, view, *, model, count: Callable[[], int], read: Callable[[PageWindow], list]) -> list:
+    def paginate(self, request, view, *, model, count: Callable[[], int], read: Callable[[PageWindow], list],
+                 position: Callable[[Any], tuple[Any, Any]] | None = None) -> list:
         """The page the request asks for of ``count()`` rows of ``model``,
-        ``read(window)`` giving the rows of each window it needs."""
+        ``read(window)`` giving the rows of each window it needs, each row at
+        ``position(row)`` (by default its sort field's value and its ``pk``)."""
         self.request = request
         maximum = getattr(view, "max_limit", MAX_LIMIT)
         self.limit = _parse_int(request, "limit", min(DEFAULT_LIMIT, maximum), minimum=1, maximum=maximum)
@@ -119,6 +123,7 @@ class AgentryPagination(BasePagination):
         if self.model_field.null:
             # A keyset needs a total order; NULLs would fall out of the comparisons.
             raise ImproperlyConfigured(f"Cannot sort a paginated list by nullable field {self.field!r}.")
+        self.position = position or (lambda row: (getattr(row, self.field), row.pk))
 
         self.total = count()
         cursor = request.query_params.get("cursor")
@@ -154,9 +159,9 @@ class AgentryPagination(BasePagination):
         return rows
 
     def _encode(self, row, direction: str) -> str:
-        value = getattr(row, self.field)
+        value, pk = self.position(row)
         payload = {"s": self.sort, "d": direction,
-                   "v": value.isoformat() if hasattr(value, "isoformat") else value, "id": str(row.pk)}
+                   "v": value.isoformat() if hasattr(value, "isoformat") else value, "id": str(pk)}
         raw = json.dumps(payload, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

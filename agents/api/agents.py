@@ -32,6 +32,7 @@ from core.envelope import data_response, enveloped
 from core.errors import NotFound
 from core.etags import if_match_values, not_modified
 from core.filters import filters_given
+from core.renderers import JSONText
 from core.validation import validated
 
 ETAG_NOTE = "The agent; the ETag header carries its strong entity tag for If-Match."
@@ -149,14 +150,15 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
     def list(self, request):
         if filters_given(request.query_params, self.filterset_class):
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        else:
-            # The plain list, the one most asked for: its total counted on the
-            # membership index alone, its page read in one statement written once.
-            user = request.user
-            page = self.paginator.paginate(request, self, model=Agent,
-                                           count=lambda: selectors.agent_count_for_user(user),
-                                           read=lambda window: selectors.agent_page_for_user(user=user, window=window))
-        return self.get_paginated_response(AgentSerializer(page, many=True).data)
+            return self.get_paginated_response(AgentSerializer(page, many=True).data)
+        # The plain list, the one most asked for: its total counted on the
+        # membership index alone, its page read and represented by the database
+        # in one statement written once (agents.representation_sql).
+        user = request.user
+        page = self.paginator.paginate(request, self, model=Agent, count=lambda: selectors.agent_count_for_user(user),
+                                       read=lambda window: selectors.agent_page_for_user(user=user, window=window),
+                                       position=lambda agent: agent.position())
+        return self.get_paginated_response(JSONText.array(agent.json for agent in page))
 
     def create(self, request):
         fields = raw_agent_fields(request.data)

@@ -1,14 +1,17 @@
 """The agent reads every request makes: ``agent_get_for_user``'s and
 ``agent_page_for_user``'s statements must find exactly what the ORM's
 ``agents_visible_to`` and ``with_representation`` find, for every kind of
-caller, reference and page."""
+caller, reference and page (and the page must represent each agent as
+``AgentSerializer`` does)."""
 
 from datetime import timedelta
 
+import orjson
 import pytest
 from django.utils import timezone
 
 from agents import selectors
+from agents.api.base import AgentSerializer
 from agents.models import Agent, AgentSkill, AgentTag, Schedule, Skill
 from core.errors import NotFound
 from core.pagination import PageWindow
@@ -129,9 +132,13 @@ def listed(make_user, make_agent, add_member):
     return {"owner": owner, "viewer": viewer, "staff": make_user("staff", is_staff=True)}
 
 
-def _represented(agents) -> list:
-    return [(agent.pk, agent.slug, agent.tag_names, agent.config, agent.created_at, agent.last_activity,
-             *(getattr(agent, name) for name in REPRESENTED)) for agent in agents]
+def _represented(agents, field: str) -> list:
+    """Each agent of an ORM page where a cursor finds it, as the API represents it."""
+    return [((getattr(agent, field), agent.pk), AgentSerializer(agent).data) for agent in agents]
+
+
+def _page(page) -> list:
+    return [(agent.position(), orjson.loads(agent.json)) for agent in page]
 
 
 @pytest.mark.parametrize("caller", ["owner", "viewer", "staff"])
@@ -150,7 +157,7 @@ def test_a_page_reads_what_the_orm_reads_for_every_window(listed, caller, field,
     for window in windows:
         with django_assert_num_queries(1):
             page = selectors.agent_page_for_user(user=user, window=window)
-        assert _represented(page) == _represented(window.of(selectors.agent_list_for_user(user=user))), window
+        assert _page(page) == _represented(window.of(selectors.agent_list_for_user(user=user)), field), window
 
 
 def test_a_page_past_the_last_row_is_empty_and_a_stranger_sees_nothing(listed, make_user):
