@@ -68,9 +68,10 @@ def _tag_columns() -> tuple[str, str, str, str]:
 
 
 class _SQLite:
-    """SQLite 3.38+'s JSON functions.  A value a JSON function returns keeps
-    its JSON type only within one expression, so what comes out of a
-    subquery or a column is passed through ``json()`` to stay JSON."""
+    """SQLite's JSON functions (JSON1, which Django's ``JSONField`` needs
+    too) and a window (3.25+).  A value a JSON function returns keeps its
+    JSON type only within one expression, so what comes out of a subquery or
+    a column is passed through ``json()`` to stay JSON."""
 
     def obj(self, pairs: dict[str, str]) -> str:
         return "json_object(" + ", ".join(f"'{key}', {value}" for key, value in pairs.items()) + ")"
