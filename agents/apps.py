@@ -6,6 +6,10 @@ class AgentsConfig(AppConfig):
     verbose_name = "Agents"
 
     def ready(self):
+        from django.core import checks
+
+        from agents import representation_sql
         from agents.web import navigation
 
         navigation.register()
+        checks.register(representation_sql.check_datetime_format)

@@ -18,11 +18,11 @@ start, tags in their order, an empty pipeline, every count.
 
 from __future__ import annotations
 
-from django.apps import apps
+from django.core import checks
 from django.db import connection
 from rest_framework.settings import api_settings
 
-from agents.models import Agent
+from agents.models import Agent, AgentTag
 
 # The format a DRF DateTimeField writes under our settings; the SQL below writes exactly this.
 API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -32,8 +32,6 @@ def representation(*, agent: str, owner_email: str, role: str, stats: dict[str, 
     """The SQL of the JSON text of the agent whose table (or alias) is
     ``agent``, given the SQL of its owner's email, the caller's role and each
     count of ``stats`` (by ``AgentSerializer``'s stats key)."""
-    if api_settings.DATETIME_FORMAT != API_DATETIME_FORMAT:  # pragma: no cover - a settings change
-        raise NotImplementedError(f"agents.representation_sql writes date-times as {API_DATETIME_FORMAT!r}")
     sql = _PostgreSQL() if connection.vendor == "postgresql" else _SQLite()
     quote = connection.ops.quote_name
 
@@ -60,11 +58,24 @@ def representation(*, agent: str, owner_email: str, role: str, stats: dict[str, 
     }))
 
 
+def check_datetime_format(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """A system check: the SQL writes date-times one way, so DRF must too,
+    or the list and the detail of an agent would disagree."""
+    if api_settings.DATETIME_FORMAT == API_DATETIME_FORMAT:
+        return []
+    return [checks.Error(
+        f"REST_FRAMEWORK['DATETIME_FORMAT'] is {api_settings.DATETIME_FORMAT!r}, but the agents list's SQL "
+        f"writes date-times as {API_DATETIME_FORMAT!r}.",
+        hint="Keep DRF's DATETIME_FORMAT at the API's format (API.md §1), or change agents.representation_sql with it.",
+        id="agents.E001",
+    )]
+
+
 def _tag_columns() -> tuple[str, str, str, str]:
-    tag = apps.get_model("agents", "AgentTag")
     quote = connection.ops.quote_name
-    table = quote(tag._meta.db_table)
-    return (table, *(f"{table}.{quote(tag._meta.get_field(name).column)}" for name in ("agent", "position", "name")))
+    table = quote(AgentTag._meta.db_table)
+    columns = (quote(AgentTag._meta.get_field(name).column) for name in ("agent", "position", "name"))
+    return (table, *(f"{table}.{column}" for column in columns))
 
 
 class _SQLite:

@@ -4,10 +4,11 @@ PostgreSQL in CI's PostgreSQL pass."""
 
 import orjson
 import pytest
+from django.core import checks
 from django.utils import timezone
 
 from accounts.actor import Actor
-from agents import selectors
+from agents import representation_sql, selectors
 from agents.api.base import AgentSerializer
 from agents.models import Agent, AgentTag, Schedule
 from agents.services.runtime import agent_start
@@ -109,3 +110,17 @@ def test_a_config_without_env_shows_an_empty_env(agents, owner):
     Agent.objects.filter(pk=full.pk).update(config=config)
     assert _page(owner)[full.pk]["config"]["env"] == {}
     assert _page(owner)[full.pk] == _serialized(owner, full)
+
+
+def test_the_system_check_passes_with_the_api_datetime_format():
+    assert checks.run_checks(tags=None, include_deployment_checks=False) == []
+    assert representation_sql.check_datetime_format() == []
+
+
+def test_the_system_check_fails_when_drf_writes_date_times_another_way(settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DATETIME_FORMAT": "iso-8601"}
+
+    errors = checks.run_checks()
+
+    assert [error.id for error in errors] == ["agents.E001"]
+    assert "'iso-8601'" in errors[0].msg
