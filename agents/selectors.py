@@ -146,17 +146,16 @@ def agent_stats(agent: Agent) -> dict:
     """Counts of what belongs to the agent (annotated by ``with_representation``,
     else counted here)."""
 
-    def count(annotation: str, related: str) -> int:
-        value = getattr(agent, annotation, None)
-        return getattr(agent, related).count() if value is None else value
+    def count(key: str) -> int:
+        if key == "messages":
+            return agent.threads.aggregate(n=Sum("message_count"))["n"] or 0
+        return getattr(agent, key).count()  # each other key is the name of the related manager
 
-    messages = getattr(agent, "message_count", None)
-    if messages is None:
-        messages = agent.threads.aggregate(n=Sum("message_count"))["n"] or 0
-    return {"versions": count("version_count", "versions"), "executions": count("execution_count", "executions"),
-            "threads": count("thread_count", "threads"), "messages": messages,
-            "schedules": count("schedule_count", "schedules"), "artifacts": count("artifact_count", "artifacts"),
-            "knowledge_documents": count("knowledge_document_count", "knowledge_documents")}
+    stats = {}
+    for key, annotation in agent_sql.STATS_KEYS.items():
+        value = getattr(agent, annotation, None)
+        stats[key] = count(key) if value is None else value
+    return stats
 
 
 def agent_name_check(*, user, name: str, ignore_id=None) -> dict:

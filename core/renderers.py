@@ -20,9 +20,6 @@ class JSONText:
     def array(cls, texts) -> "JSONText":
         return cls("[" + ",".join(texts) + "]")
 
-    def __repr__(self) -> str:
-        return f"JSONText({self.text[:60]!r}...)" if len(self.text) > 60 else f"JSONText({self.text!r})"
-
 
 class _Encoder(JSONEncoder):
     """DRF's encoder, which also reads :class:`JSONText` back (for indented output)."""
