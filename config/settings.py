@@ -6,6 +6,7 @@ Every value comes from the environment, read once here, with defaults that make
 Redis.
 """
 
+import importlib.util
 import os
 import secrets
 from pathlib import Path
@@ -136,6 +137,10 @@ if DATABASE_URL:
                                                   conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
+    elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not importlib.util.find_spec("psycopg"):
+        # The driver is an extra: on SQLite it would only hold memory (DRF imports it when present).
+        raise ImproperlyConfigured("DATABASE_URL names PostgreSQL, whose driver is not installed: pip install "
+                                   "'agentry[postgres]' (in a checkout: .venv/bin/pip install -e '.[postgres]')")
 else:
     DATABASES = {
         "default": {
