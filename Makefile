@@ -1,20 +1,35 @@
 # Agentry: `make run` starts the whole product; `make test` runs the suite.
+# Two environments: .venv holds the product alone, as production installs it
+# on SQLite (make run and make bench serve from it, so what they measure is
+# what runs there); .venv-dev adds the test tools and PostgreSQL's driver
+# (make test, the CI passes, lint).  DRF and httpx import requests, rich and
+# psycopg whenever they are installed: 16 MB of every process, for nothing.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+DEV_VENV ?= .venv-dev
+DEV_PY := $(DEV_VENV)/bin/python
 PYTHON ?= python3
+PIP_FLAGS := --quiet --disable-pip-version-check
 
 export AGENTRY_DATA_DIR ?= $(CURDIR)/var
 export AGENTRY_ALLOWED_PRIVATE_HOSTS ?= 127.0.0.1,localhost,::1
 export PORT ?= 8000
 
-.PHONY: install run test test-browser test-postgres test-redis fuzz lint bench bench-engine schema clean
+.PHONY: install install-dev run test test-browser test-postgres test-redis fuzz lint bench bench-engine schema clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e .
+	touch $@
+
+$(DEV_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DEV_VENV)
+	$(DEV_VENV)/bin/pip install $(PIP_FLAGS) -e '.[test,postgres]'
 	touch $@
 
 install: $(VENV)/.installed
+
+install-dev: $(DEV_VENV)/.installed
 
 ## Migrate, load the demo data (prints a token) and start web, worker and beat.
 run: install
@@ -23,31 +38,31 @@ run: install
 	exec scripts/run.sh
 
 ## The suite on SQLite (what a fresh clone needs), on two processes; the browser tests run in test-browser.
-test: install
-	$(PY) -m pytest -q -n 2 -p no:cacheprovider -m "not browser"
+test: install-dev
+	$(DEV_PY) -m pytest -q -n 2 -p no:cacheprovider -m "not browser"
 
 ## The console in Debian's Chromium, headless (installs the chromium package if missing).
-test-browser: install
+test-browser: install-dev
 	scripts/ensure-chromium.sh
-	$(PY) -m pytest -q -n 2 -p no:cacheprovider -m browser tests/browser
+	$(DEV_PY) -m pytest -q -n 2 -p no:cacheprovider -m browser tests/browser
 
 ## The suite on a throwaway PostgreSQL 15 started on loopback, on two processes.
-test-postgres: install
-	scripts/with-postgres.sh $(PY) -m pytest -q -n 2 -p no:cacheprovider -m "not browser"
+test-postgres: install-dev
+	scripts/with-postgres.sh $(DEV_PY) -m pytest -q -n 2 -p no:cacheprovider -m "not browser"
 
 ## The suite with Redis as Celery broker and channel layer (redis-server on loopback).
-test-redis: install
-	scripts/with-redis.sh $(PY) -m pytest -q -p no:cacheprovider -m "not browser"
+test-redis: install-dev
+	scripts/with-redis.sh $(DEV_PY) -m pytest -q -p no:cacheprovider -m "not browser"
 
 ## Explore new fuzz examples on PostgreSQL (the suite replays a fixed set).
-fuzz: install
+fuzz: install-dev
 	AGENTRY_FUZZ_RANDOM=1 AGENTRY_FUZZ_EXAMPLES=$${AGENTRY_FUZZ_EXAMPLES:-200} \
-		scripts/with-postgres.sh $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_api.py
+		scripts/with-postgres.sh $(DEV_PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_api.py
 
 ## Style (ruff) and the layers of DESIGN.md (import-linter contracts in pyproject.toml).
-lint: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
+lint: install-dev
+	$(DEV_VENV)/bin/ruff check .
+	$(DEV_VENV)/bin/lint-imports
 
 ## Every benchmark in one go, each figure beside its same-run baseline (docs/PERFORMANCE.md):
 ## the request floor under daphne, uvicorn and granian, make run's start-up and memory,
@@ -68,4 +83,4 @@ schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(DEV_VENV) var

@@ -16,6 +16,11 @@ and reports:
 Each figure is the median over the repeats, printed next to the goal
 (``--goal-start``, ``--goal-memory``: 2 s and 200 MB of RSS) with the ratio.
 
+The processes run from the environment this script runs in: ``make bench``
+runs it from ``.venv``, the product alone, as ``make run`` and production
+install it.  From ``.venv-dev`` the test tools and PostgreSQL's driver,
+imported beside the product when present, add about 16 MB to each process.
+
     .venv/bin/python bench/startup_bench.py
     .venv/bin/python bench/startup_bench.py --servers daphne --repeat 5
 """

@@ -8,8 +8,8 @@ have data; then it logs in as the demo user in Debian's Chromium (headless,
 through Playwright) and saves each page.  ``--url`` points it at a server
 that is already running (``make run``) instead.
 
-    .venv/bin/python scripts/screenshots.py
-    .venv/bin/python scripts/screenshots.py --url http://127.0.0.1:8000 --password demo-password
+    .venv-dev/bin/python scripts/screenshots.py
+    .venv-dev/bin/python scripts/screenshots.py --url http://127.0.0.1:8000 --password demo-password
 """
 
 from __future__ import annotations

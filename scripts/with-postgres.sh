@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command against a throwaway PostgreSQL (15 where installed) that it
 # starts on loopback from the machine's binaries, then stops and deletes it.
-#   scripts/with-postgres.sh .venv/bin/python -m pytest
+#   scripts/with-postgres.sh .venv-dev/bin/python -m pytest
 set -euo pipefail
 
 PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"

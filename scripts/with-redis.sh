@@ -2,7 +2,7 @@
 # Runs a command with a throwaway Redis on loopback as Celery broker and
 # channel layer (REDIS_URL), then stops it.  Installs Debian's redis-server
 # first when it is missing and we may (root with apt-get).
-#   scripts/with-redis.sh .venv/bin/python -m pytest
+#   scripts/with-redis.sh .venv-dev/bin/python -m pytest
 set -euo pipefail
 
 if ! command -v redis-server >/dev/null 2>&1; then
