@@ -17,10 +17,8 @@ export PORT ?= 8000
 
 .PHONY: install install-dev run test test-browser test-postgres test-redis fuzz lint bench bench-engine schema clean
 
-# --clear: the product's environment is made anew, so nothing an earlier
-# install left in it (the test tools, once) is imported beside the product.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv --clear $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e .
 	touch $@
 
