@@ -137,7 +137,8 @@ if DATABASE_URL:
                                                   conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
-    elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not importlib.util.find_spec("psycopg"):
+    elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not any(
+            importlib.util.find_spec(driver) for driver in ("psycopg", "psycopg2")):  # Django's backend takes either
         # The driver is an extra: on SQLite it would only hold memory (DRF imports it when present).
         raise ImproperlyConfigured("DATABASE_URL names PostgreSQL, whose driver is not installed: pip install "
                                    "'agentry[postgres]' (in a checkout: .venv/bin/pip install -e '.[postgres]')")

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# psycopg counts as not installed: the import system finds nothing for it.
-WITHOUT_PSYCOPG = "import sys; sys.modules['psycopg'] = None; import config.settings"
+# Neither driver counts as installed: the import system finds nothing for them.
+WITHOUT_PSYCOPG = "import sys; sys.modules['psycopg'] = sys.modules['psycopg2'] = None; import config.settings"
 
 
 def load_settings(tmp_path, code: str, **env: str) -> subprocess.CompletedProcess:
