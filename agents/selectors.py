@@ -28,6 +28,7 @@ from agents.models import (
     TAG_PAIRS,
     Agent,
     AgentMember,
+    AgentMemberCount,
     AgentSkill,
     AgentTag,
     AgentVersion,
@@ -57,13 +58,14 @@ def agents_visible_to(user) -> QuerySet[Agent]:
 
 
 def agent_count_for_user(user) -> int:
-    """How many agents :func:`agents_visible_to` holds, counted on the
-    membership index (user, agent) alone: a member row is one agent, once per
-    user.  Counting the visible agents instead probes that index once per
-    agent in the table."""
+    """How many agents :func:`agents_visible_to` holds: for staff, every
+    agent in the table; for anyone else, their memberships (a member row is
+    one agent, once per user), read from ``AgentMemberCount`` in one row.
+    Counting the member rows read one index entry per agent."""
     if user.is_staff:
         return rows.count_where(Agent)
-    return rows.count_where(AgentMember, user=user.pk)
+    counted = rows.values_where(AgentMemberCount, ("agents",), user=user.pk)
+    return 0 if counted is None else counted[0]
 
 
 def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:

@@ -1,5 +1,6 @@
 """Concurrent writers on a real PostgreSQL: conditional writes are a
-compare-and-swap, and racing creates never collide on a slug.  (SQLite
+compare-and-swap, racing creates never collide on a slug, and the member
+counts' triggers neither lose a count nor deadlock.  (SQLite
 serialises writers outright, so these run in the PostgreSQL pass of CI.)"""
 
 import threading
@@ -7,7 +8,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from agents.models import Agent, AuditLogEntry
+from accounts.roles import Role
+from agents.models import Agent, AgentMember, AgentMemberCount, AuditLogEntry
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -57,3 +59,27 @@ def test_racing_creates_with_the_same_name_get_distinct_slugs(api, make_user):
     assert statuses == [201] * 4
     slugs = sorted(Agent.objects.values_list("slug", flat=True))
     assert len(set(slugs)) == 4 and slugs[0] == "same-name"
+
+
+def test_racing_first_memberships_of_one_user_all_count(make_user, make_agent):
+    owner, member = make_user(), make_user()
+    agents = [make_agent(owner, f"Shared {i}") for i in range(4)]
+    _race([lambda a=a: AgentMember.objects.create(agent=a, user=member, role=Role.VIEWER) for a in agents])
+    assert AgentMemberCount.objects.get(user=member).agents == 4
+    assert AgentMemberCount.objects.get(user=owner).agents == 4
+
+
+def test_racing_deletes_of_agents_that_share_members_do_not_deadlock(make_user, make_agent):
+    owner, first, second = make_user(), make_user(), make_user()
+    pairs = []
+    for i in range(5):  # each pair's member rows are written in opposite orders
+        one, other = make_agent(owner, f"One {i}"), make_agent(owner, f"Other {i}")
+        for agent, users in ((one, (first, second)), (other, (second, first))):
+            for user in users:
+                AgentMember.objects.create(agent=agent, user=user, role=Role.VIEWER)
+        pairs.append((one, other))
+    for pair in pairs:
+        _race([lambda a=a: Agent.objects.filter(pk=a.pk).delete() for a in pair])
+    assert not Agent.objects.exists()
+    assert dict(AgentMemberCount.objects.values_list("user_id", "agents")) == {
+        owner.pk: 0, first.pk: 0, second.pk: 0}
