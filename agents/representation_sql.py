@@ -101,11 +101,14 @@ class _SQLite:
 
     def tags(self, agent_id: str) -> str:
         # A window's frame is aggregated in its ORDER BY, which a plain
-        # aggregate does not promise (agents.sql.tag_pairs).
+        # aggregate does not promise (agents.sql.tag_pairs).  Setting one up
+        # costs more than finding no tags, which most agents have, so the
+        # window runs only for an agent that has some.
         table, agent, position, name = _tag_columns()
+        rows = f"FROM {table} WHERE {agent} = {agent_id}"
         ordered = (f"SELECT json_group_array({name}) OVER (ORDER BY {position}, {name} ROWS BETWEEN UNBOUNDED "
-                   f"PRECEDING AND UNBOUNDED FOLLOWING) FROM {table} WHERE {agent} = {agent_id} LIMIT 1")
-        return f"json(COALESCE(({ordered}), '[]'))"
+                   f"PRECEDING AND UNBOUNDED FOLLOWING) {rows} LIMIT 1")
+        return f"(CASE WHEN EXISTS (SELECT 1 {rows}) THEN json(({ordered})) ELSE json_array() END)"
 
     def public_config(self, column: str) -> str:
         # agents.config.public_config: each env value flattened, a secret masked.
@@ -114,7 +117,12 @@ class _SQLite:
                f"WHEN json_type(env.value, '$.value') IS NULL THEN '' "
                f"ELSE json_extract(env.value, '$.value') END) "
                f"FROM json_each({column}, '$.env') AS env WHERE json_type({column}, '$.env') = 'object'")
-        return f"json_set(json({column}), '$.env', json(({env})))"
+        masked = f"json_set({column}, '$.env', json(({env})))"
+        # Each JSON function parses the config's text again: an empty env,
+        # which most agents have, has nothing to mask, so it costs two parses,
+        # not four.  json_quote leaves the object json_extract returns as it
+        # is and quotes a string, so only the empty object takes this way.
+        return f"(CASE WHEN json_quote(json_extract({column}, '$.env')) = '{{}}' THEN json({column}) ELSE {masked} END)"
 
     def pipeline(self, column: str) -> str:
         empty = "json_object('nodes', json_array(), 'edges', json_array())"
@@ -147,7 +155,8 @@ class _PostgreSQL:
                f"THEN '{{\"secret\": true}}'::jsonb ELSE COALESCE(env.value -> 'value', '\"\"'::jsonb) END) "
                f"FROM jsonb_each(CASE WHEN jsonb_typeof({column} -> 'env') = 'object' "
                f"THEN {column} -> 'env' END) AS env")
-        return f"jsonb_set({column}, '{{env}}', COALESCE(({env}), '{{}}'::jsonb))"
+        masked = f"jsonb_set({column}, '{{env}}', COALESCE(({env}), '{{}}'::jsonb))"
+        return f"(CASE WHEN {column} -> 'env' = '{{}}'::jsonb THEN {column} ELSE {masked} END)"
 
     def pipeline(self, column: str) -> str:
         return (f"(CASE WHEN {column} IS NULL OR {column} IN ('{{}}'::jsonb, 'null'::jsonb) "
