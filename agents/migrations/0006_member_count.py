@@ -18,6 +18,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from core.vendor_sql import statements_by_vendor
+
 COUNTS, MEMBERS = "agents_agentmembercount", "agents_agentmember"
 BACKFILL = f"INSERT INTO {COUNTS} (user_id, agents) SELECT user_id, COUNT(*) FROM {MEMBERS} GROUP BY user_id"
 
@@ -76,13 +78,6 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        for statement in statements_by_vendor.get(schema_editor.connection.vendor, ()):
-            schema_editor.execute(statement)
-    return run
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -98,6 +93,6 @@ class Migration(migrations.Migration):
                 ('agents', models.PositiveIntegerField(default=0)),
             ],
         ),
-        migrations.RunPython(_run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),
-                             _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD})),
+        statements_by_vendor({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD},
+                             {"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}),
     ]

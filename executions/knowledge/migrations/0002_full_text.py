@@ -12,6 +12,8 @@ Nothing here needs an extension (no pgvector: vectors live in
 
 from django.db import migrations
 
+from core.vendor_sql import statements_by_vendor
+
 SQLITE_FORWARD = [
     """CREATE VIRTUAL TABLE knowledge_chunk_fts USING fts5(
         agent_id, heading, "text", content='knowledge_chunk', content_rowid='id',
@@ -50,18 +52,11 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        for statement in statements_by_vendor.get(schema_editor.connection.vendor, ()):
-            schema_editor.execute(statement)
-    return run
-
-
 class Migration(migrations.Migration):
 
     dependencies = [("knowledge", "0001_initial")]
 
     operations = [
-        migrations.RunPython(_run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),
-                             _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD})),
+        statements_by_vendor({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD},
+                             {"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}),
     ]
