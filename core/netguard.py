@@ -9,6 +9,8 @@ it with ``AGENTRY_ALLOWED_PRIVATE_HOSTS`` (hostnames, IPs or CIDRs).
 that vet every request (so every redirect hop too) and then connect only to
 the addresses they vetted, so a DNS answer that changes between the check
 and the connection (DNS rebinding) cannot slip through.
+``core.guarded_aiohttp`` applies the same rules to aiohttp sessions (the
+OpenAI-wire LLM client's).
 """
 
 from __future__ import annotations
@@ -102,18 +104,18 @@ def _normal_host(host: str) -> str:
     return host.strip().lower().rstrip(".")
 
 
-def _host_allowed_by_name(host: str) -> bool:
+def host_allowed_by_name(host: str) -> bool:
     return _normal_host(host) in _allowed()[0]
 
 
-def _literal_ip(host: str) -> IPAddress | None:
+def literal_ip(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
         return None
 
 
-def _vet(host: str, addresses: list[str]) -> list[str]:
+def vet(host: str, addresses: list[str]) -> list[str]:
     """``addresses`` if every one is public or allowed; else ``BlockedAddress``."""
     networks = _allowed()[1]
     for address in addresses:
@@ -126,7 +128,7 @@ def _vet(host: str, addresses: list[str]) -> list[str]:
     return addresses
 
 
-def _target(url: str) -> tuple[str, int]:
+def target(url: str) -> tuple[str, int]:
     """The host and port a URL points at, after checking its scheme."""
     if not isinstance(url, str):
         raise UnsafeUrl("The URL must be a string.")
@@ -152,7 +154,7 @@ def _unresolvable(host: str, exc: Exception | None = None) -> UnresolvableHost:
 
 
 def _resolve(host: str, port: int) -> list[str]:
-    if _literal_ip(host) is not None:
+    if literal_ip(host) is not None:
         return [host]
     try:
         addresses = _addresses(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
@@ -164,7 +166,7 @@ def _resolve(host: str, port: int) -> list[str]:
 
 
 async def _aresolve(host: str, port: int) -> list[str]:
-    if _literal_ip(host) is not None:
+    if literal_ip(host) is not None:
         return [host]
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -180,16 +182,16 @@ def check_url(url: str) -> None:
     """Raise ``UnsafeUrl`` (``BlockedAddress``, ``UnresolvableHost``) unless
     ``url`` is http(s) and its host is public or allowed.  Resolves names
     with blocking DNS; use :func:`acheck_url` in async code."""
-    host, port = _target(url)
-    if not _host_allowed_by_name(host):
-        _vet(host, _resolve(host, port))
+    host, port = target(url)
+    if not host_allowed_by_name(host):
+        vet(host, _resolve(host, port))
 
 
 async def acheck_url(url: str) -> None:
     """:func:`check_url` without blocking the event loop."""
-    host, port = _target(url)
-    if not _host_allowed_by_name(host):
-        _vet(host, await _aresolve(host, port))
+    host, port = target(url)
+    if not host_allowed_by_name(host):
+        vet(host, await _aresolve(host, port))
 
 
 # --- guarded httpx clients -----------------------------------------------------------
@@ -207,10 +209,10 @@ class _PinnedAsyncBackend(httpcore.AsyncNetworkBackend):
         self._inner = inner
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        if _host_allowed_by_name(host):
+        if host_allowed_by_name(host):
             return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         try:
-            addresses = _vet(host, await _aresolve(host, port))
+            addresses = vet(host, await _aresolve(host, port))
         except UnsafeUrl as exc:
             raise _blocked(exc) from exc
         error: Exception | None = None
@@ -233,10 +235,10 @@ class _PinnedBackend(httpcore.NetworkBackend):
         self._inner = inner
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        if _host_allowed_by_name(host):
+        if host_allowed_by_name(host):
             return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         try:
-            addresses = _vet(host, _resolve(host, port))
+            addresses = vet(host, _resolve(host, port))
         except UnsafeUrl as exc:
             raise _blocked(exc) from exc
         error: Exception | None = None
@@ -294,12 +296,12 @@ def _split_options(kwargs: dict) -> dict:
         if refused in kwargs:
             raise TypeError(f"Guarded clients choose their own transport; {refused!r} is not accepted.")
     options = {name: kwargs.pop(name) for name in _TRANSPORT_OPTIONS if name in kwargs}
-    options.setdefault("verify", _default_ssl_context())
+    options.setdefault("verify", default_ssl_context())
     return options
 
 
 @functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
+def default_ssl_context() -> ssl.SSLContext:
     """Loading the CA bundle takes ~45 ms; every client of the process shares one context."""
     return httpx.create_ssl_context()
 

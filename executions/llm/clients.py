@@ -11,10 +11,12 @@ from .echo import EchoClient
 def client_for(settings: ProviderSettings, http_client=None) -> LLMClient:
     """The client for ``settings.kind``; the caller closes it with ``aclose()``.
 
-    Without ``http_client``, SDK traffic goes through the network guard's
-    client (``core.netguard``), which refuses private addresses unless
-    ``AGENTRY_ALLOWED_PRIVATE_HOSTS`` allows them, and the LLM client owns it.
-    A passed ``http_client`` stays the caller's to close.
+    Without ``http_client``, traffic goes through the network guard, which
+    refuses private addresses unless ``AGENTRY_ALLOWED_PRIVATE_HOSTS`` allows
+    them: an aiohttp session for the OpenAI wire (``core.guarded_aiohttp``),
+    an httpx client under the Anthropic SDK (``core.netguard``); the LLM
+    client owns it.  A passed ``http_client`` (an ``aiohttp.ClientSession``
+    for ``openai``, an httpx client for ``anthropic``) stays the caller's to close.
     """
     if settings.kind == "echo":
         return EchoClient(settings)
@@ -27,4 +29,6 @@ def client_for(settings: ProviderSettings, http_client=None) -> LLMClient:
         raise ProviderError(f"{settings.name}: unknown provider kind {settings.kind!r}")
     if http_client is not None:
         return client_class(settings, http_client)
+    if settings.kind == "openai":
+        return client_class(settings)  # its guarded session is made on the loop of its first call
     return client_class(settings, guarded_async_client(settings.timeout_seconds), owns_http_client=True)

@@ -6,9 +6,11 @@ format on the HTTP client directly, read with orjson, rather than through the
 official SDK: the SDK's request transform and its response models (one per
 streamed chunk) cost more than the rest of what a run adds.  A profile of a
 worker put them at 16% of its time, and of a chat server under 200 streams
-at a fifth; a plain completion took 1.3 ms less on the same httpx client.
-There are no retries here: ``retry.complete_with_fallbacks`` decides about
-retrying.
+at a fifth; a plain completion took 1.3 ms less than through the SDK.  It
+sends them over aiohttp, under the private-address guard
+(``core.guarded_aiohttp``): the same call took a quarter of httpx's CPU, 2 ms
+of every invoke's time (docs/PERFORMANCE.md, eleventh pass).  There are no
+retries here: ``retry.complete_with_fallbacks`` decides about retrying.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import httpx2
+import aiohttp
 import orjson
 
+from core.guarded_aiohttp import guarded_session, session_timeout
 from core.nesting import json_loads
 
 from .base import Completion, CompletionRequest, Message, ProviderError, ProviderSettings, ToolCall, Usage
@@ -30,20 +32,19 @@ from .errors import error_detail, redact, status_error, transport_error
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_API_KEY = "not-needed"  # local servers accept any key, but want an Authorization header
-_HTTP_ERRORS = (httpx.HTTPError, httpx2.HTTPError)
 DRAIN_SECONDS = 1.0  # how long the end of a stream's body is waited for after [DONE]
 
 
 class OpenAIClient:
-    """``http_client`` (``httpx`` or ``httpx2``) is the caller's to close
-    unless ``owns_http_client``; without one the client makes its own pool."""
+    """``http_client``, an ``aiohttp.ClientSession``, is the caller's to close
+    unless ``owns_http_client``; without one the client makes a guarded
+    session on the event loop of its first call, and closes it."""
 
-    def __init__(self, settings: ProviderSettings, http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
+    def __init__(self, settings: ProviderSettings, http_client: aiohttp.ClientSession | None = None,
                  *, owns_http_client: bool = False):
         self.settings = settings
-        if http_client is None:
-            http_client, owns_http_client = httpx.AsyncClient(timeout=settings.timeout_seconds), True
-        self._http, self._owns_http = http_client, owns_http_client
+        self._http, self._owns_http = http_client, owns_http_client or http_client is None
+        self._timeout = session_timeout(settings.timeout_seconds)
         base_url = settings.base_url or DEFAULT_BASE_URL
         api_key = settings.api_key or PLACEHOLDER_API_KEY
         self._completions_url = base_url.rstrip("/") + "/chat/completions"
@@ -51,15 +52,24 @@ class OpenAIClient:
                          "Accept": "application/json"}
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
 
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = guarded_session(self.settings.timeout_seconds)
+        return self._http
+
+    def _post(self, params: dict[str, Any], headers: dict[str, str]):
+        return self._session().post(self._completions_url, data=_body(params), headers=headers,
+                                    timeout=self._timeout, allow_redirects=False)
+
     async def complete(self, request: CompletionRequest) -> Completion:
         try:
-            response = await self._http.post(self._completions_url, content=_body(wire_params(request)),
-                                             headers=self._headers, timeout=self.settings.timeout_seconds)
-        except _HTTP_ERRORS as exc:
+            async with self._post(wire_params(request), self._headers) as response:
+                content = await response.read()
+        except aiohttp.ClientError as exc:
             raise self._error(exc) from exc
-        if response.status_code >= 400:
-            raise self._status_error(response, response.content)
-        return self._completion(_json_or_none(response.content), request)
+        if response.status >= 400:
+            raise self._status_error(response, content)
+        return self._completion(_json_or_none(content), request)
 
     def _completion(self, body: Any, request: CompletionRequest) -> Completion:
         """The answer's completion; an answer of another shape is a retryable error."""
@@ -84,11 +94,9 @@ class OpenAIClient:
         calls: dict[int, dict[str, str]] = {}
         usage, model, finish = Usage(), request.model, "stop"
         try:
-            async with self._http.stream("POST", self._completions_url, content=_body(params),
-                                         headers=self._stream_headers,
-                                         timeout=self.settings.timeout_seconds) as response:
-                if response.status_code >= 400:
-                    raise self._status_error(response, await response.aread())
+            async with self._post(params, self._stream_headers) as response:
+                if response.status >= 400:
+                    raise self._status_error(response, await response.read())
                 async for chunk in self._chunks(response):
                     model = chunk.get("model") or model
                     if chunk.get("usage"):
@@ -105,7 +113,7 @@ class OpenAIClient:
                         if delta.get("content"):
                             text.append(delta["content"])
                             yield delta["content"]
-        except _HTTP_ERRORS as exc:
+        except aiohttp.ClientError as exc:
             raise self._error(exc) from exc
         except (AttributeError, TypeError):  # a chunk of another shape
             raise ProviderError(f"{self.settings.name}: a streamed chunk could not be read", retryable=True) from None
@@ -120,7 +128,7 @@ class OpenAIClient:
         too, and the next call would open (and with TLS shake hands on) a new
         one before its first token."""
         event, data = "", []
-        lines = response.aiter_lines()
+        lines = _lines(response.content)
         async for line in lines:
             if line:
                 field, _, value = line.partition(":")
@@ -148,24 +156,21 @@ class OpenAIClient:
             event = ""
             yield chunk
 
-    def _status_error(self, response, content: bytes) -> ProviderError:
-        return status_error(provider=self.settings.name, status=response.status_code,
+    def _status_error(self, response: aiohttp.ClientResponse, content: bytes) -> ProviderError:
+        return status_error(provider=self.settings.name, status=response.status,
                             detail=error_detail(_json_or_none(content),
-                                                content.decode(errors="replace") or response.reason_phrase),
+                                                content.decode(errors="replace") or response.reason or ""),
                             headers=response.headers, secret=self.settings.api_key)
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        if self._owns_http and self._http is not None:
+            await self._http.close()
 
-    def _error(self, exc: Exception) -> ProviderError:
-        """The ``ProviderError`` for an HTTP client error: a request that got
-        no answer, or an answer that could not be read (a bad encoding, say)."""
-        name, key = self.settings.name, self.settings.api_key
-        if isinstance(exc, (httpx.TransportError, httpx2.TransportError)):
-            timeout = isinstance(exc, (httpx.TimeoutException, httpx2.TimeoutException))
-            return transport_error(provider=name, exc=exc, timeout=timeout, secret=key)
-        return ProviderError(redact(f"{name}: {str(exc) or type(exc).__name__}", key), retryable=True)
+    def _error(self, exc: aiohttp.ClientError) -> ProviderError:
+        """The ``ProviderError`` for an HTTP client error: a request refused,
+        dropped, timed out, or an answer that could not be read."""
+        return transport_error(provider=self.settings.name, exc=exc, timeout=isinstance(exc, TimeoutError),
+                               secret=self.settings.api_key)
 
 
 def wire_params(request: CompletionRequest) -> dict[str, Any]:
@@ -205,6 +210,26 @@ def _body(params: dict[str, Any]) -> bytes:
         return orjson.dumps(params)
     except orjson.JSONEncodeError:
         return json.dumps(params).encode()
+
+
+async def _lines(content: aiohttp.StreamReader) -> AsyncIterator[str]:
+    """The body's lines as text, as its chunks arrive, split at CR, LF or CRLF
+    (all three end a line of server-sent events) wherever the chunks break."""
+    pending, after_cr = b"", False
+    async for chunk in content.iter_any():
+        if after_cr and chunk.startswith(b"\n"):  # the LF of a CRLF whose CR ended the last chunk
+            chunk = chunk[1:]
+        after_cr = False
+        pending += chunk
+        if not pending:
+            continue
+        lines = pending.splitlines()
+        after_cr = pending.endswith(b"\r")
+        pending = b"" if pending.endswith((b"\n", b"\r")) else lines.pop()
+        for line in lines:
+            yield line.decode(errors="replace")
+    if pending:
+        yield pending.decode(errors="replace")
 
 
 async def _drain(lines: AsyncIterator[str]) -> None:

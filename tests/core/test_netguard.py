@@ -3,8 +3,6 @@ that check every request and every redirect hop they follow."""
 
 import asyncio
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -136,36 +134,6 @@ def test_async_check_matches_sync(settings):
 
 
 # --- guarded clients against a real local server ----------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """``/ok`` answers 200; ``/to?url=…`` redirects there."""
-
-    def do_GET(self):
-        if self.path.startswith("/to?url="):
-            self.send_response(302)
-            self.send_header("Location", self.path.removeprefix("/to?url="))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = b"ok"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def local_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_guarded_client_reaches_an_allowed_server(settings, local_server):

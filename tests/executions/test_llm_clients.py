@@ -10,6 +10,7 @@ import threading
 import time
 from email.utils import formatdate
 
+import aiohttp
 import httpx
 import pytest
 
@@ -103,14 +104,17 @@ def test_default_reply_usage_is_what_the_server_counted(server, kind):
                                      estimate_tokens(completion.text))
 
 
+PLAIN_HTTP_CLIENTS = {"openai": aiohttp.ClientSession, "anthropic": httpx.AsyncClient}
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_client_s_own_http_client_and_a_plain_httpx_client_work_too(server, kind):
+def test_the_client_s_own_http_client_and_a_plain_one_of_the_caller_s_work_too(server, kind):
     async def run():
-        async with httpx.AsyncClient() as http_client:
+        async with PLAIN_HTTP_CLIENTS[kind]() as http_client:
             client = client_for(provider(server, kind), http_client)
             completion = await client.complete(QUESTION)
             await client.aclose()
-            assert not http_client.is_closed  # the caller's client stays the caller's
+            assert not (http_client.closed if kind == "openai" else http_client.is_closed)  # still the caller's
         own = type(client)(provider(server, kind))
         try:
             return completion, await own.complete(QUESTION)
@@ -415,6 +419,39 @@ def test_an_openai_stream_reads_multi_line_data_and_ignores_comments(server):
 
     assert stream(provider(server, "openai"), QUESTION) == [
         "Hi", Completion(text="Hi", usage=Usage(3, 1), model="m-1", finish_reason="stop")]
+
+
+class _Body:
+    """A response body that arrives in the chunks given (``aiohttp.StreamReader.iter_any``)."""
+
+    def __init__(self, *chunks: bytes):
+        self._chunks = chunks
+
+    async def iter_any(self):
+        for chunk in self._chunks:
+            yield chunk
+
+
+@pytest.mark.parametrize("chunks", [
+    (b"data: a\n\ndata: b\n\n",),
+    (b"data: a\r\n\r\ndata: b\r\n\r\n",),
+    (b"data: a\r\rdata: b\r\r",),
+    (b"data: a\r", b"\n\r", b"\ndata: b\r\n", b"\r\n"),  # a CRLF split between chunks is one line end
+    (b"da", b"ta: a\n", b"\n", b"data: b\n\n"),
+    (b"data: a\r", b"\n", b"\n", b"data: b\n", b"\n"),
+], ids=["lf", "crlf", "cr", "crlf split", "line split", "crlf then lf"])
+def test_an_openai_stream_s_lines_end_at_cr_lf_or_crlf_wherever_its_chunks_break(chunks):
+    async def lines():
+        return [line async for line in openai_client._lines(_Body(*chunks))]
+
+    assert asyncio.run(lines()) == ["data: a", "", "data: b", ""]
+
+
+def test_an_openai_stream_s_last_line_and_a_character_split_between_chunks_are_kept():
+    async def lines():
+        return [line async for line in openai_client._lines(_Body("data: é\n".encode()[:7], b"\xa9\n", b"data: end"))]
+
+    assert asyncio.run(lines()) == ["data: é", "data: end"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
