@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from core.netguard import UnsafeUrl, default_ssl_context, host_allowed_by_name, literal_ip, target, vet
+from core.netguard import UnsafeUrl, check_url_before_dns, default_ssl_context, host_allowed_by_name, vet
 
 __all__ = ["GuardedResolver", "RefusedRequest", "guarded_session", "session_timeout"]
 
@@ -58,9 +58,7 @@ async def _vet_request(request: aiohttp.ClientRequest, handler) -> aiohttp.Clien
     """Client middleware: refuse the URL before connecting (literal addresses,
     schemes), and turn the resolver's refusal into a ``RefusedRequest``."""
     try:
-        host, _port = target(str(request.url))
-        if literal_ip(host) is not None and not host_allowed_by_name(host):
-            vet(host, [host])
+        check_url_before_dns(str(request.url))
         return await handler(request)
     except UnsafeUrl as exc:
         raise RefusedRequest(str(exc)) from exc

@@ -108,7 +108,7 @@ def host_allowed_by_name(host: str) -> bool:
     return _normal_host(host) in _allowed()[0]
 
 
-def literal_ip(host: str) -> IPAddress | None:
+def _literal_ip(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
@@ -128,7 +128,7 @@ def vet(host: str, addresses: list[str]) -> list[str]:
     return addresses
 
 
-def target(url: str) -> tuple[str, int]:
+def _target(url: str) -> tuple[str, int]:
     """The host and port a URL points at, after checking its scheme."""
     if not isinstance(url, str):
         raise UnsafeUrl("The URL must be a string.")
@@ -154,7 +154,7 @@ def _unresolvable(host: str, exc: Exception | None = None) -> UnresolvableHost:
 
 
 def _resolve(host: str, port: int) -> list[str]:
-    if literal_ip(host) is not None:
+    if _literal_ip(host) is not None:
         return [host]
     try:
         addresses = _addresses(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
@@ -166,7 +166,7 @@ def _resolve(host: str, port: int) -> list[str]:
 
 
 async def _aresolve(host: str, port: int) -> list[str]:
-    if literal_ip(host) is not None:
+    if _literal_ip(host) is not None:
         return [host]
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -182,14 +182,24 @@ def check_url(url: str) -> None:
     """Raise ``UnsafeUrl`` (``BlockedAddress``, ``UnresolvableHost``) unless
     ``url`` is http(s) and its host is public or allowed.  Resolves names
     with blocking DNS; use :func:`acheck_url` in async code."""
-    host, port = target(url)
+    host, port = _target(url)
     if not host_allowed_by_name(host):
         vet(host, _resolve(host, port))
 
 
+def check_url_before_dns(url: str) -> None:
+    """What :func:`check_url` can tell without resolving a name: the scheme,
+    and the host when it is an IP address.  A client that vets the addresses
+    a name resolves to as it connects (``core.guarded_aiohttp``) checks a URL
+    with this."""
+    host, _port = _target(url)
+    if _literal_ip(host) is not None and not host_allowed_by_name(host):
+        vet(host, [host])
+
+
 async def acheck_url(url: str) -> None:
     """:func:`check_url` without blocking the event loop."""
-    host, port = target(url)
+    host, port = _target(url)
     if not host_allowed_by_name(host):
         vet(host, await _aresolve(host, port))
 
