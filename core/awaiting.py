@@ -16,6 +16,13 @@ future: ``done.result()`` returns the value or raises what ``work()`` raised.
 A DRF view answers ``Awaiting.drf(...)`` instead, whose response is finished
 as its ``dispatch`` would finish one, so an error still answers as problem+json.
 
+Under an async handler each trip's response is rendered in that trip
+(``core.asgi.rendered``), and a work whose last step is a trip to the
+thread anyway (a run's outcome) can build the answer there:
+``Awaiting.drf(..., in_last_trip=True)`` hands ``work`` the function that
+builds it.  An invoke then goes to the thread and back twice instead of
+four times (docs/PERFORMANCE.md).
+
 A client that leaves does not stop the work, just as it did not when the view
 waited on the thread.  The response is made in a task that the request only
 waits for.
@@ -31,7 +38,10 @@ from http import HTTPStatus
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, HttpResponseBase
+
+from core.asgi import rendered
 
 logger = logging.getLogger("agentry")
 
@@ -43,15 +53,36 @@ class Awaiting(HttpResponse):
     """Not an answer yet: ``work()`` to await on the event loop, then
     ``answer(done)`` to build the response on the thread from its future."""
 
-    def __init__(self, work: Callable[[], Coroutine], answer: Callable[[asyncio.Future], HttpResponseBase]):
+    def __init__(self, work: Callable[[], Coroutine], answer: Callable[[asyncio.Future], HttpResponseBase], *,
+                 in_last_trip: bool = False):
         super().__init__(status=HTTPStatus.ACCEPTED)
-        self.work, self.answer = work, answer
+        self.work, self.answer, self.in_last_trip = work, answer, in_last_trip
 
     @classmethod
-    def drf(cls, view, request, work: Callable[[], Coroutine], respond: Callable[[Any], HttpResponseBase]):
+    def drf(cls, view, request, work: Callable[..., Coroutine], respond: Callable[[Any], HttpResponseBase], *,
+            in_last_trip: bool = False):
         """For the DRF ``view``: ``respond(what work() returned)``, or the problem
-        of what either raised, finished as the view's ``dispatch`` finishes a response."""
-        return cls(work, lambda done: _finished(view, request, lambda: respond(done.result())))
+        of what either raised, finished as the view's ``dispatch`` finishes a response.
+
+        ``in_last_trip``: ``work(answer)`` is called with the sync ``answer(value)``
+        that builds that response, and calls it in its own last trip to the
+        database thread, returning what it returned: that is the answer, with
+        no trip of its own.  If the work raises instead, its problem is built
+        in a trip as before."""
+        def finish(build: Callable[[], HttpResponseBase]) -> HttpResponseBase:
+            return _rendered_for(request, _finished(view, request, build))
+
+        def answer(done: asyncio.Future) -> HttpResponseBase:
+            return finish(lambda: respond(done.result()))
+
+        if in_last_trip:
+            return cls(lambda: work(lambda value: finish(lambda: respond(value))), answer, in_last_trip=True)
+        return cls(work, answer)
+
+    def answered(self, done: asyncio.Future) -> bool:
+        """Whether the work, done, built the answer itself (``in_last_trip``)."""
+        return (self.in_last_trip and not done.cancelled() and done.exception() is None
+                and isinstance(done.result(), HttpResponseBase))
 
 
 def awaits_on_loop(view: Callable) -> Callable:
@@ -83,12 +114,29 @@ def _finished(view, request, build: Callable[[], Any]) -> HttpResponseBase:
 
 
 async def _answer(view: Callable, request, *args, **kwargs) -> HttpResponseBase:
-    response = await sync_to_async(view)(request, *args, **kwargs)
+    response = await sync_to_async(_viewed)(view, request, *args, **kwargs)
     if isinstance(response, Awaiting):
         done = asyncio.ensure_future(response.work())
         await asyncio.wait([done])  # raised or not, its outcome is the answer's to tell
-        response = await sync_to_async(response.answer)(done)
+        if response.answered(done):
+            return done.result()
+        response = await sync_to_async(_answered)(response, done, request)
     return response
+
+
+def _viewed(view: Callable, request, *args, **kwargs) -> HttpResponseBase:
+    response = view(request, *args, **kwargs)
+    return response if isinstance(response, Awaiting) else _rendered_for(request, response)
+
+
+def _answered(awaiting: Awaiting, done: asyncio.Future, request) -> HttpResponseBase:
+    return _rendered_for(request, awaiting.answer(done))
+
+
+def _rendered_for(request, response: HttpResponseBase) -> HttpResponseBase:
+    """``response``, rendered now when an async handler serves ``request``
+    (Django's or DRF's), which would otherwise render it in a trip of its own."""
+    return rendered(response) if isinstance(getattr(request, "_request", request), ASGIRequest) else response
 
 
 def _ended_unawaited(task: asyncio.Task) -> None:

@@ -186,8 +186,9 @@ class AgentExecutionViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         # The run waits for its model on the event loop, not on this thread (core.awaiting);
         # what it reads before its first node is read here, while the thread is ours.
         runs.run_prepare(execution)
+        # Its answer is built in the trip that finishes the run (in_last_trip).
         return Awaiting.drf(self, request, functools.partial(runs.run_started, execution), functools.partial(
-            sync_result_response, request, correlation=correlation, created=True, compozy=compozy))
+            sync_result_response, request, correlation=correlation, created=True, compozy=compozy), in_last_trip=True)
 
     @extend_schema(summary="Run the agent and wait for its result", request=RunRequestSerializer,
                    parameters=[AGENT_PATH, IDEMPOTENCY_KEY, CORRELATION_ID],

@@ -231,11 +231,12 @@ async def run_turn(journal: Journal, message: Message) -> None:
     context = await turn_context(agent=agent, thread=thread, config=definition.config, user_text=message.content,
                                  memory=memory, before=message.created_at, reads=reads)
     recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
-    # The row execution_start has just written, with its agent: not read again.
-    await execution_execute(execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
-                            context={"history": context.history, "system_context": context.system_context,
-                                     "thread_id": thread.pk}, execution=execution, inputs=execution.inputs)
-    execution, provider, model = await sync_to_async(_outcome)(execution.pk)
+    # The row execution_start has just written, with its agent: not read again.  Its outcome is
+    # read in the trip that finishes it.
+    execution, provider, model = await execution_execute(
+        execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
+        context={"history": context.history, "system_context": context.system_context, "thread_id": thread.pk},
+        execution=execution, inputs=execution.inputs, then=lambda finished: _outcome(finished.pk))
     usage = (execution.tokens_prompt + context.tokens_prompt, execution.tokens_completion + context.tokens_completion,
              execution.cost_usd + context.cost_usd)
     if execution.status == ExecutionStatus.SUCCEEDED:

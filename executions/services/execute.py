@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -30,6 +32,8 @@ from executions.services.outcomes import execution_finish
 from executions.services.recording import DatabaseRecorder
 from executions.services.run_log import FIRST_IDS, RunLog, run_log_close, run_log_open
 from executions.services.workspace import DatabaseWorkspace, run_memory
+
+T = TypeVar("T")
 
 logger = logging.getLogger("agentry.executions")
 
@@ -63,14 +67,16 @@ def execution_stop_here(execution_id) -> bool:
 
 async def execution_execute(execution_id, *, stream_deltas: bool = False, definition: AgentDefinition | None = None,
                             recorder=None, context: dict | None = None, execution: Execution | None = None,
-                            inputs: RunInputs | None = None) -> None:
+                            inputs: RunInputs | None = None, then: Callable[[Execution], T] | None = None) -> T | None:
     """Run a running execution through the engine and finish its row, whatever
     happens.  ``recorder`` replaces the database recorder (a chat turn wraps
     it); ``context`` sets more ``RunContext`` fields (a turn's history);
     ``execution`` is the row with its agent when the caller has it (it is not
     read again, and comes back with the outcome); ``inputs``, what
     ``run_inputs`` read for it on the caller's thread (then a run nobody
-    listens to starts without a trip to the database thread).
+    listens to starts without a trip to the database thread); ``then``, what
+    to do with the finished row on the database thread, in the trip that
+    finishes it (its value is returned).
 
     The run's steps and events go to its ``RunLog`` (``run_log``): its
     first event is ``status: running``, and what is not written by the
@@ -79,8 +85,8 @@ async def execution_execute(execution_id, *, stream_deltas: bool = False, defini
         execution, inputs = await sync_to_async(_execution_to_run)(execution_id, definition)
     log = run_log_open(execution.id, after=getattr(execution, "last_event_id", None) or 0)
     try:
-        await _execute(execution, log, stream_deltas=stream_deltas, definition=definition, recorder=recorder,
-                       context=context, inputs=inputs)
+        return await _execute(execution, log, stream_deltas=stream_deltas, definition=definition, recorder=recorder,
+                              context=context, inputs=inputs, then=then)
     finally:
         run_log_close(log)
 
@@ -136,8 +142,14 @@ def _start_run(execution: Execution, definition: AgentDefinition | None, log: Ru
     return _first_event(log, listened=log.listened()), inputs or run_inputs(execution, definition)
 
 
+def _finish(execution: Execution, status: str, *, then: Callable[[Execution], T] | None, **outcome) -> T | None:
+    """Finish the row (``execution_finish``), then ``then`` with it, in one trip."""
+    execution_finish(execution, status, **outcome)
+    return None if then is None else then(execution)
+
+
 async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, definition: AgentDefinition | None,
-                   recorder, context: dict | None, inputs: RunInputs | None) -> None:
+                   recorder, context: dict | None, inputs: RunInputs | None, then: Callable[[Execution], T] | None):
     if inputs is not None and not log.listened():
         # Read already, and nobody to number events for: no trip to the database thread.
         announcements, start = _first_event(log, listened=False), inputs
@@ -146,9 +158,8 @@ async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, de
     for announcement in announcements:
         await live.apublish(execution.id, announcement)
     if start.problem is not None:
-        await sync_to_async(execution_finish)(execution, ExecutionStatus.FAILED, log=log, error={
+        return await sync_to_async(_finish)(execution, ExecutionStatus.FAILED, then=then, log=log, error={
             "code": start.problem.code, "message": start.problem.detail, "node_id": None})
-        return
     definition = start.definition
     # The loop's clients for the providers it will call; any other a run makes is its own, closed after it.
     shared = {settings.name: shared_client(settings) for settings in start.providers.values()}
@@ -194,8 +205,8 @@ async def _execute(execution: Execution, log: RunLog, *, stream_deltas: bool, de
                 await client.aclose()
             except Exception:  # closing a pool must not change the outcome
                 logger.warning("Closing an LLM client failed", exc_info=True)
-    await sync_to_async(execution_finish)(execution, status, output=output, error=error, citations=ctx.citations,
-                                          log=log)
+    return await sync_to_async(_finish)(execution, status, then=then, output=output, error=error,
+                                        citations=ctx.citations, log=log)
 
 
 async def _watch(execution_id, switch: CancelSwitch, log: RunLog) -> None:

@@ -19,9 +19,11 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -50,6 +52,8 @@ __all__ = ["IdempotencyConflict", "IdempotencyKeyReused", "RunRequest", "executi
            "execution_claim", "execution_execute", "execution_finish", "execution_result", "execution_run",
            "execution_run_in_background", "execution_start", "run_prepare", "run_request", "run_request_from_body",
            "run_started"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("agentry.executions")
 
@@ -217,15 +221,19 @@ def run_prepare(execution: Execution) -> Execution:
     return execution
 
 
-async def run_started(execution: Execution) -> Execution:
+async def run_started(execution: Execution, then: Callable[[Execution], T] | None = None) -> Execution | T:
     """Run an execution ``execution_start`` created as running, on this event
     loop (a synchronous run's request waits for it there: ``core.awaiting``);
-    it comes back with its outcome."""
-    await execution_execute(execution.id, definition=getattr(execution, "definition", None), execution=execution,
-                            inputs=getattr(execution, "inputs", None))
-    if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome
-        await execution.arefresh_from_db()
-    return execution
+    it comes back with its outcome, or ``then`` makes what it returns of it
+    on the database thread, in the trip that finishes the run."""
+
+    def settled(execution: Execution) -> Execution | T:
+        if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome
+            execution.refresh_from_db()
+        return execution if then is None else then(execution)
+
+    return await execution_execute(execution.id, definition=getattr(execution, "definition", None),
+                                   execution=execution, inputs=getattr(execution, "inputs", None), then=settled)
 
 
 def execution_claim(execution_id, *, worker: str = "") -> bool:

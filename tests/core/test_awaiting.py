@@ -4,10 +4,14 @@ what a view keeps, and what happens when the client leaves mid-wait."""
 import asyncio
 import logging
 
+from asgiref.sync import iscoroutinefunction
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.template import engines
+from django.template.response import SimpleTemplateResponse
+from django.test import AsyncRequestFactory, RequestFactory
 from django.views.decorators.csrf import csrf_exempt
 
+from core.asgi import rendered
 from core.awaiting import Awaiting, awaits_on_loop
 
 
@@ -90,3 +94,55 @@ def test_a_client_that_leaves_neither_stops_the_work_nor_hides_its_failure(caplo
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage() == "A request's answer failed after its client left"
     assert "the database went away" in str(record.exc_info[1])
+
+
+def test_a_work_that_answers_in_its_last_trip_is_the_answer_unless_it_raises():
+    answered = []
+
+    def answer(done):
+        answered.append(done)
+        try:
+            return HttpResponse(done.result())
+        except ValueError as exc:
+            return HttpResponse(f"error {exc}", status=502)
+
+    async def builds_it():
+        return HttpResponse("built by the work", status=201)
+
+    async def fails():
+        raise ValueError("no luck")
+
+    ok = asyncio.run(awaits_on_loop(lambda request: Awaiting(builds_it, answer, in_last_trip=True))(_request()))
+    assert (ok.status_code, ok.content, answered) == (201, b"built by the work", [])
+
+    failed = asyncio.run(awaits_on_loop(lambda request: Awaiting(fails, answer, in_last_trip=True))(_request()))
+    assert (failed.status_code, failed.content, len(answered)) == (502, b"error no luck", 1)
+
+
+def _template_response(text):
+    return SimpleTemplateResponse(engines["django"].from_string(text))
+
+
+def test_rendered_renders_once_and_leaves_django_nothing_to_take_to_the_thread():
+    response = _template_response("hello {{ 1|add:1 }}")
+
+    same = rendered(response)
+
+    assert same is response and response.is_rendered and response.content == b"hello 2"
+    assert iscoroutinefunction(response.render)  # Django's async handler awaits it instead of a trip
+    assert asyncio.run(response.render()) is response
+    assert rendered(response) is response  # again: nothing to do
+    plain = HttpResponse("plain")
+    assert rendered(plain) is plain and not hasattr(plain, "render")
+
+
+def test_an_answer_is_rendered_in_its_trip_only_under_an_async_handler():
+    def view(request):
+        return _template_response("late")
+
+    under_asgi = asyncio.run(awaits_on_loop(view)(AsyncRequestFactory().get("/somewhere")))
+    under_wsgi = asyncio.run(awaits_on_loop(view)(_request()))
+
+    assert under_asgi.is_rendered and under_asgi.content == b"late"
+    # A sync handler renders it itself, calling render(): it must stay the template response's own.
+    assert not under_wsgi.is_rendered and not iscoroutinefunction(under_wsgi.render)

@@ -8,10 +8,17 @@ import socket
 import threading
 import time
 
+import django.core.handlers.asgi
+import django.core.handlers.base
+import django.dispatch.dispatcher
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
 
+from core import awaiting
+from executions import live
 from executions.models import Execution, ExecutionStatus
+from executions.services import execute
 from tests.executions.conftest import THREE_NODES
 from tests.fakes.llm_server import Reply
 
@@ -29,6 +36,23 @@ def held():
 @pytest.fixture
 def caller(user, make_token):
     return {"Authorization": f"Bearer {make_token(user)}"}
+
+
+@pytest.fixture
+def trips(monkeypatch, settings):
+    """What Django's ASGI handler, core.awaiting and the engine take to the
+    database thread while the server answers, by the name of what they ran."""
+    settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60  # no watchdog tick mid-run on a slow machine
+    sent = []
+
+    def counting(func, **kwargs):
+        sent.append(func.__name__)
+        return sync_to_async(func, **kwargs)
+
+    for module in (django.core.handlers.asgi, django.core.handlers.base, django.dispatch.dispatcher, awaiting,
+                   execute):
+        monkeypatch.setattr(module, "sync_to_async", counting)
+    return sent
 
 
 def _wait_for(predicate, timeout: float = 10.0):
@@ -142,3 +166,44 @@ def test_other_requests_answer_while_a_provider_test_waits(asgi_server, user, ca
     result = answer.json()["data"]
     assert (result["ok"], result["model"], result["output"]) == (True, "gpt-main", "ok")
     assert result["usage"] == {"prompt": 7, "completion": 1}
+
+
+def test_an_invoke_goes_to_the_database_thread_for_its_view_and_its_outcome_only(
+        asgi_server, user, caller, make_agent, llm, trips):
+    agent = make_agent(user, pipeline=THREE_NODES)
+
+    with httpx.Client(base_url=asgi_server.url, timeout=10) as client:
+        response = client.post(f"/api/v1/agents/{agent.slug}/invoke", headers=caller,
+                               json={"input": {"message": "hi"}})
+
+    assert response.status_code == 200 and response.json()["data"]["output"] == "echo: hi"
+    # Django's request_started receivers; the view, its response rendered there; the run's end with its
+    # answer built and rendered (no trip to answer, none to render); Django's response.close.
+    assert trips == ["sync_send", "_viewed", *(["_start_run"] if live.shared() else []), "_finish", "close"]
+
+
+def test_a_failed_run_answers_its_problem_from_the_trip_that_finishes_it(
+        asgi_server, user, caller, make_agent, llm, trips):
+    llm.script("gpt-main", [Reply(status=400, error="bad request, said the model")])
+    agent = make_agent(user, pipeline=THREE_NODES)
+
+    with httpx.Client(base_url=asgi_server.url, timeout=10) as client:
+        response = client.post(f"/api/v1/agents/{agent.slug}/invoke", headers=caller,
+                               json={"input": {"message": "hi"}})
+
+    assert response.status_code == 502 and response.json()["code"] == "provider_error"
+    # As for a success; Django logs the 502 on a thread of its own (log_response, not thread-sensitive).
+    assert trips == ["sync_send", "_viewed", *(["_start_run"] if live.shared() else []), "_finish", "log_response",
+                     "close"]
+
+
+def test_a_sync_view_renders_its_response_in_its_own_trip(asgi_server, caller, trips):
+    with httpx.Client(base_url=asgi_server.url, timeout=10) as client:
+        response = client.get("/api/v1/auth/me", headers=caller)
+        missing = client.get("/api/v1/agents/no-such-agent", headers=caller)
+
+    assert response.status_code == 200 and response.json()["data"]["username"]
+    assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
+    # request_started, the view (DRF's, named after its class for a viewset), close: Django's own trip to
+    # render the response is gone.  Django logs the 404 on a thread of its own (not thread-sensitive).
+    assert trips == ["sync_send", "view", "close", "sync_send", "AgentViewSet", "log_response", "close"]

@@ -340,7 +340,8 @@ def test_a_synchronous_run_reads_before_its_first_node_on_the_requests_thread(ap
     response = invoke(api(user), agent, {"prompt": "hello"})
 
     assert response.status_code == 200 and response.json()["data"]["output"] == "echo: hello"
-    assert trips == [*FIRST_TRIP, "execution_finish"]
+    # The last trip finishes the run and builds the answer (core.awaiting's in_last_trip).
+    assert trips == [*FIRST_TRIP, "_finish"]
 
 
 def test_a_queued_run_reads_its_row_and_its_inputs_in_one_trip(user, make_agent, llm, trips):
@@ -351,7 +352,7 @@ def test_a_queued_run_reads_its_row_and_its_inputs_in_one_trip(user, make_agent,
     finished = runs.execution_run(execution.pk)
 
     assert finished.status == "succeeded" and finished.output == "echo: hello"
-    assert trips == ["_execution_to_run", *FIRST_TRIP, "execution_finish"]
+    assert trips == ["_execution_to_run", *FIRST_TRIP, "_finish"]
 
 
 def test_a_definition_that_cannot_be_read_fails_the_run_it_was_prepared_for(user, make_agent, llm, trips):

@@ -108,12 +108,12 @@ def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
     # The lease's reads with the message joining, then the execution with everything the turn and its run read;
     # a run someone may follow (a shared channel layer) reserves its event ids in one more.
-    before_model, after_model = trips[:trips.index("execution_finish")], trips[trips.index("execution_finish"):]
+    before_model, after_model = trips[:trips.index("_finish")], trips[trips.index("_finish"):]
     assert before_model == ["_opening", "_start_execution", *(["_start_run"] if live.shared() else [])], trips
-    # After it: the run's end, its outcome, the answer; then the journal is stored with the next message
+    # After it: the run's end with its outcome, the answer; then the journal is stored with the next message
     # looked for, and, none pending, stored again with the lease let go and one last look.  On PostgreSQL
     # the driver has a thread of its own, whose connection it closes.
-    assert after_model == ["execution_finish", "_outcome", "_store_answer", "_turn_over", "_let_go",
+    assert after_model == ["_finish", "_store_answer", "_turn_over", "_let_go",
                            *(["close_all"] if connection.vendor == "postgresql" else [])], trips
 
 
@@ -134,7 +134,7 @@ def test_a_message_starts_its_driver_with_the_opening_read_so_the_turn_makes_one
 
     wait_idle(thread.pk)
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
-    before_model = trips[:trips.index("execution_finish")]
+    before_model = trips[:trips.index("_finish")]
     assert before_model == ["_start_execution", *(["_start_run"] if live.shared() else [])], trips
     assert driver.driver_ensure(thread.pk) is True and wait_idle(thread.pk)  # nothing pending: it lets go at once
 
