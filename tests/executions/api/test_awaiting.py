@@ -177,6 +177,7 @@ def test_an_invoke_goes_to_the_database_thread_for_its_view_and_its_outcome_only
                                json={"input": {"message": "hi"}})
 
     assert response.status_code == 200 and response.json()["data"]["output"] == "echo: hi"
+    _wait_for(lambda: "close" in trips)  # after the response is sent
     # Django's request_started receivers; the view, its response rendered there; the run's end with its
     # answer built and rendered (no trip to answer, none to render); Django's response.close.
     assert trips == ["sync_send", "_viewed", *(["_start_run"] if live.shared() else []), "_finish", "close"]
@@ -192,6 +193,7 @@ def test_a_failed_run_answers_its_problem_from_the_trip_that_finishes_it(
                                json={"input": {"message": "hi"}})
 
     assert response.status_code == 502 and response.json()["code"] == "provider_error"
+    _wait_for(lambda: "close" in trips)
     # As for a success; Django logs the 502 on a thread of its own (log_response, not thread-sensitive).
     assert trips == ["sync_send", "_viewed", *(["_start_run"] if live.shared() else []), "_finish", "log_response",
                      "close"]
@@ -200,7 +202,9 @@ def test_a_failed_run_answers_its_problem_from_the_trip_that_finishes_it(
 def test_a_sync_view_renders_its_response_in_its_own_trip(asgi_server, caller, trips):
     with httpx.Client(base_url=asgi_server.url, timeout=10) as client:
         response = client.get("/api/v1/auth/me", headers=caller)
+        _wait_for(lambda: "close" in trips)
         missing = client.get("/api/v1/agents/no-such-agent", headers=caller)
+        _wait_for(lambda: trips.count("close") == 2)
 
     assert response.status_code == 200 and response.json()["data"]["username"]
     assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
