@@ -10,6 +10,7 @@ version, run by the engine with the thread's history, streaming as it goes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from decimal import Decimal
 
@@ -19,26 +20,31 @@ from django.db import connection, connections
 from django.db.models import F
 from django.utils import timezone
 
-from agents.models import AgentStatus
+from accounts.actor import Actor
+from agents.memory_reads import memory_text, relevant_memories
+from agents.models import Agent, AgentStatus, RuntimeState
 from core import rows
 from core.errors import ApiError, problem_body
 from executions.conversations import commands
 from executions.conversations import journal as events
-from executions.conversations.context import turn_context
+from executions.conversations.context import turn_context, window_reads
 from executions.conversations.journal import Journal, journal_close, journal_open
 from executions.conversations.lease import driver_claim, driver_name, driver_release, driver_renew
 from executions.conversations.loop import turn_loop
 from executions.conversations.models import DEFAULT_TITLE, Message, MessageRole, MessageStatus, Thread
 from executions.conversations.recorder import ChatRecorder
-from executions.conversations.selectors import has_pending_messages
-from executions.conversations.turn_start import Turn, can_chat, next_turn
+from executions.conversations.selectors import has_pending_messages, next_pending_message
+from executions.engine.nodes import TOOLS
 from executions.engine.templating import as_text
-from executions.models import Execution, ExecutionStatus, ExecutionStep
+from executions.knowledge.selectors import agent_has_ready_documents
+from executions.models import Execution, ExecutionStatus, ExecutionStep, Trigger
+from executions.services.execute import run_inputs
 from executions.services.recording import DatabaseRecorder
-from executions.services.runs import execution_execute
+from executions.services.runs import execution_execute, execution_start, run_request
 
 logger = logging.getLogger("agentry.conversations")
 
+BUILTIN_TOOLS = ("remember", "save_artifact", "knowledge_search")
 TITLE_WORDS = 6
 TITLE_CHARS = 60
 # How an unsuccessful turn reads as a problem (API.md §1 statuses).
@@ -51,10 +57,10 @@ FAILURE_STATUS = {"provider_error": 502, "timeout": 504, "validation_error": 422
 def driver_ensure(thread_id) -> bool:
     """Start a driver for the thread on this process's turn loop, unless one
     runs already (here or in another process).  Once the lease is taken, the
-    driver's opening reads, with the first turn's execution started
-    (``_opening``), are made here, in the caller's trip to the database (a
-    chat request's), so the turn starts without a trip of its own: on SQLite
-    that trip queued behind the request's response and its stream's first read."""
+    driver's opening reads (``_opening``) are made here, in the caller's trip
+    to the database (a chat request's), so the turn starts without a trip of
+    its own: on SQLite that trip queued behind the request's response and its
+    stream's first read."""
     name = driver_name()
     opening = _claim(thread_id, name)
     if opening is None:
@@ -63,7 +69,7 @@ def driver_ensure(thread_id) -> bool:
     return True
 
 
-def _claim(thread_id, name: str) -> tuple[int, Turn | None] | None:
+def _claim(thread_id, name: str) -> tuple[int, Message | None] | None:
     """Take the thread's lease and make the opening reads (``_opening``), or
     None when a live driver holds it."""
     return _opening(thread_id) if driver_claim(thread_id, name) else None
@@ -74,14 +80,25 @@ def _last_stored_seq(thread_id) -> int:
     return found[0] if found else 0
 
 
-def _opening(thread_id) -> tuple[int, Turn | None]:
+def _opening(thread_id) -> tuple[int, Message | None]:
     """What a driver reads as it takes the lease, in one trip to the database
-    thread: the last stored event's seq and the first turn, whose message
-    joins the conversation (``next_turn``)."""
-    return _last_stored_seq(thread_id), next_turn(thread_id)
+    thread: the last stored event's seq and the first message to answer,
+    which joins the conversation (``_next_turn``)."""
+    return _last_stored_seq(thread_id), _next_turn(thread_id)
 
 
-async def drive(thread_id, name: str, opening: tuple[int, Turn | None] | None = None) -> None:
+def _next_turn(thread_id) -> Message | None:
+    """The next message to answer (``next_pending_message``), joining the
+    conversation now: after the turns ahead of it, so a message sent during
+    another turn is ordered after its answer."""
+    message = next_pending_message(thread_id)
+    if message is not None:
+        message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
+        rows.update(Message, message.pk, {"status": message.status, "created_at": message.created_at})
+    return message
+
+
+async def drive(thread_id, name: str, opening: tuple[int, Message | None] | None = None) -> None:
     """Answer the thread's pending messages, then let the lease go; with
     ``opening``, what ``_opening`` read once the lease was taken.
 
@@ -103,14 +120,14 @@ async def drive(thread_id, name: str, opening: tuple[int, Turn | None] | None = 
             await sync_to_async(connections.close_all)()  # that thread ends with the context
 
 
-async def _drive(thread_id, name: str, opening: tuple[int, Turn | None] | None) -> None:
-    seq, turn = opening if opening is not None else await sync_to_async(_opening)(thread_id)
+async def _drive(thread_id, name: str, opening: tuple[int, Message | None] | None) -> None:
+    seq, message = opening if opening is not None else await sync_to_async(_opening)(thread_id)
     journal = journal_open(thread_id, seq)
     keeper = asyncio.ensure_future(_keep(journal, name))
     released = False  # the journal stored and the lease let go, nothing emitted since
     try:
         while True:
-            if turn is None:
+            if message is None:
                 # Store everything, let go, then look once more (``_let_go``):
                 # a message sent while letting go found the lease taken and
                 # relies on this look.
@@ -123,21 +140,21 @@ async def _drive(thread_id, name: str, opening: tuple[int, Turn | None] | None) 
                     return  # another driver has it
                 released = False
                 journal_close(journal)
-                seq, turn = opening
+                seq, message = opening
                 journal = journal_open(thread_id, seq)
                 keeper.cancel()
                 keeper = asyncio.ensure_future(_keep(journal, name))
                 continue
             try:
-                await run_turn(journal, turn)
+                await run_turn(journal, message)
             except Exception:
                 if not await Thread.objects.filter(pk=thread_id).aexists():
                     logger.info("Thread %s was deleted during a turn", thread_id)
                     return
                 # a bug in one turn must not strand the others
-                logger.exception("Chat turn for message %s crashed", turn.message.pk)
-                await _fail_unfinished(journal, turn.message)
-            turn = await sync_to_async(_turn_over)(journal, thread_id)
+                logger.exception("Chat turn for message %s crashed", message.pk)
+                await _fail_unfinished(journal, message)
+            message = await sync_to_async(_turn_over)(journal, thread_id)
     finally:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
@@ -150,11 +167,11 @@ async def _drive(thread_id, name: str, opening: tuple[int, Turn | None] | None) 
                 await sync_to_async(driver_release)(thread_id, name)
 
 
-def _turn_over(journal: Journal, thread_id) -> Turn | None:
+def _turn_over(journal: Journal, thread_id) -> Message | None:
     """After a turn, in one trip to the database thread: store what the
-    journal holds (the turn's last events), then take the next turn."""
+    journal holds (the turn's last events), then take the next message."""
     journal.flush()
-    return next_turn(thread_id)
+    return _next_turn(thread_id)
 
 
 def _let_go(journal: Journal, thread_id, name: str) -> bool:
@@ -190,30 +207,30 @@ def _user_message_data(message: Message) -> dict:
                         "created_at": message.created_at.isoformat().replace("+00:00", "Z")}}
 
 
-async def run_turn(journal: Journal, turn: Turn) -> None:
-    """Answer the turn's message (taken by ``next_turn``, with its thread and agent)."""
-    message = turn.message
+async def run_turn(journal: Journal, message: Message) -> None:
+    """Answer ``message`` (taken by ``_next_turn``, with its thread and agent)."""
     thread = message.thread
-    turn_id = str(message.pk)
-    await journal.emit(events.MESSAGE_CREATED, {**_user_message_data(message), "message_id": turn_id})
+    turn = str(message.pk)
+    await journal.emit(events.MESSAGE_CREATED, {**_user_message_data(message), "message_id": turn})
     if message.command:
         await _answer_command(journal, thread, message)
         return
     agent = thread.agent
-    if not can_chat(agent):
+    if agent.status != AgentStatus.ACTIVE or agent.runtime_state != RuntimeState.RUNNING:
         code = "agent_not_active" if agent.status != AgentStatus.ACTIVE else "agent_not_running"
         await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
                       error={"code": code, "message": f"Agent {agent.slug!r} can no longer chat: it is "
                                                       f"{agent.status if code == 'agent_not_active' else 'stopped'}."})
         return
-    if isinstance(turn.start, ApiError):
+    try:
+        execution, definition, memory, reads = await sync_to_async(_start_execution)(agent, thread, message)
+    except ApiError as exc:
         await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
-                      error={"code": turn.start.code, "message": turn.start.detail})
+                      error={"code": exc.code, "message": exc.detail})
         return
-    execution, definition, memory, reads = turn.start
     context = await turn_context(agent=agent, thread=thread, config=definition.config, user_text=message.content,
                                  memory=memory, before=message.created_at, reads=reads)
-    recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn_id, execution_id=execution.pk)
+    recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
     # The row execution_start has just written, with its agent: not read again.  Its outcome is
     # read in the trip that finishes it.
     execution, provider, model = await execution_execute(
@@ -231,6 +248,47 @@ async def run_turn(journal: Journal, turn: Turn) -> None:
     await _finish(journal, thread, message, content=content, status=status, error=error, execution=execution,
                   usage=usage, provider=provider, model=model, ttft_ms=recorder.ttft_ms,
                   tool_calls=recorder.tool_calls, citations=execution.citations or [])
+
+
+def _start_execution(agent: Agent, thread: Thread, message: Message):
+    """The turn's execution: the deployed version (the agent is running),
+    with the session's model when the thread overrides it; what the agent
+    remembers that bears on the message; and what the turn's context reads
+    (``window_reads``): all in the one trip to the database thread."""
+    request = run_request(agent, input={"message": message.content})
+    execution, _created = execution_start(agent=agent, actor=Actor(user=thread.created_by), request=request,
+                                          trigger=Trigger.CHAT)
+    rows.update(Thread, thread.pk, {"active_execution": execution.pk})
+    definition = execution.definition
+    has_knowledge = agent_has_ready_documents(agent)
+    config = {**definition.config, "tools": chat_tools(definition.config, knowledge=has_knowledge)}
+    if thread.model_override:
+        config["model"] = {**config["model"], **thread.model_override}
+    definition = dataclasses.replace(definition, config=config)
+    execution.inputs = run_inputs(execution, definition)  # read here, while the thread is ours
+    memory = _memory(agent, config, message.content)
+    return execution, definition, memory, window_reads(agent, thread, config, memory)
+
+
+def chat_tools(config: dict, *, knowledge: bool = False) -> list[dict]:
+    """The agent's tools plus the built-ins every chat has: ``remember`` (when
+    its memory is on), ``save_artifact``, and ``knowledge_search`` when it has
+    documents ready, unless it lists them itself."""
+    tools = list(config.get("tools", []))
+    taken = {tool["id"] for tool in tools} | {tool["type"] for tool in tools}
+    builtins = [kind for kind in BUILTIN_TOOLS if kind in TOOLS and kind not in taken]
+    if not config.get("memory", {}).get("enabled", True) and "remember" in builtins:
+        builtins.remove("remember")
+    if not knowledge and "knowledge_search" in builtins:
+        builtins.remove("knowledge_search")
+    return tools + [{"id": kind, "type": kind, "description": "", "config": {}} for kind in builtins]
+
+
+def _memory(agent: Agent, config: dict, text: str) -> str:
+    """What the agent remembers that bears on ``text``, when its memory is on."""
+    if not config.get("memory", {}).get("enabled", True):
+        return ""
+    return memory_text(relevant_memories(agent, text))
 
 
 def _outcome(execution_id) -> tuple[Execution, str, str]:

@@ -17,7 +17,6 @@ from executions.conversations.models import Message, MessageRole, MessageStatus,
 from executions.models import Execution, ExecutionStatus
 from executions.services import execute
 from executions.services.event_ids import event_ids_reserve
-from tests.executions.conftest import input_node, llm_node, output_node, pipeline
 from tests.executions.conversations.conftest import wait_idle
 
 
@@ -101,17 +100,16 @@ def trips(monkeypatch) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_turn_makes_one_trip_to_the_database_thread_before_the_model(pending_turn, settings, trips):
+def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_turn, settings, trips):
     thread, message, name = pending_turn
     settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
     async_to_sync(drive)(thread.pk, name)
 
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
-    # The lease's reads with the message joining and its execution started, with everything the turn and its
-    # run read (executions.conversations.turn_start); a run someone may follow (a shared channel layer)
-    # reserves its event ids in one more.
+    # The lease's reads with the message joining, then the execution with everything the turn and its run read;
+    # a run someone may follow (a shared channel layer) reserves its event ids in one more.
     before_model, after_model = trips[:trips.index("_finish")], trips[trips.index("_finish"):]
-    assert before_model == ["_opening", *(["_start_run"] if live.shared() else [])], trips
+    assert before_model == ["_opening", "_start_execution", *(["_start_run"] if live.shared() else [])], trips
     # After it: the run's end with its outcome, the answer; then the journal is stored with the next message
     # looked for, and, none pending, stored again with the lease let go and one last look.  On PostgreSQL
     # the driver has a thread of its own, whose connection it closes.
@@ -120,29 +118,24 @@ def test_a_turn_makes_one_trip_to_the_database_thread_before_the_model(pending_t
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_message_starts_its_driver_and_its_execution_so_the_turn_makes_no_trip_before_the_model(
-        make_chat_agent, user, settings, trips):
+def test_a_message_starts_its_driver_with_the_opening_read_so_the_turn_makes_one_trip(make_chat_agent, user,
+                                                                                      settings, trips):
     settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
     thread = Thread.objects.create(agent=make_chat_agent(user, name="Opened"), created_by=user)
     message = Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there",
                                      status=MessageStatus.PENDING)
     with CaptureQueriesContext(connection) as queries:
         assert driver.driver_ensure(thread.pk) is True
-    # The lease, then what the driver opens with, read here: the message has joined the conversation and
-    # its execution has started, with what the turn reads (as counted above).
-    tables = [_table(query["sql"]) for query in queries.captured_queries]
-    assert tables[:6] == ["conversations_thread", "conversations_thread", "conversations_message",
-                          "conversations_message", "agents_agentversion", "executions_execution"], tables
+    # The lease, then what the driver opens with, read here: the message has joined the conversation.
+    assert [_table(query["sql"]) for query in queries.captured_queries] == [
+        "conversations_thread", "conversations_thread", "conversations_message", "conversations_message"]
     message.refresh_from_db()
     assert message.status == MessageStatus.COMPLETED
-    execution = Execution.objects.get(agent=thread.agent)
-    assert execution.trigger == "chat" and execution.input == {"message": "Hello there"}
-    assert Thread.objects.get(pk=thread.pk).active_execution_id == execution.pk
 
     wait_idle(thread.pk)
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
     before_model = trips[:trips.index("_finish")]
-    assert before_model == [*(["_start_run"] if live.shared() else [])], trips
+    assert before_model == ["_start_execution", *(["_start_run"] if live.shared() else [])], trips
     assert driver.driver_ensure(thread.pk) is True and wait_idle(thread.pk)  # nothing pending: it lets go at once
 
 
@@ -169,25 +162,3 @@ def test_a_message_stored_as_the_driver_lets_go_is_answered_by_it(pending_turn, 
     thread.refresh_from_db()
     assert (thread.driver, thread.driver_seen_at, thread.message_count) == ("", None, 4)
     assert not Message.objects.filter(thread=thread, status=MessageStatus.PENDING).exists()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_turn_whose_execution_cannot_start_fails_with_its_problem(make_chat_agent, user, settings, trips):
-    # The deployed pipeline asks for an input a chat message does not give: execution_start refuses it
-    # in the trip that takes the message, and the turn ends with that problem, no execution written.
-    strict = pipeline(input_node({"type": "object", "properties": {"topic": {"type": "string"}},
-                                  "required": ["topic"]}), llm_node(), output_node(),
-                      edges=[("input", "llm"), ("llm", "output")])
-    agent = make_chat_agent(user, name="Strict", pipeline=strict)
-    thread = Thread.objects.create(agent=agent, created_by=user)
-    Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there", status=MessageStatus.PENDING)
-
-    assert driver.driver_ensure(thread.pk) is True
-    wait_idle(thread.pk)
-
-    answer = Message.objects.get(thread=thread, role=MessageRole.ASSISTANT)
-    assert answer.status == MessageStatus.FAILED and answer.error["code"] == "validation_error"
-    assert not Execution.objects.filter(agent=agent).exists()
-    assert "_finish" not in trips  # no run
-    kinds = list(thread.events.order_by("seq").values_list("event", flat=True))
-    assert kinds == ["thread.message.created", "thread.run.failed"]
