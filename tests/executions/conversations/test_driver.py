@@ -17,6 +17,7 @@ from executions.conversations.models import Message, MessageRole, MessageStatus,
 from executions.models import Execution, ExecutionStatus
 from executions.services import execute
 from executions.services.event_ids import event_ids_reserve
+from tests.executions.conftest import input_node, llm_node, output_node, pipeline
 from tests.executions.conversations.conftest import wait_idle
 
 
@@ -162,3 +163,25 @@ def test_a_message_stored_as_the_driver_lets_go_is_answered_by_it(pending_turn, 
     thread.refresh_from_db()
     assert (thread.driver, thread.driver_seen_at, thread.message_count) == ("", None, 4)
     assert not Message.objects.filter(thread=thread, status=MessageStatus.PENDING).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_whose_execution_cannot_start_fails_with_its_problem(make_chat_agent, user, settings, trips):
+    # The deployed pipeline asks for an input a chat message does not give: execution_start refuses it
+    # in the driver's trip that starts the turn, and the turn ends with that problem, no execution written.
+    strict = pipeline(input_node({"type": "object", "properties": {"topic": {"type": "string"}},
+                                  "required": ["topic"]}), llm_node(), output_node(),
+                      edges=[("input", "llm"), ("llm", "output")])
+    agent = make_chat_agent(user, name="Strict", pipeline=strict)
+    thread = Thread.objects.create(agent=agent, created_by=user)
+    Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there", status=MessageStatus.PENDING)
+
+    assert driver.driver_ensure(thread.pk) is True
+    wait_idle(thread.pk)
+
+    answer = Message.objects.get(thread=thread, role=MessageRole.ASSISTANT)
+    assert answer.status == MessageStatus.FAILED and answer.error["code"] == "validation_error"
+    assert not Execution.objects.filter(agent=agent).exists()
+    assert "_finish" not in trips  # no run
+    kinds = list(thread.events.order_by("seq").values_list("event", flat=True))
+    assert kinds == ["thread.message.created", "thread.run.failed"]
