@@ -35,11 +35,12 @@ def server_command(name: str, port: int) -> list[str]:
     raise ValueError(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
 
 
-def start(command: list[str], log_path: Path, env: dict | None = None) -> subprocess.Popen:
-    """Start ``command`` in a session of its own (so :func:`stop` can end its
-    whole process group, children included), output to ``log_path``."""
+def start(command: list[str], log_path: Path, env: dict | None = None, cwd: Path = ROOT) -> subprocess.Popen:
+    """Start ``command`` in ``cwd`` (this checkout unless named) in a session
+    of its own (so :func:`stop` can end its whole process group, children
+    included), output to ``log_path``."""
     with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
 
 
