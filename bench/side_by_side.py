@@ -45,10 +45,12 @@ if str(ROOT) not in sys.path:  # run as a script, only bench/ is on the path
 
 from bench import chat_bench, engine_bench, servers  # noqa: E402
 from bench.api_bench import HOST, configure_environment, free_port, run_in_temp_dir, stop_server  # noqa: E402
+from bench.chat_bench import pct  # noqa: E402
 
+ENGINE_SETUP = "from bench import engine_bench; print(engine_bench.populate({url!r}))"
 SETUP = {  # what each endpoint's server needs, made by the tree's own bench module
-    "invoke": "from bench import engine_bench; print(engine_bench.populate({url!r}))",
-    "me": "from bench import engine_bench; print(engine_bench.populate({url!r}))",
+    "invoke": ENGINE_SETUP,
+    "me": ENGINE_SETUP,
     "chat": "from bench import chat_bench; t, ids = chat_bench.populate({url!r}, {threads}); print(t, *ids)",
 }
 CHAT_WARMUP = 3
@@ -163,11 +165,6 @@ def measure_chat(sides: list[Side], fake_url: str, count: int) -> list[float]:
 
     asyncio.run(turns())
     return upstream
-
-
-def pct(values: list[float], p: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(args, sides: list[Side], upstream: list[float]) -> None:

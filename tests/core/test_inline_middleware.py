@@ -6,11 +6,11 @@ import re
 
 import httpx
 import pytest
-from asgiref.sync import sync_to_async
 from django.utils import deprecation
 
 from accounts.models import ApiToken
 from core import inline_middleware
+from tests.trips import count_trips
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,15 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def hops(monkeypatch):
     """Counts the middleware's trips to the sync thread (this module's and
     Django's MiddlewareMixin's)."""
-    calls = []
-
-    def counting(func, **kwargs):
-        calls.append(getattr(func, "__qualname__", repr(func)))
-        return sync_to_async(func, **kwargs)
-
-    monkeypatch.setattr(inline_middleware, "sync_to_async", counting)
-    monkeypatch.setattr(deprecation, "sync_to_async", counting)
-    return calls
+    return count_trips(monkeypatch, inline_middleware, deprecation,
+                       name=lambda func: getattr(func, "__qualname__", repr(func)))
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import django.core.handlers.base
 import django.dispatch.dispatcher
 import httpx
 import pytest
-from asgiref.sync import sync_to_async
 
 from core import awaiting
 from executions import live
@@ -21,6 +20,7 @@ from executions.models import Execution, ExecutionStatus
 from executions.services import execute
 from tests.executions.conftest import THREE_NODES
 from tests.fakes.llm_server import Reply
+from tests.trips import count_trips
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,16 +43,8 @@ def trips(monkeypatch, settings):
     """What Django's ASGI handler, core.awaiting and the engine take to the
     database thread while the server answers, by the name of what they ran."""
     settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60  # no watchdog tick mid-run on a slow machine
-    sent = []
-
-    def counting(func, **kwargs):
-        sent.append(func.__name__)
-        return sync_to_async(func, **kwargs)
-
-    for module in (django.core.handlers.asgi, django.core.handlers.base, django.dispatch.dispatcher, awaiting,
-                   execute):
-        monkeypatch.setattr(module, "sync_to_async", counting)
-    return sent
+    return count_trips(monkeypatch, django.core.handlers.asgi, django.core.handlers.base,
+                       django.dispatch.dispatcher, awaiting, execute)
 
 
 def _wait_for(predicate, timeout: float = 10.0):

@@ -5,7 +5,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 
 from accounts.actor import Actor
 from agents.models import Agent
@@ -15,6 +15,7 @@ from executions.services import execute, runs
 from tests.conftest import problem
 from tests.executions.conftest import THREE_NODES, input_node, invoke, llm_node, output_node, pipeline
 from tests.fakes.llm_server import Reply
+from tests.trips import count_trips
 
 pytestmark = pytest.mark.django_db
 
@@ -320,14 +321,7 @@ def test_session_runs_are_manual(user, make_agent, llm):
 def trips(monkeypatch, settings):
     """The engine's trips from the run's event loop to the database thread, by what they ran."""
     settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60  # no watchdog tick mid-run on a slow machine
-    ran = []
-
-    def counting(func, **kwargs):
-        ran.append(func.__name__)
-        return sync_to_async(func, **kwargs)
-
-    monkeypatch.setattr(execute, "sync_to_async", counting)
-    return ran
+    return count_trips(monkeypatch, execute)
 
 
 # With a channel layer shared between processes someone may listen anywhere: ids are reserved, a trip.

@@ -5,7 +5,7 @@ turn's added latency (docs/PERFORMANCE.md)."""
 import re
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -19,6 +19,7 @@ from executions.services import execute
 from executions.services.event_ids import event_ids_reserve
 from tests.executions.conftest import input_node, llm_node, output_node, pipeline
 from tests.executions.conversations.conftest import wait_idle
+from tests.trips import count_trips
 
 
 def _reserves_event_ids(sql: str) -> bool:
@@ -89,15 +90,7 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
 @pytest.fixture
 def trips(monkeypatch) -> list[str]:
     """The names of the functions the driver, the turn's context and the run send to the database thread."""
-    sent = []
-
-    def counting(func, **kwargs):
-        sent.append(func.__name__)
-        return sync_to_async(func, **kwargs)
-
-    for module in (driver, context, execute):
-        monkeypatch.setattr(module, "sync_to_async", counting)
-    return sent
+    return count_trips(monkeypatch, driver, context, execute)
 
 
 @pytest.mark.django_db(transaction=True)
