@@ -41,7 +41,7 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, HttpResponseBase
 
-from core.asgi import rendered
+from core.asgi import rendered, send_request_started, sends_request_started
 
 logger = logging.getLogger("agentry")
 
@@ -99,7 +99,7 @@ def awaits_on_loop(view: Callable) -> Callable:
             raise
 
     # A DRF view's class, actions and csrf_exempt stay readable: the schema and CSRF look for them.
-    return functools.update_wrapper(awaiting_view, view)
+    return sends_request_started(functools.update_wrapper(awaiting_view, view))
 
 
 def _finished(view, request, build: Callable[[], Any]) -> HttpResponseBase:
@@ -125,6 +125,7 @@ async def _answer(view: Callable, request, *args, **kwargs) -> HttpResponseBase:
 
 
 def _viewed(view: Callable, request, *args, **kwargs) -> HttpResponseBase:
+    send_request_started(request)  # under core.asgi's handler, this trip is the request's first
     response = view(request, *args, **kwargs)
     return response if isinstance(response, Awaiting) else _rendered_for(request, response)
 

@@ -14,6 +14,7 @@ import django.dispatch.dispatcher
 import httpx
 import pytest
 
+import core.asgi
 from core import awaiting
 from executions import live
 from executions.models import Execution, ExecutionStatus
@@ -43,7 +44,7 @@ def trips(monkeypatch, settings):
     """What Django's ASGI handler, core.awaiting and the engine take to the
     database thread while the server answers, by the name of what they ran."""
     settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60  # no watchdog tick mid-run on a slow machine
-    return count_trips(monkeypatch, django.core.handlers.asgi, django.core.handlers.base,
+    return count_trips(monkeypatch, core.asgi, django.core.handlers.asgi, django.core.handlers.base,
                        django.dispatch.dispatcher, awaiting, execute)
 
 
@@ -169,10 +170,10 @@ def test_an_invoke_goes_to_the_database_thread_for_its_view_and_its_outcome_only
                                json={"input": {"message": "hi"}})
 
     assert response.status_code == 200 and response.json()["data"]["output"] == "echo: hi"
-    _wait_for(lambda: "close" in trips)  # after the response is sent
-    # Django's request_started receivers; the view, its response rendered there; the run's end with its
-    # answer built and rendered (no trip to answer, none to render); Django's response.close.
-    assert trips == ["sync_send", "_viewed", *(["_start_run"] if live.shared() else []), "_finish", "close"]
+    _wait_for(lambda: "_closed" in trips)  # after the response is sent
+    # The view, request_started's receivers first and its response rendered there; the run's end with its
+    # answer built and rendered (no trip to answer, none to render); response.close.
+    assert trips == ["_viewed", *(["_start_run"] if live.shared() else []), "_finish", "_closed"]
 
 
 def test_a_failed_run_answers_its_problem_from_the_trip_that_finishes_it(
@@ -185,21 +186,21 @@ def test_a_failed_run_answers_its_problem_from_the_trip_that_finishes_it(
                                json={"input": {"message": "hi"}})
 
     assert response.status_code == 502 and response.json()["code"] == "provider_error"
-    _wait_for(lambda: "close" in trips)
+    _wait_for(lambda: "_closed" in trips)
     # As for a success; Django logs the 502 on a thread of its own (log_response, not thread-sensitive).
-    assert trips == ["sync_send", "_viewed", *(["_start_run"] if live.shared() else []), "_finish", "log_response",
-                     "close"]
+    assert trips == ["_viewed", *(["_start_run"] if live.shared() else []), "_finish", "log_response", "_closed"]
 
 
 def test_a_sync_view_renders_its_response_in_its_own_trip(asgi_server, caller, trips):
     with httpx.Client(base_url=asgi_server.url, timeout=10) as client:
         response = client.get("/api/v1/auth/me", headers=caller)
-        _wait_for(lambda: "close" in trips)
+        _wait_for(lambda: "_closed" in trips)
         missing = client.get("/api/v1/agents/no-such-agent", headers=caller)
-        _wait_for(lambda: trips.count("close") == 2)
+        _wait_for(lambda: trips.count("_closed") == 2)
 
     assert response.status_code == 200 and response.json()["data"]["username"]
     assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
-    # request_started, the view (DRF's, named after its class for a viewset), close: Django's own trip to
-    # render the response is gone.  Django logs the 404 on a thread of its own (not thread-sensitive).
-    assert trips == ["sync_send", "view", "close", "sync_send", "AgentViewSet", "log_response", "close"]
+    # The view (DRF's, named after its class for a viewset) with request_started's receivers first, then
+    # the response's close: no trip for request_started, none to render.  Django logs the 404 on a thread
+    # of its own (not thread-sensitive).
+    assert trips == ["view", "_closed", "AgentViewSet", "log_response", "_closed"]
