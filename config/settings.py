@@ -132,10 +132,13 @@ _SQLITE_OPTIONS = {
 # database dropped.  Under ASGI every sync view and sync_to_async call shares
 # asgiref's one thread, so a web process holds one connection for them.
 AGENTRY_DB_CONN_MAX_AGE = int(os.environ.get("AGENTRY_DB_CONN_MAX_AGE", "60"))
+# SQLite through Django's backend with its placeholders converted once per statement (core/db/sqlite3).
+SQLITE_ENGINE = "core.db.sqlite3"
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=AGENTRY_DB_CONN_MAX_AGE,
                                                   conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
     elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not any(
             importlib.util.find_spec(driver) for driver in ("psycopg", "psycopg2")):  # Django's backend takes either
@@ -145,14 +148,14 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": DATA_DIR / "agentry.sqlite3",
             "OPTIONS": dict(_SQLITE_OPTIONS),
             "CONN_MAX_AGE": AGENTRY_DB_CONN_MAX_AGE,
             "CONN_HEALTH_CHECKS": True,
         }
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     # The test database is a file, not memory, so the Celery worker a test
     # starts in another process sees the same rows; one per test process.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-agentry-{os.getpid()}.sqlite3")}

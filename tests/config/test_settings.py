@@ -32,4 +32,4 @@ def test_sqlite_needs_no_postgresql_driver(tmp_path):
                            DATABASE_URL="")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "django.db.backends.sqlite3"
+    assert result.stdout.strip() == "core.db.sqlite3"

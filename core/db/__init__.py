@@ -1,0 +1,1 @@
+"""Database backends: Django's own, where one of its costs shows on every request."""
