@@ -236,7 +236,7 @@ async def run_turn(journal: Journal, message: Message) -> None:
     execution, provider, model = await execution_execute(
         execution.pk, definition=definition, recorder=recorder, stream_deltas=True,
         context={"history": context.history, "system_context": context.system_context, "thread_id": thread.pk},
-        execution=execution, inputs=execution.inputs, then=lambda finished: _outcome(finished.pk))
+        execution=execution, inputs=execution.inputs, then=lambda finished: _outcome(finished, recorder))
     usage = (execution.tokens_prompt + context.tokens_prompt, execution.tokens_completion + context.tokens_completion,
              execution.cost_usd + context.cost_usd)
     if execution.status == ExecutionStatus.SUCCEEDED:
@@ -291,10 +291,15 @@ def _memory(agent: Agent, config: dict, text: str) -> str:
     return memory_text(relevant_memories(agent, text))
 
 
-def _outcome(execution_id) -> tuple[Execution, str, str]:
-    """The turn's execution as stored (its status, output and totals) and the
-    provider and model of its last model call, in one trip."""
-    execution = Execution.objects.get(pk=execution_id)
+def _outcome(execution: Execution, recorder: ChatRecorder) -> tuple[Execution, str, str]:
+    """The turn's execution with its outcome (status, output, totals) and the
+    provider and model of its last model call, on the database thread in the
+    trip that finishes it.  As this run settled it, the row is the one in
+    hand, and the recorder saw the steps: no read.  If someone else settled
+    it first (a cancel, the reaper), their outcome is read."""
+    if execution.status != ExecutionStatus.RUNNING:
+        return (execution, *recorder.model_used)
+    execution = Execution.objects.get(pk=execution.pk)
     step = (ExecutionStep.objects.filter(execution=execution).exclude(model="").order_by("-sequence")
             .values_list("provider", "model").first())
     return (execution, *(step or ("", "")))

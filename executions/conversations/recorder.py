@@ -21,6 +21,7 @@ class ChatRecorder:
         self.ttft_ms: int | None = None
         self.parts: list[str] = []
         self.tool_calls: list[dict] = []
+        self.last_model_step = None  # the latest by sequence of the steps that called a model
 
     @property
     def text(self) -> str:
@@ -35,6 +36,14 @@ class ChatRecorder:
 
     async def step_finished(self, step, *, status, outcome, error) -> None:
         await self.inner.step_finished(step, status=status, outcome=outcome, error=error)
+        if step.model and (self.last_model_step is None or step.sequence > self.last_model_step.sequence):
+            self.last_model_step = step
+
+    @property
+    def model_used(self) -> tuple[str, str]:
+        """The provider and model of the turn's last model call, ``("", "")`` without one."""
+        step = self.last_model_step
+        return ("", "") if step is None else (step.provider, step.model)
 
     async def event(self, kind: str, data: dict) -> None:
         await self.inner.event(kind, data)

@@ -80,9 +80,9 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
         "executions_memory",        # ... and the rest
         "conversations_message",    # the history
         "agents_agentskill",        # the skills
-        "executions_execution",     # after the model: the outcome
+        "executions_execution",     # after the model: the outcome, not read back
     ]
-    assert len(statements) == 25, "\n".join(statements)  # the whole turn, from the lease to letting it go
+    assert len(statements) == 23, "\n".join(statements)  # the whole turn, from the lease to letting it go
     releases = [sql for sql in statements if sql.startswith('UPDATE "conversations_thread" SET "driver" = \'\'')]
     assert len(releases) == 1, releases  # the lease is let go once
 
@@ -178,3 +178,32 @@ def test_a_turn_whose_execution_cannot_start_fails_with_its_problem(make_chat_ag
     assert "_finish" not in trips  # no run
     kinds = list(thread.events.order_by("seq").values_list("event", flat=True))
     assert kinds == ["thread.message.created", "thread.run.failed"]
+
+
+class _Recorder:
+    model_used = ("fake", "gpt-main")
+
+
+@pytest.mark.django_db
+def test_the_outcome_of_a_run_this_turn_settled_is_the_row_in_hand(make_chat_agent, user,
+                                                                    django_assert_num_queries):
+    execution = Execution(agent=make_chat_agent(user), status=ExecutionStatus.SUCCEEDED, output="hi")
+
+    with django_assert_num_queries(0):
+        outcome = driver._outcome(execution, _Recorder())
+
+    assert outcome == (execution, "fake", "gpt-main")
+
+
+@pytest.mark.django_db
+def test_the_outcome_of_a_run_someone_else_settled_is_read(make_chat_agent, user):
+    agent = make_chat_agent(user)
+    execution = Execution.objects.create(agent=agent, status=ExecutionStatus.RUNNING, timeout_ms=1000)
+    execution.steps.create(sequence=1, node_id="a", node_type="llm", provider="first", model="m-1")
+    execution.steps.create(sequence=2, node_id="b", node_type="llm", provider="second", model="m-2")
+    execution.steps.create(sequence=3, node_id="out", node_type="output")
+    Execution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.FAILED, error={"code": "reaped"})
+
+    read, provider, model = driver._outcome(execution, _Recorder())  # in hand, it is still running
+
+    assert (read.status, read.error, provider, model) == (ExecutionStatus.FAILED, {"code": "reaped"}, "second", "m-2")
