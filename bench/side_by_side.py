@@ -11,6 +11,8 @@ every round, so that a slow moment slows both alike:
 
 * ``--endpoint invoke``: ``POST /agents/{slug}/invoke`` of the 3-node pipeline;
 * ``--endpoint me``: ``GET /api/v1/auth/me``;
+* ``--endpoint detail``: ``GET /api/v1/agents/{slug}``, the invoked agent;
+* ``--endpoint bare``: ``GET /bench/bare``, the bench's bare DRF view;
 * ``--endpoint chat``: a lone chat turn read as SSE, with a stream straight
   from the fake model each round (its deltas 20 ms apart): the time to the
   first delta over the model's own.
@@ -51,9 +53,12 @@ ENGINE_SETUP = "from bench import engine_bench; print(engine_bench.populate({url
 SETUP = {  # what each endpoint's server needs, made by the tree's own bench module
     "invoke": ENGINE_SETUP,
     "me": ENGINE_SETUP,
+    "detail": ENGINE_SETUP,
+    "bare": ENGINE_SETUP,
     "chat": "from bench import chat_bench; t, ids = chat_bench.populate({url!r}, {threads}); print(t, *ids)",
 }
 CHAT_WARMUP = 3
+READS = {"me": "/api/v1/auth/me", "detail": f"/api/v1/agents/{engine_bench.AGENT_SLUG}", "bare": "/bench/bare"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -107,7 +112,7 @@ def start(side: Side, endpoint: str, fake_url: str, threads: int) -> None:
 
 def measure_requests(sides: list[Side], endpoint: str, count: int, warmup: int) -> None:
     clients = {side.name: engine_bench.http_client(side.url, side.token)() for side in sides}
-    call = engine_bench.invoke_call() if endpoint == "invoke" else _me
+    call = engine_bench.invoke_call() if endpoint == "invoke" else _read(READS[endpoint])
 
     def one(side: Side, i: int, record: bool) -> None:
         started = time.perf_counter()
@@ -128,9 +133,12 @@ def measure_requests(sides: list[Side], endpoint: str, count: int, warmup: int) 
         side.cpu = (side.cpu_seconds() - before[side.name]) / count
 
 
-def _me(client: httpx.Client, _i: int):
-    response = client.get("/api/v1/auth/me")
-    return (None if response.status_code == 200 else f"{response.status_code}: {response.text[:200]}"), None
+def _read(path: str):
+    def call(client: httpx.Client, _i: int):
+        response = client.get(path)
+        return (None if response.status_code == 200 else f"{response.status_code}: {response.text[:200]}"), None
+
+    return call
 
 
 def measure_chat(sides: list[Side], fake_url: str, count: int) -> list[float]:
@@ -169,7 +177,8 @@ def measure_chat(sides: list[Side], fake_url: str, count: int) -> list[float]:
 
 def report(args, sides: list[Side], upstream: list[float]) -> None:
     ms = 1000
-    what = {"invoke": "POST .../invoke", "me": "GET /api/v1/auth/me", "chat": "a lone chat turn's first delta"}
+    what = {"invoke": "POST .../invoke", "chat": "a lone chat turn's first delta",
+            **{endpoint: f"GET {path}" for endpoint, path in READS.items()}}
     print(f"\nside_by_side: {what[args.endpoint]}, {args.requests} to each server in turn after "
           f"{CHAT_WARMUP if upstream else args.warmup} warm-up, {servers.DEFAULT_SERVER}, SQLite\n")
     shift = pct(upstream, 50) if upstream else 0.0  # a turn's figure is what it adds to the model's own
