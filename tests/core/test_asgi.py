@@ -14,6 +14,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, reset_queries
 from django.dispatch import Signal
 from django.http import HttpResponse, HttpResponseNotFound
 from django.urls import path
@@ -64,19 +65,27 @@ urlpatterns = [
 
 @pytest.fixture(autouse=True)
 def signals():
-    """Record request_started and request_finished, with the thread each was sent on."""
+    """Record request_started and request_finished, with the thread each was sent on.
+    Django's database receivers are off meanwhile: these tests use no database, and
+    on a thread left with a connection by an earlier test they would reach for it."""
     def started(**kwargs):
         happened.append(("request_started", threading.get_ident()))
 
     def finished(**kwargs):
         happened.append(("request_finished", threading.get_ident()))
 
+    databases = [(request_started, reset_queries), (request_started, close_old_connections),
+                 (request_finished, close_old_connections)]  # in the order Django connects them
+    for signal, receiver in databases:
+        signal.disconnect(receiver)
     happened.clear()
     request_started.connect(started, weak=False)
     request_finished.connect(finished, weak=False)
     yield
     request_started.disconnect(started)
     request_finished.disconnect(finished)
+    for signal, receiver in databases:
+        signal.connect(receiver)
 
 
 @pytest.fixture
