@@ -110,9 +110,7 @@ class SharedThreadASGIHandler(ASGIHandler):
         view = super().make_view_atomic(view)
         if iscoroutinefunction(view):
             return view if getattr(view, "sends_request_started", False) else _starting_first(view)
-        if self._template_response_middleware:
-            return _starting(view)
-        return _rendering(view)
+        return _on_thread(view, render=not self._template_response_middleware)
 
 
 def sends_request_started(view):
@@ -147,17 +145,6 @@ def _finished_unanswered(sender, request) -> None:
     signals.request_finished.send(sender=sender)
 
 
-def _starting(view):
-    """The sync ``view``, ``request_started`` sent first (on the thread it runs on)."""
-
-    @functools.wraps(view)
-    def starting_view(request, *args, **kwargs):
-        send_request_started(request)
-        return view(request, *args, **kwargs)
-
-    return starting_view
-
-
 def _starting_first(view):
     """The async ``view``, ``request_started`` sent in a trip before it."""
 
@@ -169,16 +156,17 @@ def _starting_first(view):
     return starting_view
 
 
-def _rendering(view):
-    """The sync ``view``, ``request_started`` sent first and its response
-    rendered before it returns (on the thread it runs on)."""
+def _on_thread(view, *, render: bool):
+    """The sync ``view``, ``request_started`` sent first and, with ``render``,
+    its response rendered before it returns (on the thread it runs on)."""
 
     @functools.wraps(view)
-    def rendering_view(request, *args, **kwargs):
+    def on_thread_view(request, *args, **kwargs):
         send_request_started(request)
-        return rendered(view(request, *args, **kwargs))
+        response = view(request, *args, **kwargs)
+        return rendered(response) if render else response
 
-    return rendering_view
+    return on_thread_view
 
 
 def rendered(response: HttpResponseBase) -> HttpResponseBase:

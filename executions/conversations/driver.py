@@ -39,6 +39,7 @@ from executions.engine.templating import as_text
 from executions.knowledge.selectors import agent_has_ready_documents
 from executions.models import Execution, ExecutionStatus, ExecutionStep, Trigger
 from executions.services.execute import run_inputs
+from executions.services.outcomes import execution_as_settled
 from executions.services.recording import DatabaseRecorder
 from executions.services.runs import execution_execute, execution_start, run_request
 
@@ -299,7 +300,7 @@ def _outcome(execution: Execution, recorder: ChatRecorder) -> tuple[Execution, s
     it first (a cancel, the reaper), their outcome is read."""
     if execution.status != ExecutionStatus.RUNNING:
         return (execution, *recorder.model_used)
-    execution = Execution.objects.get(pk=execution.pk)
+    execution = execution_as_settled(execution)
     step = (ExecutionStep.objects.filter(execution=execution).exclude(model="").order_by("-sequence")
             .values_list("provider", "model").first())
     return (execution, *(step or ("", "")))

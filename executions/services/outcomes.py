@@ -78,6 +78,15 @@ def execution_finish(execution: Execution, status: str, *, output=None, error=No
         live.publish(execution.pk, event_message(done, after=batch.events[-1].id if batch.events else log.last_id))
 
 
+def execution_as_settled(execution: Execution) -> Execution:
+    """``execution`` after ``execution_finish(execution, ..., log=...)``, with
+    its outcome: as it is when that call settled it (the outcome was set on
+    it), read again when someone else (a cancel, the reaper) settled it first."""
+    if execution.status == ExecutionStatus.RUNNING:
+        execution.refresh_from_db()
+    return execution
+
+
 def execution_result(execution: Execution, *, trace: list | None = None) -> dict:
     """The result body of API.md §4 (``trace`` only when given)."""
     result = {

@@ -44,7 +44,13 @@ from executions.inputs import RunRequestSerializer
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
 from executions.selectors import definition_for, parse_version
 from executions.services.execute import execution_execute, execution_stop_here, run_inputs
-from executions.services.outcomes import execution_abandon, execution_finish, execution_result, execution_settle
+from executions.services.outcomes import (
+    execution_abandon,
+    execution_as_settled,
+    execution_finish,
+    execution_result,
+    execution_settle,
+)
 from executions.services.recording import event_record
 
 # Where they were first written; callers still import them from here.
@@ -228,8 +234,7 @@ async def run_started(execution: Execution, then: Callable[[Execution], T] | Non
     on the database thread, in the trip that finishes the run."""
 
     def settled(execution: Execution) -> Execution | T:
-        if execution.status == ExecutionStatus.RUNNING:  # settled by someone else (the reaper): read their outcome
-            execution.refresh_from_db()
+        execution = execution_as_settled(execution)
         return execution if then is None else then(execution)
 
     return await execution_execute(execution.id, definition=getattr(execution, "definition", None),
