@@ -3,17 +3,35 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import accounts.api.urls
 import accounts.web.urls
+import agents.api.urls
 import agents.web.urls
+import executions.api.urls
+import executions.conversations.api.urls
 import executions.conversations.web.urls
 import executions.knowledge.web.urls
 import executions.web.urls
 
+# Every app's routes under one agent, behind one prefix: Django tries a
+# request's path against each route in turn, so a request for anything else
+# passes them all with one regex, and one for an agent's sub-resource skips
+# every other route (docs/PERFORMANCE.md, fourteenth pass).  Invoke is the
+# first of them, chat the first after the executions app's.  The agent itself
+# (``agents/{agent}``) fails the prefix, and a fixed path such as
+# ``agents/templates/`` matches no route behind it: both go on to the agents
+# app's routes.
+one_agent = [
+    *executions.api.urls.agent_urlpatterns,
+    *executions.conversations.api.urls.agent_urlpatterns,
+    *agents.api.urls.agent_urlpatterns,
+]
+
 api_v1 = [
-    path("", include("accounts.api.urls")),
-    path("", include("executions.api.urls")),
-    path("", include("executions.conversations.api.urls")),
-    path("", include("agents.api.urls")),
+    *accounts.api.urls.urlpatterns,
+    re_path(r"^agents/(?P<agent>[^/]+)/", include(one_agent)),
+    *agents.api.urls.urlpatterns,
+    *executions.api.urls.urlpatterns,
 ]
 
 # The console: every app's web/ pages in one "console" namespace, under "/".

@@ -1,7 +1,11 @@
 """The agents app's API routes, one block per resource module.
 
-Fixed paths under ``agents/`` (templates, export, import, create-from-wizard)
-come before the router's ``agents/{agent}``, which would otherwise take them.
+``urlpatterns`` are the agents list, one agent and the routes not under one
+agent.  Fixed paths under ``agents/`` (templates, export, import,
+create-from-wizard) come before the router's ``agents/{agent}``, which would
+otherwise take them.  ``agent_urlpatterns`` are relative to
+``agents/{agent}/``, where ``config.urls`` mounts every app's agent routes
+under one prefix.
 """
 
 from django.urls import re_path
@@ -33,7 +37,6 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 router.register("agents", AgentViewSet, basename="agent")
 
-AGENT = r"^agents/(?P<agent>[^/]+)"
 brain = AgentBrainViewSet.as_view
 versions = VersionViewSet.as_view
 runtime = RuntimeViewSet.as_view
@@ -42,59 +45,64 @@ webhook = WebhookViewSet.as_view
 members = MemberViewSet.as_view
 
 urlpatterns = [
-    # templates, export and import
+    # templates, export and import, the wizard
     re_path(r"^agents/templates/?$", TemplateViewSet.as_view({"get": "list"}), name="agent-templates"),
     re_path(r"^agents/export/?$", BundleExportViewSet.as_view({"post": "create"}),
             name="agent-bundle-export"),
     re_path(r"^agents/import/?$", ImportViewSet.as_view({"post": "create"}), name="agent-import"),
-    re_path(AGENT + r"/export/?$", AgentExportViewSet.as_view({"get": "retrieve"}), name="agent-export"),
-    # the wizard and the brain
     re_path(r"^agents/create-from-wizard/?$", WizardViewSet.as_view({"post": "create"}),
             name="agent-create-from-wizard"),
-    re_path(AGENT + r"/config/?$", brain({"get": "config_retrieve"}), name="agent-config"),
-    re_path(AGENT + r"/model/?$", brain({"patch": "model_update"}), name="agent-model"),
-    re_path(AGENT + r"/settings/?$",
-            brain({"get": "settings_retrieve", "put": "settings_update", "patch": "settings_partial_update"}),
-            name="agent-settings"),
-    # versions and runtime
-    re_path(AGENT + r"/versions/?$", versions({"get": "list", "post": "create"}), name="agent-version-list"),
-    re_path(AGENT + r"/versions/(?P<index>[^/]+)/?$", versions({"get": "retrieve"}), name="agent-version-detail"),
-    re_path(AGENT + r"/versions/(?P<a>[^/]+)/diff/(?P<b>[^/]+)/?$", versions({"get": "diff"}),
-            name="agent-version-diff"),
-    re_path(AGENT + r"/versions/(?P<index>[^/]+)/rollback/?$", versions({"post": "rollback"}),
-            name="agent-version-rollback"),
-    re_path(AGENT + r"/status/?$", runtime({"get": "status"}), name="agent-runtime-status"),
-    re_path(AGENT + r"/start/?$", runtime({"post": "start"}), name="agent-runtime-start"),
-    re_path(AGENT + r"/stop/?$", runtime({"post": "stop"}), name="agent-runtime-stop"),
-    re_path(AGENT + r"/redeploy/?$", runtime({"post": "redeploy"}), name="agent-runtime-redeploy"),
-    # schedules and the webhook (its public trigger is in executions.api.urls)
-    re_path(AGENT + r"/schedules/?$", schedules({"get": "list", "post": "create"}), name="agent-schedule-list"),
-    re_path(AGENT + r"/schedules/(?P<id>[^/]+)/?$",
-            schedules({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
-            name="agent-schedule-detail"),
-    re_path(AGENT + r"/schedule/?$",
-            PrimaryScheduleViewSet.as_view({"post": "create", "delete": "destroy"}),
-            name="agent-primary-schedule"),
-    re_path(AGENT + r"/webhook/?$", webhook({"get": "retrieve", "delete": "destroy"}), name="agent-webhook"),
-    re_path(AGENT + r"/webhook/rotate/?$", webhook({"post": "rotate"}), name="agent-webhook-rotate"),
-    # members and the audit log
-    re_path(AGENT + r"/admins/?$", members({"get": "list", "post": "create"}), name="agent-member-list"),
-    re_path(AGENT + r"/admins/(?P<member>[^/]+)/?$", members({"patch": "partial_update", "delete": "destroy"}),
-            name="agent-member-detail"),
-    re_path(AGENT + r"/audit-log/?$", AuditLogViewSet.as_view({"get": "list"}), name="agent-audit-log"),
+    # the caller's agents, the skill library
     re_path(r"^auth/agents/?$", AccessibleAgentViewSet.as_view({"get": "list"}), name="auth-agents"),
-    # memories, the skill library and an agent's skills
-    re_path(AGENT + r"/memories/?$", MemoryViewSet.as_view({"get": "list", "post": "create"}),
-            name="agent-memory-list"),
-    re_path(AGENT + r"/memories/(?P<id>[^/]+)/?$", MemoryViewSet.as_view({"delete": "destroy"}),
-            name="agent-memory-detail"),
     re_path(r"^skills/?$", SkillViewSet.as_view({"get": "list", "post": "create"}), name="skill-list"),
     re_path(r"^skills/(?P<id>[^/]+)/?$",
             SkillViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
             name="skill-detail"),
-    re_path(AGENT + r"/skills/?$", AgentSkillViewSet.as_view({"get": "list", "post": "create"}),
-            name="agent-skill-list"),
-    re_path(AGENT + r"/skills/(?P<skill>[^/]+)/?$",
-            AgentSkillViewSet.as_view({"put": "update", "delete": "destroy"}), name="agent-skill-detail"),
+    # the agents list and one agent (its actions too: activate, duplicate, transfer...)
     *router.urls,
+]
+
+agent_urlpatterns = [
+    # export and the brain
+    re_path(r"^export/?$", AgentExportViewSet.as_view({"get": "retrieve"}), name="agent-export"),
+    re_path(r"^config/?$", brain({"get": "config_retrieve"}), name="agent-config"),
+    re_path(r"^model/?$", brain({"patch": "model_update"}), name="agent-model"),
+    re_path(r"^settings/?$",
+            brain({"get": "settings_retrieve", "put": "settings_update", "patch": "settings_partial_update"}),
+            name="agent-settings"),
+    # versions and runtime
+    re_path(r"^versions/?$", versions({"get": "list", "post": "create"}), name="agent-version-list"),
+    re_path(r"^versions/(?P<index>[^/]+)/?$", versions({"get": "retrieve"}), name="agent-version-detail"),
+    re_path(r"^versions/(?P<a>[^/]+)/diff/(?P<b>[^/]+)/?$", versions({"get": "diff"}),
+            name="agent-version-diff"),
+    re_path(r"^versions/(?P<index>[^/]+)/rollback/?$", versions({"post": "rollback"}),
+            name="agent-version-rollback"),
+    re_path(r"^status/?$", runtime({"get": "status"}), name="agent-runtime-status"),
+    re_path(r"^start/?$", runtime({"post": "start"}), name="agent-runtime-start"),
+    re_path(r"^stop/?$", runtime({"post": "stop"}), name="agent-runtime-stop"),
+    re_path(r"^redeploy/?$", runtime({"post": "redeploy"}), name="agent-runtime-redeploy"),
+    # schedules and the webhook (its public trigger is in executions.api.urls)
+    re_path(r"^schedules/?$", schedules({"get": "list", "post": "create"}), name="agent-schedule-list"),
+    re_path(r"^schedules/(?P<id>[^/]+)/?$",
+            schedules({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+            name="agent-schedule-detail"),
+    re_path(r"^schedule/?$",
+            PrimaryScheduleViewSet.as_view({"post": "create", "delete": "destroy"}),
+            name="agent-primary-schedule"),
+    re_path(r"^webhook/?$", webhook({"get": "retrieve", "delete": "destroy"}), name="agent-webhook"),
+    re_path(r"^webhook/rotate/?$", webhook({"post": "rotate"}), name="agent-webhook-rotate"),
+    # members and the audit log
+    re_path(r"^admins/?$", members({"get": "list", "post": "create"}), name="agent-member-list"),
+    re_path(r"^admins/(?P<member>[^/]+)/?$", members({"patch": "partial_update", "delete": "destroy"}),
+            name="agent-member-detail"),
+    re_path(r"^audit-log/?$", AuditLogViewSet.as_view({"get": "list"}), name="agent-audit-log"),
+    # memories and the agent's skills
+    re_path(r"^memories/?$", MemoryViewSet.as_view({"get": "list", "post": "create"}),
+            name="agent-memory-list"),
+    re_path(r"^memories/(?P<id>[^/]+)/?$", MemoryViewSet.as_view({"delete": "destroy"}),
+            name="agent-memory-detail"),
+    re_path(r"^skills/?$", AgentSkillViewSet.as_view({"get": "list", "post": "create"}),
+            name="agent-skill-list"),
+    re_path(r"^skills/(?P<skill>[^/]+)/?$",
+            AgentSkillViewSet.as_view({"put": "update", "delete": "destroy"}), name="agent-skill-detail"),
 ]
