@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.models import Agent, RuntimeState
 from executions import live
-from executions.conversations import answer as answering
 from executions.conversations import context, driver
 from executions.conversations.driver import drive
 from executions.conversations.lease import driver_claim, driver_name
@@ -92,7 +91,7 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
 @pytest.fixture
 def trips(monkeypatch) -> list[str]:
     """The names of the functions the driver, the turn's context and the run send to the database thread."""
-    return count_trips(monkeypatch, driver, answering, context, execute)
+    return count_trips(monkeypatch, driver, context, execute)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -201,7 +200,7 @@ def test_a_crash_starting_a_turn_in_the_callers_trip_fails_the_turn_on_the_turn_
     def crash(agent, thread, message):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(answering, "_start_execution", crash)
+    monkeypatch.setattr(driver, "_start_execution", crash)
     assert driver.driver_ensure(thread.pk) is True
     wait_idle(thread.pk)
 
@@ -239,7 +238,7 @@ def test_the_outcome_of_a_run_this_turn_settled_is_the_row_in_hand(make_chat_age
     execution = Execution(agent=make_chat_agent(user), status=ExecutionStatus.SUCCEEDED, output="hi")
 
     with django_assert_num_queries(0):
-        outcome = answering._outcome(execution, _Recorder())
+        outcome = driver._outcome(execution, _Recorder())
 
     assert outcome == (execution, "fake", "gpt-main")
 
@@ -253,6 +252,6 @@ def test_the_outcome_of_a_run_someone_else_settled_is_read(make_chat_agent, user
     execution.steps.create(sequence=3, node_id="out", node_type="output")
     Execution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.FAILED, error={"code": "reaped"})
 
-    read, provider, model = answering._outcome(execution, _Recorder())  # in hand, it is still running
+    read, provider, model = driver._outcome(execution, _Recorder())  # in hand, it is still running
 
     assert (read.status, read.error, provider, model) == (ExecutionStatus.FAILED, {"code": "reaped"}, "second", "m-2")
