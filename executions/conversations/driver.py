@@ -59,10 +59,9 @@ def driver_ensure(thread_id) -> bool:
     """Start a driver for the thread on this process's turn loop, unless one
     runs already (here or in another process).  Once the lease is taken, the
     driver's opening reads (``_opening``) are made here, in the caller's trip
-    to the database (a chat request's), and so is the first turn's start
-    (``_turn``): the model is called without a trip of the driver's own.  On
-    SQLite that trip queued behind the request's response and its stream's
-    first read, and crossed threads twice more before the model's first token."""
+    to the database (a chat request's), so the turn starts without a trip of
+    its own: on SQLite that trip queued behind the request's response and its
+    stream's first read."""
     name = driver_name()
     opening = _claim(thread_id, name)
     if opening is None:
@@ -71,7 +70,7 @@ def driver_ensure(thread_id) -> bool:
     return True
 
 
-def _claim(thread_id, name: str) -> tuple[int, Turn | None] | None:
+def _claim(thread_id, name: str) -> tuple[int, Message | None] | None:
     """Take the thread's lease and make the opening reads (``_opening``), or
     None when a live driver holds it."""
     return _opening(thread_id) if driver_claim(thread_id, name) else None
@@ -82,50 +81,25 @@ def _last_stored_seq(thread_id) -> int:
     return found[0] if found else 0
 
 
-def _opening(thread_id) -> tuple[int, Turn | None]:
+def _opening(thread_id) -> tuple[int, Message | None]:
     """What a driver reads as it takes the lease, in one trip to the database
-    thread: the last stored event's seq and the first turn (``_next_turn``)."""
+    thread: the last stored event's seq and the first message to answer,
+    which joins the conversation (``_next_turn``)."""
     return _last_stored_seq(thread_id), _next_turn(thread_id)
 
 
-@dataclasses.dataclass(frozen=True)
-class Turn:
-    """A message taken to be answered and, when the model answers it, what
-    ``_start_execution`` returned for it, or raised."""
-
-    message: Message
-    started: tuple | None = None  # the execution, definition, memory and context reads
-    failure: Exception | None = None
-
-
-def _next_turn(thread_id) -> Turn | None:
+def _next_turn(thread_id) -> Message | None:
     """The next message to answer (``next_pending_message``), joining the
     conversation now: after the turns ahead of it, so a message sent during
-    another turn is ordered after its answer.  Its turn starts in the same
-    trip (``_turn``)."""
+    another turn is ordered after its answer."""
     message = next_pending_message(thread_id)
-    if message is None:
-        return None
-    message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
-    rows.update(Message, message.pk, {"status": message.status, "created_at": message.created_at})
-    return _turn(message)
+    if message is not None:
+        message.status, message.created_at = MessageStatus.COMPLETED, timezone.now()
+        rows.update(Message, message.pk, {"status": message.status, "created_at": message.created_at})
+    return message
 
 
-def _turn(message: Message) -> Turn:
-    """``message``'s turn.  When the model answers it (not a command, and the
-    agent can chat), its execution starts now, in the trip that took the
-    message, and what that raised is kept for ``run_turn`` to report as the
-    turn's failure, as it would its own."""
-    agent = message.thread.agent
-    if message.command or _refusal(agent) is not None:
-        return Turn(message)
-    try:
-        return Turn(message, started=_start_execution(agent, message.thread, message))
-    except Exception as exc:  # reported by run_turn, on the turn loop
-        return Turn(message, failure=exc)
-
-
-async def drive(thread_id, name: str, opening: tuple[int, Turn | None] | None = None) -> None:
+async def drive(thread_id, name: str, opening: tuple[int, Message | None] | None = None) -> None:
     """Answer the thread's pending messages, then let the lease go; with
     ``opening``, what ``_opening`` read once the lease was taken.
 
@@ -147,14 +121,14 @@ async def drive(thread_id, name: str, opening: tuple[int, Turn | None] | None = 
             await sync_to_async(connections.close_all)()  # that thread ends with the context
 
 
-async def _drive(thread_id, name: str, opening: tuple[int, Turn | None] | None) -> None:
-    seq, turn = opening if opening is not None else await sync_to_async(_opening)(thread_id)
+async def _drive(thread_id, name: str, opening: tuple[int, Message | None] | None) -> None:
+    seq, message = opening if opening is not None else await sync_to_async(_opening)(thread_id)
     journal = journal_open(thread_id, seq)
     keeper = asyncio.ensure_future(_keep(journal, name))
     released = False  # the journal stored and the lease let go, nothing emitted since
     try:
         while True:
-            if turn is None:
+            if message is None:
                 # Store everything, let go, then look once more (``_let_go``):
                 # a message sent while letting go found the lease taken and
                 # relies on this look.
@@ -167,21 +141,21 @@ async def _drive(thread_id, name: str, opening: tuple[int, Turn | None] | None) 
                     return  # another driver has it
                 released = False
                 journal_close(journal)
-                seq, turn = opening
+                seq, message = opening
                 journal = journal_open(thread_id, seq)
                 keeper.cancel()
                 keeper = asyncio.ensure_future(_keep(journal, name))
                 continue
             try:
-                await run_turn(journal, turn)
+                await run_turn(journal, message)
             except Exception:
                 if not await Thread.objects.filter(pk=thread_id).aexists():
                     logger.info("Thread %s was deleted during a turn", thread_id)
                     return
                 # a bug in one turn must not strand the others
-                logger.exception("Chat turn for message %s crashed", turn.message.pk)
-                await _fail_unfinished(journal, turn.message)
-            turn = await sync_to_async(_turn_over)(journal, thread_id)
+                logger.exception("Chat turn for message %s crashed", message.pk)
+                await _fail_unfinished(journal, message)
+            message = await sync_to_async(_turn_over)(journal, thread_id)
     finally:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
@@ -194,9 +168,9 @@ async def _drive(thread_id, name: str, opening: tuple[int, Turn | None] | None) 
                 await sync_to_async(driver_release)(thread_id, name)
 
 
-def _turn_over(journal: Journal, thread_id) -> Turn | None:
+def _turn_over(journal: Journal, thread_id) -> Message | None:
     """After a turn, in one trip to the database thread: store what the
-    journal holds (the turn's last events), then take the next turn."""
+    journal holds (the turn's last events), then take the next message."""
     journal.flush()
     return _next_turn(thread_id)
 
@@ -234,40 +208,30 @@ def _user_message_data(message: Message) -> dict:
                         "created_at": message.created_at.isoformat().replace("+00:00", "Z")}}
 
 
-def _refusal(agent: Agent) -> dict | None:
-    """Why ``agent`` can no longer chat (it was deactivated or stopped since
-    the message was sent), as the turn's error; ``None`` when it can."""
-    gone = f"Agent {agent.slug!r} can no longer chat: it is"
-    if agent.status != AgentStatus.ACTIVE:
-        return {"code": "agent_not_active", "message": f"{gone} {agent.status}."}
-    if agent.runtime_state != RuntimeState.RUNNING:
-        return {"code": "agent_not_running", "message": f"{gone} stopped."}
-    return None
-
-
-async def run_turn(journal: Journal, turn: Turn) -> None:
-    """Answer ``turn``'s message (taken by ``_next_turn``, with its thread and
-    agent, and its execution started)."""
-    message = turn.message
+async def run_turn(journal: Journal, message: Message) -> None:
+    """Answer ``message`` (taken by ``_next_turn``, with its thread and agent)."""
     thread = message.thread
-    turn_id = str(message.pk)
-    await journal.emit(events.MESSAGE_CREATED, {**_user_message_data(message), "message_id": turn_id})
+    turn = str(message.pk)
+    await journal.emit(events.MESSAGE_CREATED, {**_user_message_data(message), "message_id": turn})
     if message.command:
         await _answer_command(journal, thread, message)
         return
     agent = thread.agent
-    refusal = _refusal(agent)
-    if isinstance(turn.failure, ApiError):  # execution_start refused the turn (a bad input, no provider)
-        refusal = {"code": turn.failure.code, "message": turn.failure.detail}
-    if refusal is not None:
-        await _finish(journal, thread, message, content="", status=MessageStatus.FAILED, error=refusal)
+    if agent.status != AgentStatus.ACTIVE or agent.runtime_state != RuntimeState.RUNNING:
+        code = "agent_not_active" if agent.status != AgentStatus.ACTIVE else "agent_not_running"
+        await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
+                      error={"code": code, "message": f"Agent {agent.slug!r} can no longer chat: it is "
+                                                      f"{agent.status if code == 'agent_not_active' else 'stopped'}."})
         return
-    if turn.failure is not None:
-        raise turn.failure  # a crash, reported as one by the driver
-    execution, definition, memory, reads = turn.started
+    try:
+        execution, definition, memory, reads = await sync_to_async(_start_execution)(agent, thread, message)
+    except ApiError as exc:
+        await _finish(journal, thread, message, content="", status=MessageStatus.FAILED,
+                      error={"code": exc.code, "message": exc.detail})
+        return
     context = await turn_context(agent=agent, thread=thread, config=definition.config, user_text=message.content,
                                  memory=memory, before=message.created_at, reads=reads)
-    recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn_id, execution_id=execution.pk)
+    recorder = ChatRecorder(DatabaseRecorder(execution.pk), journal, turn_id=turn, execution_id=execution.pk)
     # The row execution_start has just written, with its agent: not read again.  Its outcome is
     # read in the trip that finishes it.
     execution, provider, model = await execution_execute(
