@@ -4,11 +4,6 @@ Work that must outlive whatever started it (a chat turn after its request, a
 run after its Celery task returned) runs as tasks on such a loop.  A forked
 child inherits the object but not the thread, so the loop is started again
 in a process that is not the one that started it.
-
-The loop is uvloop's, like the web server's (``scripts/run.sh``): a chat turn
-and a worker's run spend their time on this loop's callbacks, futures and
-sockets, and a lone chat turn took 6% less CPU on it than on asyncio's own
-(docs/PERFORMANCE.md, fourteenth pass).
 """
 
 from __future__ import annotations
@@ -19,8 +14,6 @@ import contextvars
 import os
 import threading
 from collections.abc import Coroutine
-
-import uvloop
 
 
 class ProcessLoop:
@@ -36,7 +29,7 @@ class ProcessLoop:
             if self._loop is not None and self._pid == os.getpid() and self._loop.is_running():
                 return self._loop, False
             ready = threading.Event()
-            loop = uvloop.new_event_loop()
+            loop = asyncio.new_event_loop()
 
             def serve():
                 asyncio.set_event_loop(loop)
