@@ -6,7 +6,7 @@ with one regex, and one for an agent's sub-resource skips every other route.
 """
 
 import pytest
-from django.urls import URLPattern, URLResolver, resolve, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, resolve, reverse
 
 from config.urls import api_v1, one_agent
 
@@ -57,3 +57,10 @@ def test_routes_under_the_prefix_reverse_with_the_agent():
     assert reverse("agent-invoke", kwargs={"agent": "a1"}) == "/api/v1/agents/a1/invoke"
     assert reverse("agent-thread-messages", kwargs={"agent": "a1", "thread": "t1"}) == \
         "/api/v1/agents/a1/threads/t1/messages"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/agents/sales-bot/nothing", "/api/v1/agents/sales-bot/chat/extra",
+                                  "/api/v1/agents/templates/nothing", "/api/v1/nothing"])
+def test_paths_under_no_route_resolve_to_nothing(path):
+    with pytest.raises(Resolver404):
+        resolve(path)

@@ -31,11 +31,9 @@ def test_a_second_use_gets_the_same_loop_and_a_stopped_one_is_started_again():
     first, _ = process_loop.ensure()
     again, started_again = process_loop.ensure()
     assert (again, started_again) == (first, False)
+    serving = next(thread for thread in threading.enumerate() if thread.name == "test-process-loop-again")
     _stop(first)
-    for _ in range(500):  # the loop thread stops it; wait without sleeping a fixed time
-        if not first.is_running():
-            break
-        threading.Event().wait(0.01)
+    serving.join(timeout=5)  # its run_forever returns once the loop stops
     fresh, started = process_loop.ensure()
     try:
         assert started is True and fresh is not first and fresh.is_running()
