@@ -9,12 +9,14 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from agents.models import Agent, RuntimeState
 from executions import live
+from executions.conversations import answer as answering
 from executions.conversations import context, driver
 from executions.conversations.driver import drive
 from executions.conversations.lease import driver_claim, driver_name
 from executions.conversations.models import Message, MessageRole, MessageStatus, Thread
-from executions.models import Execution, ExecutionStatus
+from executions.models import Execution, ExecutionStatus, Trigger
 from executions.services import execute
 from executions.services.event_ids import event_ids_reserve
 from tests.executions.conftest import input_node, llm_node, output_node, pipeline
@@ -90,20 +92,20 @@ def test_a_turn_reads_its_agent_and_execution_once_before_the_model(pending_turn
 @pytest.fixture
 def trips(monkeypatch) -> list[str]:
     """The names of the functions the driver, the turn's context and the run send to the database thread."""
-    return count_trips(monkeypatch, driver, context, execute)
+    return count_trips(monkeypatch, driver, answering, context, execute)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_turn, settings, trips):
+def test_a_turn_makes_one_trip_to_the_database_thread_before_the_model(pending_turn, settings, trips):
     thread, message, name = pending_turn
     settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
     async_to_sync(drive)(thread.pk, name)
 
     assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
-    # The lease's reads with the message joining, then the execution with everything the turn and its run read;
-    # a run someone may follow (a shared channel layer) reserves its event ids in one more.
+    # The lease's reads with the message joining and its execution started, with everything the turn and its
+    # run read; a run someone may follow (a shared channel layer) reserves its event ids in one more.
     before_model, after_model = trips[:trips.index("_finish")], trips[trips.index("_finish"):]
-    assert before_model == ["_opening", "_start_execution", *(["_start_run"] if live.shared() else [])], trips
+    assert before_model == ["_opening", *(["_start_run"] if live.shared() else [])], trips
     # After it: the run's end with its outcome, the answer; then the journal is stored with the next message
     # looked for, and, none pending, stored again with the lease let go and one last look.  On PostgreSQL
     # the driver has a thread of its own, whose connection it closes.
@@ -112,25 +114,85 @@ def test_a_turn_makes_two_trips_to_the_database_thread_before_the_model(pending_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_message_starts_its_driver_with_the_opening_read_so_the_turn_makes_one_trip(make_chat_agent, user,
-                                                                                      settings, trips):
+def test_a_message_starts_its_driver_and_its_turn_so_the_model_is_called_without_a_trip(make_chat_agent, user,
+                                                                                         settings, trips):
     settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
     thread = Thread.objects.create(agent=make_chat_agent(user, name="Opened"), created_by=user)
     message = Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there",
                                      status=MessageStatus.PENDING)
+    event_ids_reserve(1)  # SQLite's counter exists, as on any database that has stored an event
     with CaptureQueriesContext(connection) as queries:
         assert driver.driver_ensure(thread.pk) is True
-    # The lease, then what the driver opens with, read here: the message has joined the conversation.
-    assert [_table(query["sql"]) for query in queries.captured_queries] == [
-        "conversations_thread", "conversations_thread", "conversations_message", "conversations_message"]
+    # The lease, what the driver opens with (the message joins the conversation), then the turn's start,
+    # all here, in the caller's trip: the execution is written and points the thread at it.
+    tables = [_table(query["sql"]) for query in queries.captured_queries if not _reserves_event_ids(query["sql"])]
+    assert tables[:6] == ["conversations_thread", "conversations_thread", "conversations_message",
+                          "conversations_message", "agents_agentversion", "executions_execution"], tables
+    assert tables[-1] == "agents_agentskill", tables  # the last of the turn's context reads
     message.refresh_from_db()
     assert message.status == MessageStatus.COMPLETED
+    thread.refresh_from_db()
+    started = Execution.objects.get(agent=thread.agent)
+    assert thread.active_execution_id == started.pk and started.trigger == Trigger.CHAT
 
     wait_idle(thread.pk)
-    assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED).exists()
+    assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED,
+                                  execution=started).exists()
     before_model = trips[:trips.index("_finish")]
-    assert before_model == ["_start_execution", *(["_start_run"] if live.shared() else [])], trips
+    assert before_model == (["_start_run"] if live.shared() else []), trips
     assert driver.driver_ensure(thread.pk) is True and wait_idle(thread.pk)  # nothing pending: it lets go at once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_taken_while_others_wait_for_the_thread_starts_its_turn_in_a_trip_of_its_own(
+        make_chat_agent, user, settings, trips, monkeypatch):
+    # Under load the caller's trip takes the message only; the calls queued behind it do not wait
+    # for the turn's start, which the turn makes from the turn loop (core.shared_thread).
+    settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
+    monkeypatch.setattr(answering, "others_waiting", lambda: True)
+    thread = Thread.objects.create(agent=make_chat_agent(user, name="Queued"), created_by=user)
+    message = Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there",
+                                     status=MessageStatus.PENDING)
+    event_ids_reserve(1)
+    with CaptureQueriesContext(connection) as queries:
+        assert driver.driver_ensure(thread.pk) is True
+    # The lease and the opening reads, the message joining: no execution written in the caller's trip.
+    tables = [_table(query["sql"]) for query in queries.captured_queries if not _reserves_event_ids(query["sql"])]
+    assert tables == ["conversations_thread", "conversations_thread", "conversations_message",
+                      "conversations_message"], tables
+    message.refresh_from_db()
+    assert message.status == MessageStatus.COMPLETED  # it joined the conversation
+
+    wait_idle(thread.pk)
+    started = Execution.objects.get(agent=thread.agent)
+    assert started.trigger == Trigger.CHAT and started.status == ExecutionStatus.SUCCEEDED
+    assert Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT, status=MessageStatus.COMPLETED,
+                                  execution=started).exists()
+    before_model = trips[:trips.index("_finish")]
+    assert before_model == ["turn_started", *(["_start_run"] if live.shared() else [])], trips
+    kinds = list(thread.events.order_by("seq").values_list("event", flat=True))
+    assert kinds[0] == "thread.message.created" and kinds[-1] == "thread.run.completed", kinds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_that_cannot_start_in_its_own_trip_fails_with_its_problem(make_chat_agent, user, monkeypatch):
+    # The same refusal as below, met in the turn's own trip: the same answer and events.
+    monkeypatch.setattr(answering, "others_waiting", lambda: True)
+    strict = pipeline(input_node({"type": "object", "properties": {"topic": {"type": "string"}},
+                                  "required": ["topic"]}), llm_node(), output_node(),
+                      edges=[("input", "llm"), ("llm", "output")])
+    agent = make_chat_agent(user, name="Strict later", pipeline=strict)
+    thread = Thread.objects.create(agent=agent, created_by=user)
+    Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there", status=MessageStatus.PENDING)
+
+    assert driver.driver_ensure(thread.pk) is True
+    wait_idle(thread.pk)
+
+    answer = Message.objects.get(thread=thread, role=MessageRole.ASSISTANT)
+    assert answer.status == MessageStatus.FAILED and answer.error["code"] == "validation_error"
+    assert not Execution.objects.filter(agent=agent).exists()
+    kinds = list(thread.events.order_by("seq").values_list("event", flat=True))
+    assert kinds == ["thread.message.created", "thread.run.failed"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -161,7 +223,8 @@ def test_a_message_stored_as_the_driver_lets_go_is_answered_by_it(pending_turn, 
 @pytest.mark.django_db(transaction=True)
 def test_a_turn_whose_execution_cannot_start_fails_with_its_problem(make_chat_agent, user, settings, trips):
     # The deployed pipeline asks for an input a chat message does not give: execution_start refuses it
-    # in the driver's trip that starts the turn, and the turn ends with that problem, no execution written.
+    # in the trip that takes the message (here, the caller's), and the turn ends with that problem on the
+    # turn loop, no execution written.
     strict = pipeline(input_node({"type": "object", "properties": {"topic": {"type": "string"}},
                                   "required": ["topic"]}), llm_node(), output_node(),
                       edges=[("input", "llm"), ("llm", "output")])
@@ -180,6 +243,44 @@ def test_a_turn_whose_execution_cannot_start_fails_with_its_problem(make_chat_ag
     assert kinds == ["thread.message.created", "thread.run.failed"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_starting_a_turn_in_the_callers_trip_fails_the_turn_on_the_turn_loop(make_chat_agent, user,
+                                                                                   monkeypatch, caplog):
+    # The caller (a chat request) gets its answer; the crash is the driver's to report, as it was its own.
+    thread = Thread.objects.create(agent=make_chat_agent(user, name="Crashing"), created_by=user)
+    Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there", status=MessageStatus.PENDING)
+
+    def crash(agent, thread, message):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(answering, "_start_execution", crash)
+    assert driver.driver_ensure(thread.pk) is True
+    wait_idle(thread.pk)
+
+    answer = Message.objects.get(thread=thread, role=MessageRole.ASSISTANT)
+    assert (answer.status, answer.error["code"]) == (MessageStatus.FAILED, "server_error")
+    kinds = list(thread.events.order_by("seq").values_list("event", flat=True))
+    assert kinds == ["thread.message.created", "thread.run.failed"]
+    crashed = [record for record in caplog.records if record.getMessage().startswith("Chat turn for message")]
+    assert len(crashed) == 1 and "the disk is full" in str(crashed[0].exc_info[1])
+    thread.refresh_from_db()
+    assert thread.driver == ""  # the lease let go
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_whose_agent_was_stopped_before_it_was_taken_fails_without_an_execution(pending_turn, settings):
+    # A message queued behind another turn is taken later; by then its agent may be stopped.
+    thread, message, name = pending_turn
+    settings.AGENTRY_CHAT_FLUSH_SECONDS = settings.AGENTRY_EXECUTION_CANCEL_POLL_SECONDS = 60
+    Agent.objects.filter(pk=thread.agent_id).update(runtime_state=RuntimeState.STOPPED)
+    async_to_sync(drive)(thread.pk, name)
+
+    answer = Message.objects.get(thread=thread, role=MessageRole.ASSISTANT)
+    assert (answer.status, answer.error["code"]) == (MessageStatus.FAILED, "agent_not_running")
+    assert "it is stopped" in answer.error["message"]
+    assert not Execution.objects.filter(agent_id=thread.agent_id).exists()
+
+
 class _Recorder:
     model_used = ("fake", "gpt-main")
 
@@ -190,7 +291,7 @@ def test_the_outcome_of_a_run_this_turn_settled_is_the_row_in_hand(make_chat_age
     execution = Execution(agent=make_chat_agent(user), status=ExecutionStatus.SUCCEEDED, output="hi")
 
     with django_assert_num_queries(0):
-        outcome = driver._outcome(execution, _Recorder())
+        outcome = answering._outcome(execution, _Recorder())
 
     assert outcome == (execution, "fake", "gpt-main")
 
@@ -204,6 +305,6 @@ def test_the_outcome_of_a_run_someone_else_settled_is_read(make_chat_agent, user
     execution.steps.create(sequence=3, node_id="out", node_type="output")
     Execution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.FAILED, error={"code": "reaped"})
 
-    read, provider, model = driver._outcome(execution, _Recorder())  # in hand, it is still running
+    read, provider, model = answering._outcome(execution, _Recorder())  # in hand, it is still running
 
     assert (read.status, read.error, provider, model) == (ExecutionStatus.FAILED, {"code": "reaped"}, "second", "m-2")
