@@ -31,9 +31,10 @@ def driver_ensure(thread_id) -> bool:
     runs already (here or in another process).  Once the lease is taken, the
     driver's opening reads (``_opening``) are made here, in the caller's trip
     to the database (a chat request's), and so is the first turn's start
-    (``answer.turn_take``): the model is called without a trip of the driver's own.  On
-    SQLite that trip queued behind the request's response and its stream's
-    first read, and crossed threads twice more before the model's first token."""
+    when no other call waits for the thread (``answer.turn_take``): the model
+    is then called without a trip of the driver's own.  On SQLite that trip
+    queued behind the request's response and its stream's first read, and
+    crossed threads twice more before the model's first token."""
     name = driver_name()
     opening = _claim(thread_id, name)
     if opening is None:
