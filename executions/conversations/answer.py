@@ -111,10 +111,10 @@ async def run_turn(journal: Journal, turn: Turn) -> None:
     if message.command:
         await _answer_command(journal, thread, message)
         return
-    if turn.started is None and turn.failure is None:  # the database thread was busy as it was taken
-        turn = await sync_to_async(turn_started)(turn)
     agent = thread.agent
     refusal = _refusal(agent)
+    if refusal is None and turn.started is None and turn.failure is None:  # the thread was busy as it was taken
+        turn = await sync_to_async(turn_started)(turn)
     if isinstance(turn.failure, ApiError):  # execution_start refused the turn (a bad input, no provider)
         refusal = {"code": turn.failure.code, "message": turn.failure.detail}
     if refusal is not None:

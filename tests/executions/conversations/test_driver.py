@@ -175,27 +175,6 @@ def test_a_message_taken_while_others_wait_for_the_thread_starts_its_turn_in_a_t
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_turn_that_cannot_start_in_its_own_trip_fails_with_its_problem(make_chat_agent, user, monkeypatch):
-    # The same refusal as below, met in the turn's own trip: the same answer and events.
-    monkeypatch.setattr(answering, "others_waiting", lambda: True)
-    strict = pipeline(input_node({"type": "object", "properties": {"topic": {"type": "string"}},
-                                  "required": ["topic"]}), llm_node(), output_node(),
-                      edges=[("input", "llm"), ("llm", "output")])
-    agent = make_chat_agent(user, name="Strict later", pipeline=strict)
-    thread = Thread.objects.create(agent=agent, created_by=user)
-    Message.objects.create(thread=thread, role=MessageRole.USER, content="Hello there", status=MessageStatus.PENDING)
-
-    assert driver.driver_ensure(thread.pk) is True
-    wait_idle(thread.pk)
-
-    answer = Message.objects.get(thread=thread, role=MessageRole.ASSISTANT)
-    assert answer.status == MessageStatus.FAILED and answer.error["code"] == "validation_error"
-    assert not Execution.objects.filter(agent=agent).exists()
-    kinds = list(thread.events.order_by("seq").values_list("event", flat=True))
-    assert kinds == ["thread.message.created", "thread.run.failed"]
-
-
-@pytest.mark.django_db(transaction=True)
 def test_a_message_stored_as_the_driver_lets_go_is_answered_by_it(pending_turn, settings, monkeypatch):
     # Its request found the lease taken, so started no driver: the driver's last look finds it, and it claims again.
     thread, message, name = pending_turn
@@ -221,10 +200,13 @@ def test_a_message_stored_as_the_driver_lets_go_is_answered_by_it(pending_turn, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_turn_whose_execution_cannot_start_fails_with_its_problem(make_chat_agent, user, settings, trips):
+@pytest.mark.parametrize("busy", [False, True], ids=["in-the-callers-trip", "in-its-own-trip"])
+def test_a_turn_whose_execution_cannot_start_fails_with_its_problem(make_chat_agent, user, settings, trips,
+                                                                    monkeypatch, busy):
     # The deployed pipeline asks for an input a chat message does not give: execution_start refuses it
-    # in the trip that takes the message (here, the caller's), and the turn ends with that problem on the
-    # turn loop, no execution written.
+    # in the trip that takes the message (the caller's), or, when others wait for the database thread,
+    # in the turn's own; either way the turn ends with that problem on the turn loop, no execution written.
+    monkeypatch.setattr(answering, "others_waiting", lambda: busy)
     strict = pipeline(input_node({"type": "object", "properties": {"topic": {"type": "string"}},
                                   "required": ["topic"]}), llm_node(), output_node(),
                       edges=[("input", "llm"), ("llm", "output")])
