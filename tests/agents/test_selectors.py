@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import orjson
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from agents import selectors
+from agents import sql as agent_sql
 from agents.api.base import AgentSerializer
 from agents.models import Agent, AgentSkill, AgentTag, Schedule, Skill
 from core.errors import NotFound
@@ -172,3 +174,23 @@ def test_the_count_is_what_the_page_holds(listed, make_user, django_assert_num_q
         with django_assert_num_queries(1):
             total = selectors.agent_count_for_user(user)
         assert total == selectors.agents_visible_to(user).count(), caller
+
+
+@pytest.mark.parametrize("field", SORT_KEYS)
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_page_in_every_sort_order_is_read_in_its_index_order(listed, field, descending):
+    """Each sort key is indexed with the id that breaks its ties, so the
+    database walks the index and stops after the page.  With the key alone,
+    agents sharing a time were sorted in full for every page (SQLite's plan:
+    a temporary B-tree for the right part of the ORDER BY)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's query plan; PostgreSQL plans by its statistics")
+    read = agent_sql._agent_page_read(staff=False, field=field, descending=descending, op=None)
+    owner = listed["owner"]
+    user_id = owner._meta.pk.get_db_prep_value(owner.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {read.sql}", [user_id, user_id, 51, 0])
+        top = [detail for _id, parent, _unused, detail in cursor.fetchall() if parent == 0]
+    assert any(detail.startswith("SCAN agents_agent USING INDEX agent_") for detail in top), top
+    assert not [detail for detail in top if "TEMP B-TREE" in detail], top
+
