@@ -23,7 +23,7 @@ from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.selectors import agents_visible_to
+from agents.selectors import of_visible_agents
 from executions.conversations.models import Message, MessageRole
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
 
@@ -188,5 +188,5 @@ def agent_usage(agent: Agent, *, days: int, now: datetime | None = None) -> dict
 
 def user_usage(user, *, days: int, now: datetime | None = None) -> dict:
     """``usage_analytics`` of every agent ``user`` may see (the dashboard)."""
-    return usage_analytics(Execution.objects.filter(agent__in=agents_visible_to(user).values("pk")),
+    return usage_analytics(Execution.objects.filter(of_visible_agents(user)),
                            days=days, now=now)

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from accounts.roles import Role
 from agents.models import Agent, AgentStatus, Provider, ProviderKind, RuntimeState
 from agents.providers import BUILTIN_PROVIDERS, provider_find
-from agents.selectors import DEPLOYED, DRAFT, agent_get_for_user, agents_visible_to, version_content
+from agents.selectors import DEPLOYED, DRAFT, agent_get_for_user, agents_visible_to, of_visible_agents, version_content
 from core import crypto
 from core.errors import Conflict, NotFound, ValidationFailed
 from executions.engine.context import AgentDefinition
@@ -128,7 +128,7 @@ def execution_list_for_agent(*, agent) -> QuerySet[Execution]:
 
 def execution_list_for_user(*, user) -> QuerySet[Execution]:
     """Executions of every agent ``user`` may see, newest first, with their agents."""
-    return Execution.objects.filter(agent__in=agents_visible_to(user).values("pk")).select_related("agent")
+    return Execution.objects.filter(of_visible_agents(user)).select_related("agent")
 
 
 def execution_get_for_user(*, user, execution_id, agent=None) -> Execution:

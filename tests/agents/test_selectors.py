@@ -9,6 +9,7 @@ from datetime import timedelta
 import orjson
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from agents import selectors
@@ -194,3 +195,27 @@ def test_a_page_in_every_sort_order_is_read_in_its_index_order(listed, field, de
     assert any(detail.startswith("SCAN agents_agent USING INDEX agent_") for detail in top), top
     assert not [detail for detail in top if "TEMP B-TREE" in detail], top
 
+
+def test_of_visible_agents_keeps_the_rows_of_the_agents_the_user_sees(listed, make_user):
+    tags = AgentTag.objects.filter(name="all")
+    assert tags.filter(selectors.of_visible_agents(listed["owner"])).count() == 6
+    viewer_sees = tags.filter(selectors.of_visible_agents(listed["viewer"])).values_list("agent__name", flat=True)
+    assert sorted(viewer_sees) == ["Alpha", "beta"]
+    assert not tags.filter(selectors.of_visible_agents(make_user("nobody"))).exists()
+    # staff see every agent: no condition at all
+    assert selectors.of_visible_agents(listed["staff"]) == Q()
+    everyone = AgentTag.objects.filter(selectors.of_visible_agents(listed["staff"])).count()
+    assert everyone == AgentTag.objects.count()
+
+
+def test_the_tag_names_offered_are_those_of_visible_agents_once_each_sorted(listed, make_user, add_member,
+                                                                            django_assert_num_queries):
+    with django_assert_num_queries(1):
+        names = selectors.agent_tag_names_for_user(user=listed["viewer"])
+    assert names == ["all", "t0", "t1"]
+    assert selectors.agent_tag_names_for_user(user=listed["owner"]) == ["all", "t0", "t1", "t2", "t3", "t4", "t5"]
+    assert selectors.agent_tag_names_for_user(user=make_user("nobody")) == []
+    hidden = Agent.objects.get(name="hidden")
+    AgentTag.objects.create(agent=hidden, name="secret")
+    assert "secret" not in selectors.agent_tag_names_for_user(user=listed["owner"])
+    assert "secret" in selectors.agent_tag_names_for_user(user=listed["staff"])
