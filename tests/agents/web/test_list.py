@@ -5,6 +5,8 @@ does not grow with the number of agents."""
 import re
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus, AgentTag, RuntimeState
@@ -148,3 +150,23 @@ def test_query_count_does_not_grow_with_the_agents(client, owner, make_agent, dj
     with django_assert_num_queries(len(one.captured_queries)):
         response = client.get(URL)
     assert len(_names(response)) == 30
+
+
+def test_the_total_is_the_users_agents_and_with_a_filter_those_it_keeps(client, owner, make_user, make_agent,
+                                                                        add_member):
+    # given three agents of the owner's, one paused, one shared with them, and one they cannot see
+    make_agent(owner, "One")
+    make_agent(owner, "Two", status=AgentStatus.PAUSED)
+    make_agent(owner, "Three")
+    add_member(make_agent(make_user("bob"), "Shared"), owner, "viewer")
+    make_agent(make_user("carl"), "Not mine")
+    client.force_login(owner)
+    # when the list is unfiltered, then its total is the user's membership count (one row, not a scan of the agents)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(URL).content.decode()
+    assert "4 agents" in body
+    counts = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT COUNT(")]
+    assert counts == [], counts
+    # when a filter is given, then the total counts what it keeps
+    assert "1 agent" in client.get(URL, {"status": "paused"}).content.decode()
+    assert "3 agents" in client.get(URL, {"status": "active"}).content.decode()
