@@ -19,11 +19,12 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.selectors import of_visible_agents
+from core.db.functions import UtcDate
 from executions.conversations.models import Message, MessageRole
 from executions.models import FINISHED_STATUSES, Execution, ExecutionStatus, Trigger
 
@@ -61,7 +62,7 @@ def agent_analytics(agent: Agent, *, days: int, now: datetime | None = None) -> 
         prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"), cost=Sum("cost_usd"),
         **{f"trigger_{trigger}": Count("pk", filter=Q(trigger=trigger)) for trigger in Trigger.values})
     per_day = {
-        _day(row["day"]): row for row in runs.annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+        _day(row["day"]): row for row in runs.annotate(day=UtcDate("created_at")).values("day")
         .annotate(count=Count("pk"), prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"),
                   cost=Sum("cost_usd")).order_by("day")}
     durations = finished.filter(duration_ms__isnull=False).order_by("duration_ms").values_list("duration_ms",
@@ -115,7 +116,7 @@ def _duration_percentiles(finished: QuerySet, *, by_day: bool) -> dict:
     """Nearest-rank latency percentiles of ``finished`` executions, per UTC
     day (``{date: {"p50", "p95"}}``) or over all of them (``{None: …}``),
     in one query returning at most two rows a day."""
-    day = TruncDate("created_at", tzinfo=UTC)
+    day = UtcDate("created_at")
     partition = [day] if by_day else []
     ranked = finished.filter(duration_ms__isnull=False).annotate(
         rank=Window(RowNumber(), partition_by=partition, order_by=[F("duration_ms").asc(), F("id").asc()]),
@@ -144,7 +145,7 @@ def usage_analytics(runs: QuerySet[Execution], *, days: int, now: datetime | Non
     runs = runs.filter(created_at__gte=since, created_at__lte=now).order_by()
     finished = runs.filter(status__in=FINISHED_STATUSES)
     per_day = {
-        _day(row["day"]): row for row in runs.annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+        _day(row["day"]): row for row in runs.annotate(day=UtcDate("created_at")).values("day")
         .annotate(runs=Count("pk"), finished=Count("pk", filter=Q(status__in=FINISHED_STATUSES)),
                   succeeded=Count("pk", filter=Q(status=ExecutionStatus.SUCCEEDED)),
                   prompt=Sum("tokens_prompt"), completion=Sum("tokens_completion"), cost=Sum("cost_usd"))
