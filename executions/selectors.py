@@ -19,6 +19,7 @@ from agents.providers import BUILTIN_PROVIDERS, provider_find
 from agents.selectors import DEPLOYED, DRAFT, agent_get_for_user, agents_visible_to, of_visible_agents, version_content
 from core import crypto
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.pagination import rows_in_order
 from executions.engine.context import AgentDefinition
 from executions.llm.base import ProviderSettings
 from executions.models import Execution, ExecutionEvent, ExecutionStep
@@ -129,6 +130,12 @@ def execution_list_for_agent(*, agent) -> QuerySet[Execution]:
 def execution_list_for_user(*, user) -> QuerySet[Execution]:
     """Executions of every agent ``user`` may see, newest first, with their agents."""
     return Execution.objects.filter(of_visible_agents(user)).select_related("agent")
+
+
+def execution_recent_for_user(*, user, limit: int) -> list[Execution]:
+    """The ``limit`` newest executions of every agent ``user`` may see, with
+    their agents (their keys sorted, not their rows: ``rows_in_order``)."""
+    return rows_in_order(execution_list_for_user(user=user), ["-created_at", "-id"], 0, limit, keys_first=True)
 
 
 def execution_get_for_user(*, user, execution_id, agent=None) -> Execution:

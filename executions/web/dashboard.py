@@ -6,7 +6,7 @@ from django.views.generic import TemplateView
 
 from agents import selectors as agent_selectors
 from executions.analytics import user_usage
-from executions.selectors import execution_list_for_user
+from executions.selectors import execution_recent_for_user
 from executions.web.charts import UsageMixin
 
 RECENT = 10
@@ -22,5 +22,5 @@ class DashboardView(UsageMixin, LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["agents"] = agent_selectors.agents_visible_to(user).order_by("-last_activity", "-id")[:RECENT]
-        context["executions"] = list(execution_list_for_user(user=user)[:RECENT])
+        context["executions"] = execution_recent_for_user(user=user, limit=RECENT)
         return context

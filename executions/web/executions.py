@@ -47,6 +47,9 @@ class _Listing:
     sort_fields = ("created_at",)
     default_sort = "-created_at"
     max_limit = PAGE_SIZE  # also the default page size
+    # Every execution of the agents a user sees is merged from each agent's
+    # index: the page's keys are sorted, not its rows (core.pagination.rows_in_order).
+    page_keys_first = True
 
 
 def filtered_page(request, queryset) -> dict:

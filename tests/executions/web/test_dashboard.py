@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from executions.analytics import agent_usage, user_usage
+from executions.selectors import execution_recent_for_user
 from tests.executions.web.runs_factories import make_execution
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -205,3 +206,30 @@ def test_dashboard_query_count_does_not_grow_with_agents_or_executions(client, o
     # then
     with django_assert_num_queries(7):
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_latest_executions_are_the_ten_newest_of_the_agents_the_user_sees(owner, agent, make_user, make_agent,
+                                                                              add_member, django_assert_num_queries):
+    # given executions of two of the owner's agents (four of them at one instant) and a stranger's newer ones
+    other = make_agent(owner, name="Other")
+    instant = timezone.now() - timedelta(minutes=30)
+    mine = [make_execution(agent if i % 2 else other, at=instant if i < 4 else instant + timedelta(seconds=i))
+            for i in range(14)]
+    stranger = make_agent(make_user("stranger"), name="Theirs")
+    for i in range(3):
+        make_execution(stranger, at=timezone.now())
+    newest_first = sorted(mine, key=lambda run: (run.created_at, run.pk), reverse=True)
+
+    # when
+    with django_assert_num_queries(1):
+        recent = execution_recent_for_user(user=owner, limit=10)
+        agents = [run.agent.name for run in recent]
+
+    # then
+    assert [run.pk for run in recent] == [run.pk for run in newest_first[:10]]
+    assert set(agents) == {"Other", agent.name}
+    viewer = make_user("viewer")
+    add_member(stranger, viewer, "viewer")
+    assert len(execution_recent_for_user(user=viewer, limit=10)) == 3
+    assert len(execution_recent_for_user(user=make_user("root", is_staff=True), limit=20)) == 17
