@@ -3,14 +3,17 @@
 Fills a throwaway SQLite database with ``--agents`` agents (default 10,000)
 owned by one user, then, for each server in ``--servers`` (daphne, uvicorn,
 granian, started with the flags ``scripts/run.sh`` uses), serves
-``config.asgi:application`` on 127.0.0.1 and drives four endpoints with the
+``config.asgi:application`` on 127.0.0.1 and drives five endpoints with the
 same load generator (``bench/load.py``):
 
 * ``GET /bench/bare``: a DRF view with no authentication, permission check or
   database access, served by the same process and middleware (the baseline);
 * ``GET /api/v1/auth/me``: the request floor, a Bearer API token and no more;
 * ``GET /api/v1/agents/{id}``: one agent, same token;
-* ``GET /api/v1/agents?limit=50``: the first page of the list, same token.
+* ``GET /api/v1/agents?limit=50``: the first page of the list, same token;
+* ``GET /api/v1/agents?limit=50&sort=-last_activity``: the same page in
+  another sort order, with every agent's ``last_activity`` the same instant
+  (as after an import): the ties its index must break.
 
 Each endpoint runs twice: ``--sequential`` requests on one connection (the
 latency floor, p50), then ``--requests`` over ``--concurrency`` keep-alive
@@ -184,6 +187,8 @@ def endpoints(agent_id: str, token: str) -> list[tuple[str, str, dict, str]]:
         ("auth/me", "/api/v1/auth/me", auth, ""),
         ("agent detail", f"/api/v1/agents/{agent_id}", auth, "/api/v1/agents/{id}"),
         ("agent list", f"/api/v1/agents?limit={LIST_LIMIT}", auth, ""),
+        ("list, sorted", f"/api/v1/agents?limit={LIST_LIMIT}&sort=-last_activity", auth,
+         "/api/v1/agents?sort=-last_activity"),
     ]
 
 
@@ -213,13 +218,13 @@ def measure_server(name: str, agent_id: str, token: str, args, data_dir: Path) -
 
 def print_pass(p: ServerPass, args) -> None:
     print(f"\n== {p.server}: first answer {p.first_answer:.2f}s after start, {p.idle_rss:.0f} MB RSS idle")
-    header = (f"{'endpoint':<13} {'request':<24} {'seq p50':>8} {'/bare':>6} {'req/s':>7} {'/bare':>6} "
+    header = (f"{'endpoint':<13} {'request':<39} {'seq p50':>8} {'/bare':>6} {'req/s':>7} {'/bare':>6} "
               f"{'p50 ms':>7} {'/bare':>6} {'p95 ms':>7} {'queries':>8}")
     print(header)
     print("-" * len(header))
     seq_bare, bare = p.sequential[0], p.concurrent[0]
     for seq, r in zip(p.sequential, p.concurrent):
-        print(f"{r.label:<13} {'GET ' + r.shown_path:<24} {seq.percentile_ms(50):>8.2f} "
+        print(f"{r.label:<13} {'GET ' + r.shown_path:<39} {seq.percentile_ms(50):>8.2f} "
               f"{seq.percentile_ms(50) / seq_bare.percentile_ms(50):>5.2f}x {r.rps:>7.1f} {r.rps / bare.rps:>5.2f}x "
               f"{r.percentile_ms(50):>7.2f} {r.percentile_ms(50) / bare.percentile_ms(50):>5.2f}x "
               f"{r.percentile_ms(95):>7.2f} {r.queries():>8}")
