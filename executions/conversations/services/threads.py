@@ -56,9 +56,17 @@ def thread_update(*, thread: Thread, actor: Actor, data: dict) -> Thread:
 
 @transaction.atomic
 def thread_delete(*, thread: Thread, actor: Actor) -> None:
-    """Delete the thread with its messages; a turn running on it is cancelled."""
+    """Delete the thread with its messages and events; a turn running on it is cancelled."""
     turn_cancel(thread=thread)
-    thread.delete()
+    with transaction.atomic():
+        # The row is locked before its events are deleted.  A turn's journal
+        # stores events and moves the thread's last_event_seq in one
+        # transaction (Journal.flush): one under way is waited for, and its
+        # events go with the thread; one that comes after finds the thread
+        # gone.  Unlocked, a journal committing between the events' DELETE and
+        # the thread's left events behind, and this failed at commit.
+        list(Thread.objects.select_for_update().filter(pk=thread.pk).values_list("pk", flat=True))
+        thread.delete()
 
 
 def threads_archive_idle(now=None) -> int:
