@@ -137,7 +137,7 @@ def test_overview_query_count_does_not_grow_with_executions(client, owner, agent
     make_execution(agent, duration=10)
     client.force_login(owner)
     client.get("/agents/busy-bot/")
-    with django_assert_num_queries(7) as few:
+    with django_assert_num_queries(6) as few:
         assert client.get("/agents/busy-bot/").status_code == 200
     for i in range(40):
         make_execution(agent, at=timezone.now() - timedelta(days=i % 30, minutes=i), duration=i,
