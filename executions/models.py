@@ -94,7 +94,15 @@ class Execution(Usage):
         ]
         indexes = [
             models.Index(fields=["agent", "created_at", "id"], name="execution_agent_created_id"),
-            models.Index(fields=["status", "heartbeat_at"], name="execution_status_heartbeat"),
+            # The reaper's: live executions only (a handful, whatever the history).  A
+            # (status, heartbeat_at) index over every row also served status IN
+            # (finished...) and status = 'succeeded', and SQLite, which keeps no
+            # statistics, took it there: every finished run of every agent read
+            # for a user who sees three agents (docs/PERFORMANCE.md).
+            models.Index(fields=["heartbeat_at"], condition=Q(status=ExecutionStatus.RUNNING),
+                         name="execution_running_heartbeat"),
+            models.Index(fields=["enqueued_at"], condition=Q(status=ExecutionStatus.QUEUED),
+                         name="execution_queued_enqueued"),
         ]
 
     def __str__(self):
