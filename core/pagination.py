@@ -12,13 +12,13 @@ lower the page size limit with ``max_limit``; a view's
 A view may also count its rows itself with ``count_rows(queryset) -> int``
 (an exact count the database answers from an index, say); by default the
 total is ``queryset.count()``.  A view whose rows the database cannot read
-in an index's order sets ``page_keys_first`` (:func:`rows_in_order`).  A view that reads its page without a
-queryset (a statement written once per process) calls
-:meth:`AgentryPagination.paginate` with its own ``count`` and ``read``: the
-page's rows are whatever ``read`` gives for the :class:`PageWindow` the
-request names, and :meth:`PageWindow.of` is what the ORM would read.  Rows
-that are not instances say where they sit with ``position(row) -> (sort
-value, pk)``.
+in an index's order sets ``page_keys_first`` (:func:`rows_in_order`).  A
+view that reads its page without a queryset (a statement written once per
+process) calls :meth:`AgentryPagination.paginate` with its own ``count`` and
+``read``: the page's rows are whatever ``read`` gives for the
+:class:`PageWindow` the request names, and :meth:`PageWindow.of` is what the
+ORM would read.  Rows that are not instances say where they sit with
+``position(row) -> (sort value, pk)``.
 """
 
 from __future__ import annotations
