@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -285,7 +286,27 @@ def agent_delete(*, agent: Agent, actor: Actor, if_match: list[str] | None = Non
     audit_record(agent=agent, actor=actor, action=AuditAction.AGENT_DELETED,
                  changes=diff(agent_snapshot(agent), {}))
     periodic_tasks_delete(agent)
+    _lock_rows_of_live_work(agent)
     agent.delete()
+
+
+# What an agent's running work writes rows under, besides the agent itself:
+# a chat turn's journal and answer (its thread), a run's steps, events and
+# artifacts (its execution), an ingestion's chunks (its document).  Named, not
+# imported: they belong to the layers above (DESIGN.md).
+LIVE_WORK_PARENTS = (("conversations", "Thread"), ("executions", "Execution"), ("knowledge", "Document"))
+
+
+def _lock_rows_of_live_work(agent: Agent) -> None:
+    """Lock the agent's threads, executions and documents before the delete
+    collects what belongs to them.  Work storing rows under one of them (on
+    PostgreSQL, where writers overlap) is waited for, and its rows go with
+    the agent; work that comes after finds its parent gone.  Unlocked, a
+    journal committing between the DELETE of a thread's events and the
+    thread's own failed the agent's delete at commit."""
+    for app_label, model_name in LIVE_WORK_PARENTS:
+        model = apps.get_model(app_label, model_name)
+        list(model.objects.select_for_update().filter(agent=agent).values_list("pk", flat=True))
 
 
 @transaction.atomic

@@ -1,9 +1,11 @@
-"""Deleting a thread while its turn's journal stores events, on a real
-PostgreSQL, where the two writers overlap (SQLite serialises them).  The
-journal inserts its events and moves the thread's ``last_event_seq``
+"""Deleting a thread, or its agent, while a turn's journal stores events, on
+a real PostgreSQL, where the two writers overlap (SQLite serialises them).
+The journal inserts its events and moves the thread's ``last_event_seq``
 (``Journal.flush``); if it committed after Django deleted the thread's events
 but before the thread's own DELETE, the delete failed at commit on the
-events left behind: a 500 for the client, and the thread kept."""
+events left behind: a 500 for the client, and everything kept.  Each test
+makes that interleaving happen: the journal commits as the delete is about
+to remove the thread, unless the delete is found waiting for it."""
 
 import threading
 
@@ -11,6 +13,8 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from accounts.actor import Actor
+from agents.models import Agent
+from agents.services import agent_delete
 from executions.conversations.models import Thread, ThreadEvent
 from executions.conversations.services.threads import thread_delete
 
@@ -73,3 +77,45 @@ def test_events_stored_as_the_thread_is_deleted_go_with_it(make_user, make_agent
     assert not writer.is_alive()
     assert not Thread.objects.filter(pk=thread.pk).exists()
     assert not ThreadEvent.objects.exists()
+
+
+def test_events_stored_as_the_agent_is_deleted_go_with_it(make_user, make_agent):
+    """The agent's delete cascades to its threads: the same race, one level down."""
+    owner = make_user("owner")
+    agent = make_agent(owner, "Chatty")
+    thread = Thread.objects.create(agent=agent, created_by=owner)
+    ThreadEvent.objects.create(thread=thread, seq=1, event="message.created", data={})
+    deleting_pid = _backend_pid()
+    stored, thread_next, done = threading.Event(), threading.Event(), threading.Event()
+
+    def store_events():
+        try:
+            with transaction.atomic():
+                ThreadEvent.objects.create(thread_id=thread.pk, seq=2, event="delta", data={})
+                Thread.objects.filter(pk=thread.pk).update(last_event_seq=2)
+                stored.set()
+                while not thread_next.is_set() and not _waiting_on_a_lock(deleting_pid):
+                    thread_next.wait(0.01)
+        except IntegrityError:
+            pass
+        finally:
+            done.set()
+            connections.close_all()
+
+    def before_the_threads_delete(execute, sql, params, many, context):
+        if sql.startswith(f'DELETE FROM "{Thread._meta.db_table}" WHERE'):
+            thread_next.set()
+            done.wait(10)
+        return execute(sql, params, many, context)
+
+    writer = threading.Thread(target=store_events)
+    writer.start()
+    assert stored.wait(10)
+
+    with connection.execute_wrapper(before_the_threads_delete):
+        agent_delete(agent=Agent.objects.get(pk=agent.pk), actor=Actor(user=owner))
+
+    writer.join(10)
+    assert not writer.is_alive()
+    assert not Agent.objects.filter(pk=agent.pk).exists()
+    assert not Thread.objects.exists() and not ThreadEvent.objects.exists()
