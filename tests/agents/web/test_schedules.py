@@ -1,15 +1,19 @@
 """The schedules tab: list, create with the next-runs preview, pause/resume, delete (console, test client)."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from bs4 import BeautifulSoup
+from django import forms
 from django_celery_beat.models import PeriodicTask
 
 from accounts.actor import Actor
 from agents.cron import next_runs
 from agents.models import AuditLogEntry, Schedule
 from agents.services.schedules import schedule_create
+from agents.web.schedules import ScheduleForm, timezone_choices
 from tests.agents.web.lifecycle import assert_page_access, client_for, field_errors, flashes, soup
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +171,32 @@ def test_list_costs_the_same_queries_for_one_or_many_schedules(agent, owner, dja
     with django_assert_num_queries(5):
         page = client.get(url(agent))
     assert len(soup(page).select("tbody tr")) == 6
+
+
+@pytest.mark.parametrize("posted", [None, "Europe/Paris", "Mars/Olympus", 'a"<b>&'])
+def test_the_time_zone_select_is_what_djangos_select_writes(posted):
+    """Its options are written once per selected zone, not through Django's
+    option template (15 ms a render); the HTML is the same, attributes,
+    escaping and the selected zone included."""
+    data = None if posted is None else {"cron": "0 9 * * *", "timezone": posted}
+
+    class WithDjangosSelect(ScheduleForm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["timezone"].widget = forms.Select(choices=timezone_choices())
+
+    ours, djangos = ScheduleForm(data=data), WithDjangosSelect(data=data)
+    if data is not None:  # a bound form shows what was posted
+        ours.is_valid()
+        djangos.is_valid()
+
+    def html(form):
+        return re.sub(r">\s+<", "><", str(form["timezone"]).strip())
+
+    assert html(ours) == html(djangos)
+    select = BeautifulSoup(str(ours["timezone"]), "html.parser").select_one("select#id_timezone")
+    assert select["name"] == "timezone" and select["aria-describedby"] == "id_timezone_helptext"
+    assert len(select.select("option")) == len(timezone_choices()) > 400
+    chosen = [option["value"] for option in select.select("option[selected]")]
+    known = {value for value, _label in timezone_choices()}
+    assert chosen == ([posted or "UTC"] if (posted or "UTC") in known else [])
