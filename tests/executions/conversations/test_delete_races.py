@@ -37,16 +37,14 @@ def _waiting_on_a_lock(pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
-def test_events_stored_as_the_thread_is_deleted_go_with_it(make_user, make_agent):
-    owner = make_user("owner")
-    thread = Thread.objects.create(agent=make_agent(owner, "Chatty"), created_by=owner)
-    ThreadEvent.objects.create(thread=thread, seq=1, event="message.created", data={})
+def _delete_while_a_journal_stores(thread: Thread, delete) -> None:
+    """Call ``delete()`` while another connection does Journal.flush's writes
+    for ``thread``, committing them once the delete is about to remove the
+    thread itself (or is found waiting for that transaction)."""
     deleting_pid = _backend_pid()
     stored, thread_next, done = threading.Event(), threading.Event(), threading.Event()
 
     def store_events():
-        """Journal.flush's writes, committed once the delete is about to remove the thread itself
-        (or is found waiting for this transaction)."""
         try:
             with transaction.atomic():
                 ThreadEvent.objects.create(thread_id=thread.pk, seq=2, event="delta", data={})
@@ -69,12 +67,19 @@ def test_events_stored_as_the_thread_is_deleted_go_with_it(make_user, make_agent
     writer = threading.Thread(target=store_events)
     writer.start()
     assert stored.wait(10)
-
     with connection.execute_wrapper(before_the_threads_delete):
-        thread_delete(thread=thread, actor=Actor(user=owner))
-
+        delete()
     writer.join(10)
     assert not writer.is_alive()
+
+
+def test_events_stored_as_the_thread_is_deleted_go_with_it(make_user, make_agent):
+    owner = make_user("owner")
+    thread = Thread.objects.create(agent=make_agent(owner, "Chatty"), created_by=owner)
+    ThreadEvent.objects.create(thread=thread, seq=1, event="message.created", data={})
+
+    _delete_while_a_journal_stores(thread, lambda: thread_delete(thread=thread, actor=Actor(user=owner)))
+
     assert not Thread.objects.filter(pk=thread.pk).exists()
     assert not ThreadEvent.objects.exists()
 
@@ -85,37 +90,9 @@ def test_events_stored_as_the_agent_is_deleted_go_with_it(make_user, make_agent)
     agent = make_agent(owner, "Chatty")
     thread = Thread.objects.create(agent=agent, created_by=owner)
     ThreadEvent.objects.create(thread=thread, seq=1, event="message.created", data={})
-    deleting_pid = _backend_pid()
-    stored, thread_next, done = threading.Event(), threading.Event(), threading.Event()
 
-    def store_events():
-        try:
-            with transaction.atomic():
-                ThreadEvent.objects.create(thread_id=thread.pk, seq=2, event="delta", data={})
-                Thread.objects.filter(pk=thread.pk).update(last_event_seq=2)
-                stored.set()
-                while not thread_next.is_set() and not _waiting_on_a_lock(deleting_pid):
-                    thread_next.wait(0.01)
-        except IntegrityError:
-            pass
-        finally:
-            done.set()
-            connections.close_all()
+    _delete_while_a_journal_stores(
+        thread, lambda: agent_delete(agent=Agent.objects.get(pk=agent.pk), actor=Actor(user=owner)))
 
-    def before_the_threads_delete(execute, sql, params, many, context):
-        if sql.startswith(f'DELETE FROM "{Thread._meta.db_table}" WHERE'):
-            thread_next.set()
-            done.wait(10)
-        return execute(sql, params, many, context)
-
-    writer = threading.Thread(target=store_events)
-    writer.start()
-    assert stored.wait(10)
-
-    with connection.execute_wrapper(before_the_threads_delete):
-        agent_delete(agent=Agent.objects.get(pk=agent.pk), actor=Actor(user=owner))
-
-    writer.join(10)
-    assert not writer.is_alive()
     assert not Agent.objects.filter(pk=agent.pk).exists()
     assert not Thread.objects.exists() and not ThreadEvent.objects.exists()
