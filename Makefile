@@ -65,10 +65,12 @@ lint: install-dev
 	$(DEV_VENV)/bin/lint-imports
 
 ## Every benchmark in one go, each figure beside its same-run baseline (docs/PERFORMANCE.md):
-## the request floor under daphne, uvicorn and granian, make run's start-up and memory,
+## the request floor under daphne, uvicorn and granian, the pages and lists at 10,000 agents and
+## 50,000 executions, make run's start-up and memory,
 ## invoke overhead, one worker's executions/s, and chat streams (one turn alone, then 500 at once).
 bench: install
 	$(PY) bench/api_bench.py
+	$(PY) bench/pages_bench.py
 	$(PY) bench/startup_bench.py
 	$(PY) bench/engine_bench.py
 	$(PY) bench/worker_bench.py

@@ -1,1 +1,1 @@
-"""Database backends: Django's own, where one of its costs shows on every request."""
+"""Database backends and functions: Django's own, where one of their costs shows."""
