@@ -92,27 +92,70 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
                            **agent_sql.stats())
 
 
-def agent_list_for_user(*, user) -> QuerySet[Agent]:
-    """Agents ``user`` may see, ready for the list representation."""
-    return with_representation(agents_visible_to(user))
+# How a list finds the agents a user sees.  A page walks its sort key's index
+# with a membership check per agent and stops once it is full: right for a user
+# who sees many of the agents, but one who sees 3 of 10,000 walked them all
+# (3.5 ms for the page, 6.6 ms to count a filtered list).  Read from the user's
+# memberships instead, each agent looked up and the few sorted: at 10,000 agents
+# on SQLite, for a user who sees 30, 100, 200, 1,000 or 3,000 of them, a page took
+# 1.1, 1.8, 2.4, 4.4 and 8.2 ms (walking: 4.5, 3.3, 2.4, 1.8, 1.8), a filtered
+# count 0.15, 0.18, 0.25, 1.6 and 3.8 ms (the scan: 6.4 to 7.6).  So a page is
+# read from the memberships up to 100 of them and a filtered count up to 2,000;
+# where the table holds few more agents than the user sees, that loses at most
+# about a millisecond.  The user's membership count
+# is one row (``agent_count_for_user``), which the plain list reads anyway as its
+# total.  Staff have no condition.
+PAGE_FROM_MEMBERSHIPS = 100
+COUNT_FROM_MEMBERSHIPS = 2_000
 
 
-def agent_page_for_user(*, user, window: PageWindow) -> list[agent_sql.RepresentedAgent]:
+def agent_list_for_user(*, user, memberships: int | None = None) -> QuerySet[Agent]:
+    """Agents ``user`` may see, ready for the list representation.  Given
+    ``memberships`` (``agent_count_for_user(user)``), a user who sees at
+    most ``PAGE_FROM_MEMBERSHIPS`` agents has them read from their
+    memberships rather than by walking every agent."""
+    agents = agents_visible_to(user)
+    if _from_memberships(user, memberships, PAGE_FROM_MEMBERSHIPS):
+        agents = agents.filter(agent_sql.among_memberships(user))
+    return with_representation(agents)
+
+
+def agent_list_count(*, user, agents: QuerySet[Agent], memberships: int) -> int:
+    """How many agents ``agents`` (``agent_list_for_user(user=user)``,
+    filtered) holds: counted from the user's memberships when they are at
+    most ``COUNT_FROM_MEMBERSHIPS``, else by a scan of the agents."""
+    if _from_memberships(user, memberships, COUNT_FROM_MEMBERSHIPS):
+        agents = agents.filter(agent_sql.among_memberships(user))
+    return agents.count()
+
+
+def agent_page_for_user(*, user, window: PageWindow, memberships: int | None = None
+                        ) -> list[agent_sql.RepresentedAgent]:
     """The agents of the unfiltered list's ``window`` for ``user``, each
     with its representation as JSON: ``window.of(agent_list_for_user(user=user))``
     as ``AgentSerializer`` represents it, read and written by the database in
-    one statement written once per process (``agent_sql.agent_page``)."""
-    return agent_sql.agent_page(user, window)
+    one statement written once per process (``agent_sql.agent_page``); read
+    from the user's memberships when ``memberships`` says they are few."""
+    return agent_sql.agent_page(user, window,
+                                from_memberships=_from_memberships(user, memberships, PAGE_FROM_MEMBERSHIPS))
 
 
-def agent_tag_names_for_user(*, user) -> list[str]:
+def _from_memberships(user, memberships: int | None, at_most: int) -> bool:
+    return memberships is not None and not user.is_staff and memberships <= at_most
+
+
+def agent_tag_names_for_user(*, user, memberships: int | None = None) -> list[str]:
     """Every tag on the agents ``user`` may see, once each, sorted (the list's
     tag filter offers them): the tags walked in the order of their name's
     index, a membership check each, so the names come out sorted and
     distinct without a sort (0.8 ms at 10,000 agents, against 4.2 through
-    the list of visible agents)."""
+    the list of visible agents).  Given ``memberships``, a user who sees
+    few agents has the tags of their agents read and sorted instead (as a
+    filtered count is, ``COUNT_FROM_MEMBERSHIPS``)."""
     tags = AgentTag.objects.all()
-    if not user.is_staff:
+    if _from_memberships(user, memberships, COUNT_FROM_MEMBERSHIPS):
+        tags = tags.filter(of_visible_agents(user))
+    elif not user.is_staff:
         tags = tags.filter(Exists(AgentMember.objects.filter(agent=OuterRef("agent"), user=user)))
     return list(tags.order_by("name").values_list("name", flat=True).distinct())
 

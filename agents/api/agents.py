@@ -148,16 +148,21 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         return selectors.agent_list_for_user(user=self.request.user)
 
     def list(self, request):
-        if filters_given(request.query_params, self.filterset_class):
-            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-            return self.get_paginated_response(AgentSerializer(page, many=True).data)
-        # The plain list, the one most asked for: its total counted on the
-        # membership index alone, its page read and represented by the database
-        # in one statement written once (agents.representation_sql).
         user = request.user
-        page = self.paginator.paginate(request, self, model=Agent, count=lambda: selectors.agent_count_for_user(user),
-                                       read=lambda window: selectors.agent_page_for_user(user=user, window=window),
-                                       position=lambda agent: agent.position())
+        # The user's agents, one row: the plain list's total, and how either
+        # list finds the agents (selectors.PAGE_FROM_MEMBERSHIPS).
+        memberships = selectors.agent_count_for_user(user)
+        if filters_given(request.query_params, self.filterset_class):
+            agents = self.filter_queryset(selectors.agent_list_for_user(user=user, memberships=memberships))
+            page = self.paginator.paginate(
+                request, self, model=Agent, read=lambda window: window.of(agents),
+                count=lambda: selectors.agent_list_count(user=user, agents=agents, memberships=memberships))
+            return self.get_paginated_response(AgentSerializer(page, many=True).data)
+        # The plain list, the one most asked for: its page read and represented
+        # by the database in one statement written once (agents.representation_sql).
+        page = self.paginator.paginate(
+            request, self, model=Agent, count=lambda: memberships, position=lambda agent: agent.position(),
+            read=lambda window: selectors.agent_page_for_user(user=user, window=window, memberships=memberships))
         return self.get_paginated_response(JSONText.array(agent.json for agent in page))
 
     def create(self, request):

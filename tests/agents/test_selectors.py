@@ -163,6 +163,68 @@ def test_a_page_reads_what_the_orm_reads_for_every_window(listed, caller, field,
         assert _page(page) == _represented(window.of(selectors.agent_list_for_user(user=user)), field), window
 
 
+@pytest.mark.parametrize("caller", ["owner", "viewer", "staff"])
+@pytest.mark.parametrize("field", SORT_KEYS)
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_page_read_from_the_memberships_is_the_page_walked(listed, caller, field, descending,
+                                                             django_assert_num_queries):
+    """A user who sees few agents has their page read from their memberships
+    (``PAGE_FROM_MEMBERSHIPS``), by the plain list's statement and through
+    the ORM: the same agents, in the same order, as walking every agent."""
+    user = listed[caller]
+    memberships = selectors.agent_count_for_user(user)
+    walked = selectors.agent_list_for_user(user=user)
+    from_memberships = selectors.agent_list_for_user(user=user, memberships=memberships)
+    middle = PageWindow(field, descending, None, 0, 100).of(walked)[1]
+    windows = [PageWindow(field, descending, None, 0, 3), PageWindow(field, descending, None, 1, 100)]
+    windows += [PageWindow(field, descending, (op, getattr(middle, field), middle.pk), 0, 2) for op in ("lt", "gt")]
+    for window in windows:
+        with django_assert_num_queries(1):
+            page = selectors.agent_page_for_user(user=user, window=window, memberships=memberships)
+        assert _page(page) == _represented(window.of(walked), field), window
+        assert _represented(window.of(from_memberships), field) == _represented(window.of(walked), field), window
+
+
+@pytest.mark.parametrize("caller", ["owner", "viewer", "staff", "nobody"])
+@pytest.mark.parametrize("filters", [{"tag_rows__name": "all"}, {"tag_rows__name": "t1"}, {"name_key__startswith": "e"},
+                                     {"status": "inactive"}])
+def test_a_filtered_count_from_the_memberships_is_the_count_scanned(listed, make_user, monkeypatch, caller,
+                                                                    filters):
+    user = listed.get(caller) or make_user(caller)
+    memberships = selectors.agent_count_for_user(user)
+    agents = selectors.agent_list_for_user(user=user, memberships=memberships).filter(**filters)
+    scanned = selectors.agents_visible_to(user).filter(**filters).count()
+    assert selectors.agent_list_count(user=user, agents=agents, memberships=memberships) == scanned
+    monkeypatch.setattr(selectors, "COUNT_FROM_MEMBERSHIPS", -1)  # every count a scan
+    assert selectors.agent_list_count(user=user, agents=agents, memberships=memberships) == scanned
+
+
+def _plan(sql: str, params: list) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return [detail for _id, parent, _unused, detail in cursor.fetchall() if parent == 0]
+
+
+def test_the_page_of_a_user_who_sees_few_agents_starts_from_their_memberships(listed, monkeypatch):
+    """SQLite's plan: below ``PAGE_FROM_MEMBERSHIPS`` the agents are looked up
+    by id from the user's memberships (and the few sorted), above it the
+    sort key's index is walked, by the plain list's statement and the ORM's."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's query plan; PostgreSQL plans by its statistics")
+    viewer = listed["viewer"]
+    user_id = viewer._meta.pk.get_db_prep_value(viewer.pk, connection)
+    looked_up = "SEARCH agents_agent USING INDEX sqlite_autoindex_agents_agent_1 (id=?)"
+    for among, expected in ((True, looked_up), (False, "SCAN agents_agent USING INDEX agent_name_key_id")):
+        read = agent_sql._agent_page_read(staff=False, field="name_key", descending=False, op=None, among=among)
+        assert expected in _plan(read.sql, [user_id, user_id, 51, 0]), among
+    for memberships, expected in ((selectors.PAGE_FROM_MEMBERSHIPS, looked_up),
+                                  (selectors.PAGE_FROM_MEMBERSHIPS + 1, "SCAN agents_agent USING INDEX agent_name")):
+        page = PageWindow("name_key", False, None, 0, 51).ordering()
+        sql, params = (selectors.agent_list_for_user(user=viewer, memberships=memberships)
+                       .order_by(*page)[:51].query.sql_with_params())
+        assert [detail for detail in _plan(sql, list(params)) if detail.startswith(expected)], memberships
+
+
 def test_a_page_past_the_last_row_is_empty_and_a_stranger_sees_nothing(listed, make_user):
     window = PageWindow("created_at", True, None, 50, 10)
     assert selectors.agent_page_for_user(user=listed["owner"], window=window) == []
@@ -208,14 +270,19 @@ def test_of_visible_agents_keeps_the_rows_of_the_agents_the_user_sees(listed, ma
     assert everyone == AgentTag.objects.count()
 
 
+@pytest.mark.parametrize("from_memberships", [False, True])
 def test_the_tag_names_offered_are_those_of_visible_agents_once_each_sorted(listed, make_user, add_member,
-                                                                            django_assert_num_queries):
-    with django_assert_num_queries(1):
-        names = selectors.agent_tag_names_for_user(user=listed["viewer"])
-    assert names == ["all", "t0", "t1"]
-    assert selectors.agent_tag_names_for_user(user=listed["owner"]) == ["all", "t0", "t1", "t2", "t3", "t4", "t5"]
-    assert selectors.agent_tag_names_for_user(user=make_user("nobody")) == []
+                                                                            django_assert_num_queries,
+                                                                            from_memberships):
+    def names_for(user):
+        memberships = selectors.agent_count_for_user(user) if from_memberships else None
+        with django_assert_num_queries(1):
+            return selectors.agent_tag_names_for_user(user=user, memberships=memberships)
+
+    assert names_for(listed["viewer"]) == ["all", "t0", "t1"]
+    assert names_for(listed["owner"]) == ["all", "t0", "t1", "t2", "t3", "t4", "t5"]
+    assert names_for(make_user("nobody")) == []
     hidden = Agent.objects.get(name="hidden")
     AgentTag.objects.create(agent=hidden, name="secret")
-    assert "secret" not in selectors.agent_tag_names_for_user(user=listed["owner"])
-    assert "secret" in selectors.agent_tag_names_for_user(user=listed["staff"])
+    assert "secret" not in names_for(listed["owner"])
+    assert "secret" in names_for(listed["staff"])

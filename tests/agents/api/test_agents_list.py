@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agents import selectors
 from agents.models import Agent
 from tests.conftest import META_KEYS, problem
 
@@ -202,6 +203,32 @@ class TestQueryCounts:
         deep = self._count(client, {"limit": 60, "cursor": cursor})
         assert small == large == deep
         assert large == 3  # token, count, page (owners and tags come with the page)
+        filtered = [self._count(client, {"tag": "x", "limit": limit}) for limit in (2, 60)]
+        assert filtered == [4, 4]  # token, the caller's agents, count, page
+
+    @pytest.mark.parametrize(("params", "total"), [
+        ({}, 8), ({"sort": "-created_at", "limit": 3}, 8), ({"tag": "x"}, 4),
+        ({"tag": "x", "sort": "name", "limit": 2}, 4), ({"q": "agent 1"}, 2)])
+    def test_a_list_read_from_the_callers_memberships_is_the_list_walked(self, api, user, make_user, make_agent,
+                                                                          add_member, monkeypatch, params, total):
+        """The lists of a caller who sees few agents start from their
+        memberships (agents.selectors.PAGE_FROM_MEMBERSHIPS); with the
+        thresholds at zero every list walks the agents: the same answer."""
+        other = make_user()
+        for i in range(12):
+            agent = make_agent(other if i % 3 else user, name=f"agent {i}", tags=["x"] if i % 2 else [])
+            if i % 3 == 1:
+                add_member(agent, user, "viewer")
+        client = api(user)
+        first = client.get("/api/v1/agents", params).json()
+        cursor = first["meta"]["next_cursor"]
+        second = client.get("/api/v1/agents", {**params, "cursor": cursor}).json() if cursor else None
+        assert first["meta"]["total"] == total
+        monkeypatch.setattr(selectors, "PAGE_FROM_MEMBERSHIPS", -1)
+        monkeypatch.setattr(selectors, "COUNT_FROM_MEMBERSHIPS", -1)
+        assert client.get("/api/v1/agents", params).json() == first
+        if cursor:
+            assert client.get("/api/v1/agents", {**params, "cursor": cursor}).json() == second
 
     def test_unfiltered_total_is_the_callers_kept_member_count_and_stays_exact(self, api, user, make_user,
                                                                                make_agent, add_member):
