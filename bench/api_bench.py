@@ -19,8 +19,12 @@ Each endpoint runs twice: ``--sequential`` requests on one connection (the
 latency floor, p50), then ``--requests`` over ``--concurrency`` keep-alive
 connections (requests/s, p50, p95).  Every figure is printed next to the bare
 view's from the same server and run, as a ratio: the ratios are the stable
-numbers; absolute ones depend on the machine, and the client threads share its
-cores with the server.  Also per server: seconds from spawning it to its first
+numbers; absolute ones depend on the machine.  Each server is measured in two
+``--placements``: ``shared``, its client threads on the same cores (on a
+2-core machine a client woken by a response preempts the server mid-request),
+and ``separate``, the server on the first CPU and the client on the others,
+as a client on another machine would leave it its cores (``bench/servers.py``).
+Also per server: seconds from spawning it to its first
 answer, and its memory (RSS) before any load; then each endpoint's throughput
 across servers.  SQL queries per request come from ``X-Query-Count`` (added by
 ``bench.middleware``).
@@ -42,6 +46,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,7 +63,7 @@ if str(ROOT) not in sys.path:  # run as a script, only bench/ is on the path
 
 from bench import servers  # noqa: E402
 from bench.load import Result, measure  # noqa: E402,F401  (Result: engine_bench builds on it)
-from bench.servers import DEFAULT_SERVER, HOST, SERVERS  # noqa: E402
+from bench.servers import DEFAULT_SERVER, HOST, PLACEMENTS, SERVERS  # noqa: E402
 
 LIST_LIMIT = 50
 
@@ -75,10 +80,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--agents", type=int, default=10_000, help="agents in the database")
     parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections (client threads)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests per endpoint first")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds over every endpoint per server; each ratio is the median of the rounds'")
+    parser.add_argument("--placements", nargs="+", choices=PLACEMENTS, default=list(PLACEMENTS),
+                        help="where the server and the client threads run (bench/servers.py): every CPU for "
+                             "both, or the server on one and the client on the others; each server is "
+                             "measured in each")
     args = parser.parse_args()
     if (args.requests < args.concurrency or args.agents < 1 or args.concurrency < 1 or args.warmup < 0
-            or args.sequential < 2):
-        parser.error("need --requests >= --concurrency >= 1, --sequential >= 2, --agents >= 1 and --warmup >= 0")
+            or args.sequential < 2 or args.rounds < 1):
+        parser.error("need --requests >= --concurrency >= 1, --sequential >= 2, --agents >= 1, --warmup >= 0 "
+                     "and --rounds >= 1")
     return args
 
 
@@ -151,9 +163,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path, server: str = DEFAULT_SERVER) -> subprocess.Popen:
-    """``server`` serving ``config.asgi:application`` on ``port`` as ``make run`` starts it."""
-    return servers.start(servers.server_command(server, port), log_path)
+def start_server(port: int, log_path: Path, server: str = DEFAULT_SERVER,
+                 cpus: set[int] | None = None) -> subprocess.Popen:
+    """``server`` serving ``config.asgi:application`` on ``port`` as ``make run`` starts it (on ``cpus``)."""
+    return servers.start(servers.server_command(server, port), log_path, cpus=cpus)
 
 
 def wait_until_ready(base_url: str, server: subprocess.Popen, timeout: float = 60.0) -> float:
@@ -174,10 +187,29 @@ stop_server = servers.stop
 @dataclass
 class ServerPass:
     server: str
+    placement: str  # servers.PLACEMENTS
     first_answer: float  # seconds from spawning the process to its first answer
     idle_rss: float  # MB, the server's process tree before any load
-    sequential: list[Result]  # one connection: the latency floor
-    concurrent: list[Result]  # args.concurrency connections: throughput
+    # Per round, per endpoint (the bare view first): one connection (the
+    # latency floor), then args.concurrency connections (throughput).
+    sequential: list[list[Result]]
+    concurrent: list[list[Result]]
+
+
+def merged(rounds: list[list[Result]], i: int) -> Result:
+    """Endpoint ``i``'s requests of every round as one result."""
+    first = rounds[0][i]
+    result = Result(first.label, first.shown_path)
+    for results in rounds:
+        result.latencies += results[i].latencies
+        result.query_counts += results[i].query_counts
+        result.elapsed += results[i].elapsed
+    return result
+
+
+def ratio(rounds: list[list[Result]], i: int, figure) -> float:
+    """The median over the rounds of endpoint ``i``'s ``figure`` over the bare view's in the same round."""
+    return statistics.median(figure(results[i]) / figure(results[0]) for results in rounds)
 
 
 def endpoints(agent_id: str, token: str) -> list[tuple[str, str, dict, str]]:
@@ -192,60 +224,79 @@ def endpoints(agent_id: str, token: str) -> list[tuple[str, str, dict, str]]:
     ]
 
 
-def measure_server(name: str, agent_id: str, token: str, args, data_dir: Path) -> ServerPass:
-    port, log_path = free_port(), data_dir / f"{name}.log"
+def measure_server(name: str, placement: str, agent_id: str, token: str, args, data_dir: Path) -> ServerPass:
+    port, log_path = free_port(), data_dir / f"{name}-{placement}.log"
     base_url = f"http://{HOST}:{port}"
-    process = start_server(port, log_path, name)
+    server_cpus, client_cpus = servers.placement_cpus(placement)
+    process = start_server(port, log_path, name, cpus=server_cpus)
     try:
         first = wait_until_ready(base_url, process)
         idle_rss, _ = servers.memory_mb(servers.process_tree(process.pid))
         sequential, concurrent = [], []
-        for label, path, headers, shown in endpoints(agent_id, token):
-            sequential.append(measure(base_url, label, path, headers, requests=args.sequential, concurrency=1,
-                                      warmup=args.warmup, shown_path=shown))
-            concurrent.append(measure(base_url, label, path, headers, requests=args.requests,
-                                      concurrency=args.concurrency, warmup=args.warmup, shown_path=shown))
+        with servers.running_on(client_cpus):
+            for _ in range(args.rounds):
+                sequential.append([]), concurrent.append([])
+                for label, path, headers, shown in endpoints(agent_id, token):
+                    sequential[-1].append(measure(base_url, label, path, headers, requests=args.sequential,
+                                                  concurrency=1, warmup=args.warmup, shown_path=shown))
+                    concurrent[-1].append(measure(base_url, label, path, headers, requests=args.requests,
+                                                  concurrency=args.concurrency, warmup=args.warmup, shown_path=shown))
     except BaseException:
         print_server_log(log_path)
         raise
     finally:
         stop_server(process)
-    return ServerPass(name, first, idle_rss, sequential, concurrent)
+    return ServerPass(name, placement, first, idle_rss, sequential, concurrent)
 
 
 # --- Report ---------------------------------------------------------------
 
 
 def print_pass(p: ServerPass, args) -> None:
-    print(f"\n== {p.server}: first answer {p.first_answer:.2f}s after start, {p.idle_rss:.0f} MB RSS idle")
+    where = {"shared": "server and client on every CPU",
+             "separate": "server on one CPU, client on the others"}[p.placement]
+    print(f"\n== {p.server} ({where}): first answer {p.first_answer:.2f}s after start, {p.idle_rss:.0f} MB RSS idle")
     header = (f"{'endpoint':<13} {'request':<39} {'seq p50':>8} {'/bare':>6} {'req/s':>7} {'/bare':>6} "
               f"{'p50 ms':>7} {'/bare':>6} {'p95 ms':>7} {'queries':>8}")
     print(header)
     print("-" * len(header))
-    seq_bare, bare = p.sequential[0], p.concurrent[0]
-    for seq, r in zip(p.sequential, p.concurrent):
-        print(f"{r.label:<13} {'GET ' + r.shown_path:<39} {seq.percentile_ms(50):>8.2f} "
-              f"{seq.percentile_ms(50) / seq_bare.percentile_ms(50):>5.2f}x {r.rps:>7.1f} {r.rps / bare.rps:>5.2f}x "
-              f"{r.percentile_ms(50):>7.2f} {r.percentile_ms(50) / bare.percentile_ms(50):>5.2f}x "
+    def p50(result: Result) -> float:
+        return result.percentile_ms(50)
+
+    def rps(result: Result) -> float:
+        return result.rps
+
+    for i in range(len(p.concurrent[0])):
+        seq, r = merged(p.sequential, i), merged(p.concurrent, i)
+        print(f"{r.label:<13} {'GET ' + r.shown_path:<39} {p50(seq):>8.2f} {ratio(p.sequential, i, p50):>5.2f}x "
+              f"{r.rps:>7.1f} {ratio(p.concurrent, i, rps):>5.2f}x {p50(r):>7.2f} {ratio(p.concurrent, i, p50):>5.2f}x "
               f"{r.percentile_ms(95):>7.2f} {r.queries():>8}")
 
 
 def print_report(passes: list[ServerPass], args, setup_seconds: float) -> None:
-    print(f"\n{args.agents} agents; per endpoint {args.sequential} requests on one connection (seq p50), then "
-          f"{args.requests} over {args.concurrency} keep-alive connections (req/s, p50, p95), each after "
-          f"{args.warmup} warm-up requests; setup took {setup_seconds:.1f}s; {os.cpu_count()} CPUs shared by "
-          "server and client.  /bare: the ratio to the bare DRF view on the same server in the same run "
+    print(f"\n{args.agents} agents; {args.rounds} rounds, each endpoint per round {args.sequential} requests on one "
+          f"connection (seq p50), then {args.requests} over {args.concurrency} keep-alive connections (req/s, p50, "
+          f"p95), each after {args.warmup} warm-up requests; each ratio the median of the rounds'; setup took "
+          f"{setup_seconds:.1f}s; {os.cpu_count()} CPUs, each server measured with its client threads on the "
+          "same CPUs (shared) and on others (separate).  "
+          "/bare: the ratio to the bare DRF view on the same server in the same run and placement "
           "(latency: lower is better; req/s: higher is better).")
     for p in passes:
         print_pass(p, args)
-    if len(passes) > 1:
-        base = passes[0]
-        print(f"\nThroughput (req/s, {args.concurrency} connections) per server, relative to {base.server}:")
-        print(f"{'endpoint':<13} " + " ".join(f"{p.server:>16}" for p in passes))
-        for i, r in enumerate(base.concurrent):
-            cells = [f"{p.concurrent[i].rps:>8.1f} {p.concurrent[i].rps / r.rps:>6.2f}x" for p in passes]
+    for placement in args.placements:
+        placed = [p for p in passes if p.placement == placement]
+        if len(placed) < 2:
+            continue
+        base = placed[0]
+        print(f"\nThroughput (req/s, {args.concurrency} connections, {placement}) per server, "
+              f"relative to {base.server}:")
+        print(f"{'endpoint':<13} " + " ".join(f"{p.server:>16}" for p in placed))
+        for i, r in enumerate(base.concurrent[0]):
+            base_rps = merged(base.concurrent, i).rps
+            cells = [f"{merged(p.concurrent, i).rps:>8.1f} {merged(p.concurrent, i).rps / base_rps:>6.2f}x"
+                     for p in placed]
             print(f"{r.label:<13} " + " ".join(f"{cell:>16}" for cell in cells))
-    if any(len(r.query_counts) > 1 for p in passes for r in p.concurrent):
+    if any(len(merged(p.concurrent, i).query_counts) > 1 for p in passes for i in range(len(p.concurrent[0]))):
         print("  (queries n (low-high): most requests made n; the token's last_used_at touch adds a write "
               "at most once a minute)")
 
@@ -265,7 +316,8 @@ def run(args, data_dir: Path) -> None:
     migrate()
     agent_id, token = populate(args.agents)
     setup_seconds = time.monotonic() - started
-    passes = [measure_server(name, agent_id, token, args, data_dir) for name in args.servers]
+    passes = [measure_server(name, placement, agent_id, token, args, data_dir)
+              for placement in args.placements for name in args.servers]
     print_report(passes, args, setup_seconds)
 
 

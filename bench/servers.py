@@ -4,6 +4,7 @@ answers and how much memory its process tree holds."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,13 +36,49 @@ def server_command(name: str, port: int) -> list[str]:
     raise ValueError(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
 
 
-def start(command: list[str], log_path: Path, env: dict | None = None, cwd: Path = ROOT) -> subprocess.Popen:
+def start(command: list[str], log_path: Path, env: dict | None = None, cwd: Path = ROOT,
+          cpus: set[int] | None = None) -> subprocess.Popen:
     """Start ``command`` in ``cwd`` (this checkout unless named) in a session
     of its own (so :func:`stop` can end its whole process group, children
-    included), output to ``log_path``."""
+    included), output to ``log_path``; with ``cpus``, it and every thread and
+    process it starts run on those CPUs only."""
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+                                env=env, start_new_session=True, preexec_fn=pin)
+
+
+# --- where the server and the load generator run ------------------------------------
+
+PLACEMENTS = ("shared", "separate")
+
+
+def placement_cpus(placement: str) -> tuple[set[int] | None, set[int] | None]:
+    """``(server's CPUs, load generator's CPUs)`` for ``placement``:
+    ``shared``, every CPU for both (the scheduler places them, and a client
+    thread woken by a response can preempt the server on its core);
+    ``separate``, the first CPU for the server and the others for the client,
+    as a client on another machine would leave the server its cores."""
+    if placement == "shared":
+        return None, None
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        raise RuntimeError("placement 'separate' needs two CPUs or more")
+    return {available[0]}, set(available[1:])
+
+
+@contextlib.contextmanager
+def running_on(cpus: set[int] | None):
+    """This process (and the threads it starts meanwhile) on ``cpus`` while the block runs."""
+    if not cpus:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def wait_for_answer(url: str, process: subprocess.Popen, timeout: float = 60.0) -> float:
