@@ -184,13 +184,26 @@ def agent_get_for_user(*, user, ref: str, representation: bool = True) -> Agent:
     One statement written once per process (``agent_sql.one_agent``): every
     agent-scoped request makes this read, and through the ORM building and
     compiling it cost several times what the database takes to answer."""
+    return _found(ref, lambda by, value: agent_sql.one_agent(user, by=by, value=value, representation=representation))
+
+
+def agent_get_represented_for_user(*, user, ref: str) -> Agent:
+    """What the agent detail answers with, for the agent with id or slug
+    ``ref`` if ``user`` may see it (404 otherwise): an instance holding only
+    its id, revision and ``role``, and its representation as the database
+    writes it (``agent_sql.one_agent_represented``: ``represented_json``)."""
+    return _found(ref, lambda by, value: agent_sql.one_agent_represented(user, by=by, value=value))
+
+
+def _found(ref: str, read) -> Agent:
+    """``read(by, value)`` of the agent ``ref`` names, or 404 when it names none or ``read`` finds nothing."""
     named = agent_ref(ref)
     agent = None
     if named is not None:
         by, value = named
         if by == "id":
             value = Agent._meta.pk.get_db_prep_value(value, connection)
-        agent = agent_sql.one_agent(user, by=by, value=value, representation=representation)
+        agent = read(by, value)
     if agent is None:
         raise NotFound("Agent not found.")
     return agent

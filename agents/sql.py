@@ -170,6 +170,41 @@ def one_agent(user, *, by: str, value, representation: bool):
     return None if row is None else read.agent(row)
 
 
+def one_agent_represented(user, *, by: str, value):
+    """The agent whose ``by`` is ``value`` if ``user`` may see it, else
+    ``None``, as the detail answers it: only its id and revision (its ETag)
+    read into the instance, with ``role``, and its representation written by
+    the database as JSON text (``agents.representation_sql``) as
+    ``represented_json``, in one statement.  Every other field is deferred:
+    the instance is for the role check, the ETag and the answer only.  Made
+    into a whole instance and represented by ``AgentSerializer``, the agent
+    cost the detail about a sixth of its time."""
+    read = _one_agent_represented_read(staff=bool(user.is_staff), by=by)
+    user_id = None if user.is_staff else _user_id(user)
+    row = fetch_one(read.sql, [value] if user.is_staff else [user_id, user_id, value, user_id])
+    if row is None:
+        return None
+    agent = read.columns.instance(row[:2])
+    agent.role, agent.represented_json = row[2:]
+    return agent
+
+
+@dataclass(frozen=True)
+class _RepresentedRead:
+    sql: str
+    columns: ModelColumns  # the id and the revision, first in the row; then the role and the JSON
+
+
+@functools.cache
+def _one_agent_represented_read(*, staff: bool, by: str) -> _RepresentedRead:
+    source, conditions, extras = _agents_from(staff=staff, representation=True)
+    item = _representation_item(extras)
+    columns = ModelColumns(Agent, Agent._meta.db_table, ("id", "revision"))
+    where = " AND ".join([f"{column(Agent._meta.db_table, Agent, by)} = %s", *conditions])
+    return _RepresentedRead(sql=f"SELECT {columns.select()}, {extras['role']}, {item} {source} WHERE {where}",
+                            columns=columns)
+
+
 @dataclass(frozen=True)
 class RepresentedAgent:
     """An agent of a page as the database wrote it: its representation's
@@ -269,12 +304,18 @@ class _PageRead:
     position: ModelColumns  # the id and the sort key, first in the row; then the JSON
 
 
+def _representation_item(extras: dict[str, str]) -> str:
+    """The SQL of an agent's representation as JSON text, from what
+    :func:`_agents_from` selects besides its columns."""
+    return representation_sql.representation(agent=Agent._meta.db_table, owner_email=extras[OWNER_EMAIL],
+                                              role=extras["role"],
+                                              stats={key: extras[name] for key, name in STATS_KEYS.items()})
+
+
 @functools.cache
 def _agent_page_read(*, staff: bool, field: str, descending: bool, op: str | None, among: bool = False) -> _PageRead:
     source, conditions, extras = _agents_from(staff=staff, representation=True, among=among)
-    item = representation_sql.representation(agent=Agent._meta.db_table, owner_email=extras[OWNER_EMAIL],
-                                             role=extras["role"],
-                                             stats={key: extras[name] for key, name in STATS_KEYS.items()})
+    item = _representation_item(extras)
     position = ModelColumns(Agent, Agent._meta.db_table, ("id", field))
     key, agent_id = column(Agent._meta.db_table, Agent, field), column(Agent._meta.db_table, Agent, "id")
     if op is not None:

@@ -174,12 +174,20 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
             agent = services.agent_create(actor=self.actor(), **fields)
         return agent_response(request, agent, status=http.HTTP_201_CREATED)
 
+    def get_agent(self):
+        if self.action == "retrieve" and not hasattr(self, "_agent"):
+            # The detail answers with the agent as the database writes it:
+            # no instance of every column, no serializer (agents.sql).
+            self._agent = selectors.agent_get_represented_for_user(user=self.request.user,
+                                                                   ref=self.kwargs[self.agent_url_kwarg])
+        return super().get_agent()
+
     def retrieve(self, request, agent=None):
         agent = self.get_agent()
         etag = services.agent_etag(agent)
         if not_modified(request, etag):
             return Response(status=http.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return data_response(AgentSerializer(agent).data, headers={"ETag": etag})
+        return data_response(JSONText(agent.represented_json), headers={"ETag": etag})
 
     def partial_update(self, request, agent=None):
         agent = services.agent_update(agent=self.get_agent(), actor=self.actor(),

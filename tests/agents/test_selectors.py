@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from agents import selectors
+from agents import selectors, services
 from agents import sql as agent_sql
 from agents.api.base import AgentSerializer
 from agents.models import Agent, AgentSkill, AgentTag, Schedule, Skill
@@ -55,6 +55,35 @@ def test_one_agent_reads_what_the_orm_reads(agent, make_user, add_member, caller
     assert read.tag_names == expected.tag_names == ["zeta", "alpha", "mid"]  # by position, not by name
     assert read.config == expected.config and read.pipeline == expected.pipeline
     assert read.created_at == expected.created_at and read.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("caller", ["owner", "viewer", "staff"])
+@pytest.mark.parametrize("by", ["id", "slug"])
+def test_the_detail_read_is_the_agent_as_the_serializer_represents_it(agent, make_user, add_member, caller, by,
+                                                                      django_assert_num_queries):
+    user = agent.owner if caller == "owner" else make_user(caller, is_staff=caller == "staff")
+    if caller == "viewer":
+        add_member(agent, user, "viewer")
+    agent.config = {**agent.config, "env": {"API_KEY": {"value": "sk-secret", "secret": True},
+                                            "MODE": {"value": "fast"}}}
+    agent.save()
+    ref = str(agent.pk) if by == "id" else agent.slug
+    with django_assert_num_queries(1):
+        read = selectors.agent_get_represented_for_user(user=user, ref=ref)
+    whole = selectors.agent_get_for_user(user=user, ref=ref)
+    assert orjson.loads(read.represented_json) == AgentSerializer(whole).data
+    assert "sk-secret" not in read.represented_json
+    assert (read.pk, read.revision, read.role) == (whole.pk, whole.revision, whole.role)
+    assert services.agent_etag(read) == services.agent_etag(whole)
+    # only what the role check and the ETag need was read into the instance
+    assert read.get_deferred_fields() == {f.attname for f in Agent._meta.concrete_fields} - {"id", "revision"}
+
+
+@pytest.mark.parametrize("ref", ["a-stranger-s-agent", "00000000-0000-0000-0000-000000000000", "bad ref;--", ""])
+def test_the_detail_read_of_an_agent_a_stranger_cannot_see_is_not_found(agent, make_user, ref):
+    with pytest.raises(NotFound):
+        selectors.agent_get_represented_for_user(user=make_user("stranger"),
+                                                 ref=agent.slug if ref == "a-stranger-s-agent" else ref)
 
 
 def test_the_tags_follow_their_positions_not_the_rows_order(agent, django_assert_num_queries):

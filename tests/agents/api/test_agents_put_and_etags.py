@@ -26,6 +26,18 @@ class TestEtags:
         client.patch(f"/api/v1/agents/{agent.pk}", {"description": "x"})
         assert client.get(f"/api/v1/agents/{agent.pk}", HTTP_IF_NONE_MATCH=etag).status_code == 200
 
+    def test_the_detail_is_two_queries_and_the_patch_answers_the_same_agent(self, api, user, make_agent,
+                                                                             django_assert_num_queries):
+        agent = make_agent(user, tags=["b", "a"])
+        client = api(user)
+        patched = client.patch(f"/api/v1/agents/{agent.pk}", {"description": "changed"})
+        with django_assert_num_queries(2):  # the token, the agent with its role and representation
+            detail = client.get(f"/api/v1/agents/{agent.slug}")
+        assert detail.status_code == 200 and detail["ETag"] == patched["ETag"]
+        assert detail.json() == patched.json()  # the detail as the database writes it, the patch's by the serializer
+        with django_assert_num_queries(2):
+            assert client.get(f"/api/v1/agents/{agent.pk}", HTTP_IF_NONE_MATCH=detail["ETag"]).status_code == 304
+
     def test_patch_with_matching_if_match_succeeds(self, api, user, make_agent):
         agent = make_agent(user)
         client = api(user)
