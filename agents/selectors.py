@@ -109,15 +109,29 @@ PAGE_FROM_MEMBERSHIPS = 100
 COUNT_FROM_MEMBERSHIPS = 2_000
 
 
-def agent_list_for_user(*, user, memberships: int | None = None) -> QuerySet[Agent]:
-    """Agents ``user`` may see, ready for the list representation.  Given
-    ``memberships`` (``agent_count_for_user(user)``), a user who sees at
-    most ``PAGE_FROM_MEMBERSHIPS`` agents has them read from their
-    memberships rather than by walking every agent."""
+def agents_listed_for(*, user, memberships: int | None = None) -> QuerySet[Agent]:
+    """:func:`agents_visible_to`, for a list: given ``memberships``
+    (``agent_count_for_user(user)``), a user who sees at most
+    ``PAGE_FROM_MEMBERSHIPS`` agents has them read from their memberships
+    rather than by walking every agent."""
     agents = agents_visible_to(user)
     if _from_memberships(user, memberships, PAGE_FROM_MEMBERSHIPS):
         agents = agents.filter(agent_sql.among_memberships(user))
-    return with_representation(agents)
+    return agents
+
+
+def agent_list_for_user(*, user, memberships: int | None = None) -> QuerySet[Agent]:
+    """Agents ``user`` may see (:func:`agents_listed_for`), ready for the list representation."""
+    return with_representation(agents_listed_for(user=user, memberships=memberships))
+
+
+def agent_page_of(*, user, agents: QuerySet[Agent], window: PageWindow) -> list[agent_sql.RepresentedAgent]:
+    """The agents of ``window`` among ``agents`` (:func:`agents_listed_for`,
+    filtered), each with its representation as JSON, as
+    :func:`agent_page_for_user` gives the unfiltered list's: the window's
+    keys chosen by the ORM's query, the agents represented by the database,
+    in one statement (``agent_sql.agents_represented``)."""
+    return agent_sql.agents_represented(user, window.keys(agents), window)
 
 
 def agent_list_count(*, user, agents: QuerySet[Agent], memberships: int) -> int:

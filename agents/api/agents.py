@@ -152,17 +152,19 @@ class AgentViewSet(AgentScopedViewMixin, viewsets.GenericViewSet):
         # The user's agents, one row: the plain list's total, and how either
         # list finds the agents (selectors.PAGE_FROM_MEMBERSHIPS).
         memberships = selectors.agent_count_for_user(user)
+        # Each page is read and represented by the database in one statement
+        # (agents.representation_sql); the plain list's, the one most asked for,
+        # is written once per process and counted from the one row.
         if filters_given(request.query_params, self.filterset_class):
-            agents = self.filter_queryset(selectors.agent_list_for_user(user=user, memberships=memberships))
+            agents = self.filter_queryset(selectors.agents_listed_for(user=user, memberships=memberships))
             page = self.paginator.paginate(
-                request, self, model=Agent, read=lambda window: window.of(agents),
-                count=lambda: selectors.agent_list_count(user=user, agents=agents, memberships=memberships))
-            return self.get_paginated_response(AgentSerializer(page, many=True).data)
-        # The plain list, the one most asked for: its page read and represented
-        # by the database in one statement written once (agents.representation_sql).
-        page = self.paginator.paginate(
-            request, self, model=Agent, count=lambda: memberships, position=lambda agent: agent.position(),
-            read=lambda window: selectors.agent_page_for_user(user=user, window=window, memberships=memberships))
+                request, self, model=Agent, position=lambda agent: agent.position(),
+                count=lambda: selectors.agent_list_count(user=user, agents=agents, memberships=memberships),
+                read=lambda window: selectors.agent_page_of(user=user, agents=agents, window=window))
+        else:
+            page = self.paginator.paginate(
+                request, self, model=Agent, position=lambda agent: agent.position(), count=lambda: memberships,
+                read=lambda window: selectors.agent_page_for_user(user=user, window=window, memberships=memberships))
         return self.get_paginated_response(JSONText.array(agent.json for agent in page))
 
     def create(self, request):

@@ -214,6 +214,29 @@ def test_a_page_read_from_the_memberships_is_the_page_walked(listed, caller, fie
         assert _represented(window.of(from_memberships), field) == _represented(window.of(walked), field), window
 
 
+@pytest.mark.parametrize("caller", ["owner", "viewer", "staff"])
+@pytest.mark.parametrize("field", SORT_KEYS)
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("filters", [{"tag_rows__name": "all"}, {"tag_rows__name": "t1"}, {"name_key__gt": "c"},
+                                     {"status": "inactive"}])
+def test_a_filtered_page_is_represented_as_the_orm_and_serializer_read_it(listed, caller, field, descending, filters,
+                                                                          django_assert_num_queries):
+    user = listed[caller]
+    memberships = selectors.agent_count_for_user(user)
+    agents = selectors.agents_listed_for(user=user, memberships=memberships).filter(**filters)
+    represented = selectors.with_representation(selectors.agents_visible_to(user).filter(**filters))
+    everything = PageWindow(field, descending, None, 0, 100).of(represented)
+    windows = [PageWindow(field, descending, None, 0, 3), PageWindow(field, descending, None, 1, 100)]
+    if everything:
+        middle = everything[len(everything) // 2]
+        windows += [PageWindow(field, descending, (op, getattr(middle, field), middle.pk), 0, 2)
+                    for op in ("lt", "gt")]
+    for window in windows:
+        with django_assert_num_queries(1):
+            page = selectors.agent_page_of(user=user, agents=agents, window=window)
+        assert _page(page) == _represented(window.of(represented), field), window
+
+
 @pytest.mark.parametrize("caller", ["owner", "viewer", "staff", "nobody"])
 @pytest.mark.parametrize("filters", [{"tag_rows__name": "all"}, {"tag_rows__name": "t1"}, {"name_key__startswith": "e"},
                                      {"status": "inactive"}])
