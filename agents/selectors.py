@@ -102,9 +102,9 @@ def with_representation(agents: QuerySet[Agent]) -> QuerySet[Agent]:
 # count 0.15, 0.18, 0.25, 1.6 and 3.8 ms (the scan: 6.4 to 7.6).  So a page is
 # read from the memberships up to 100 of them and a filtered count up to 2,000;
 # where the table holds few more agents than the user sees, that loses at most
-# about a millisecond.  The user's membership count
-# is one row (``agent_count_for_user``), which the plain list reads anyway as its
-# total.  Staff have no condition.
+# about a millisecond.  The user's membership count is one row
+# (``agent_count_for_user``), which the plain list reads anyway as its total.
+# Staff have no condition.
 PAGE_FROM_MEMBERSHIPS = 100
 COUNT_FROM_MEMBERSHIPS = 2_000
 
@@ -135,8 +135,8 @@ def agent_page_of(*, user, agents: QuerySet[Agent], window: PageWindow) -> list[
 
 
 def agent_list_count(*, user, agents: QuerySet[Agent], memberships: int) -> int:
-    """How many agents ``agents`` (``agent_list_for_user(user=user)``,
-    filtered) holds: counted from the user's memberships when they are at
+    """How many agents ``agents`` (:func:`agents_listed_for` or
+    :func:`agent_list_for_user`, filtered) holds: counted from the user's memberships when they are at
     most ``COUNT_FROM_MEMBERSHIPS``, else by a scan of the agents."""
     if _from_memberships(user, memberships, COUNT_FROM_MEMBERSHIPS):
         agents = agents.filter(agent_sql.among_memberships(user))

@@ -178,7 +178,7 @@ def one_agent_represented(user, *, by: str, value):
     ``represented_json``, in one statement.  Every other field is deferred:
     the instance is for the role check, the ETag and the answer only.  Made
     into a whole instance and represented by ``AgentSerializer``, the agent
-    cost the detail about a sixth of its time."""
+    cost the detail 7 to 12% more of the server's CPU (docs/PERFORMANCE.md)."""
     read = _one_agent_represented_read(staff=bool(user.is_staff), by=by)
     user_id = None if user.is_staff else _user_id(user)
     row = fetch_one(read.sql, [value] if user.is_staff else [user_id, user_id, value, user_id])
