@@ -242,8 +242,7 @@ def agent_page(user, window: PageWindow, *, from_memberships: bool = False) -> l
         _, value, pk = window.position
         field = Agent._meta.get_field(window.field)
         params += [field.get_db_prep_value(value, connection)] * 2 + [pk_value(Agent, pk)]
-    rows = fetch_all(read.sql, params + [window.size, window.offset])
-    return [RepresentedAgent(row[2], row[:2], read.position) for row in rows]
+    return read.agents(fetch_all(read.sql, params + [window.size, window.offset]))
 
 
 def agents_represented(user, keys, window: PageWindow) -> list[RepresentedAgent]:
@@ -254,8 +253,8 @@ def agents_represented(user, keys, window: PageWindow) -> list[RepresentedAgent]
     filtered page of 50 took 9 ms through ``AgentSerializer``."""
     keys_sql, keys_params = keys.query.sql_with_params()
     read = _agents_represented_read(staff=bool(user.is_staff), field=window.field, descending=window.descending)
-    rows = fetch_all(read.sql.replace(KEYS, keys_sql), ([] if user.is_staff else [_user_id(user)]) + list(keys_params))
-    return [RepresentedAgent(row[2], row[:2], read.position) for row in rows]
+    params = ([] if user.is_staff else [_user_id(user)]) + list(keys_params)  # the role's, then the keys'
+    return read.agents(fetch_all(read.sql.replace(KEYS, keys_sql), params))
 
 
 KEYS = "{keys}"  # where _agents_represented_read's statement takes the keys' SQL
@@ -265,11 +264,9 @@ KEYS = "{keys}"  # where _agents_represented_read's statement takes the keys' SQ
 def _agents_represented_read(*, staff: bool, field: str, descending: bool) -> _PageRead:
     # The keys' statement keeps the agents the user may see; this one only represents them.
     source, _visible, extras = _agents_from(staff=staff, representation=True)
-    position = ModelColumns(Agent, Agent._meta.db_table, ("id", field))
-    key, agent_id = column(Agent._meta.db_table, Agent, field), column(Agent._meta.db_table, Agent, "id")
-    direction = " DESC" if descending else " ASC"
+    position, key, agent_id, order_by = _page_order(field, descending)
     sql = (f"SELECT {position.select()}, {_representation_item(extras)} {source} WHERE {agent_id} IN ({KEYS}) "
-           f"ORDER BY {key}{direction}, {agent_id}{direction}")
+           f"{order_by}")
     return _PageRead(sql=sql, position=position)
 
 
@@ -330,6 +327,9 @@ class _PageRead:
     sql: str
     position: ModelColumns  # the id and the sort key, first in the row; then the JSON
 
+    def agents(self, rows) -> list[RepresentedAgent]:
+        return [RepresentedAgent(row[2], row[:2], self.position) for row in rows]
+
 
 def _representation_item(extras: dict[str, str]) -> str:
     """The SQL of an agent's representation as JSON text, from what
@@ -342,17 +342,22 @@ def _representation_item(extras: dict[str, str]) -> str:
 @functools.cache
 def _agent_page_read(*, staff: bool, field: str, descending: bool, op: str | None, among: bool = False) -> _PageRead:
     source, conditions, extras = _agents_from(staff=staff, representation=True, among=among)
-    item = _representation_item(extras)
-    position = ModelColumns(Agent, Agent._meta.db_table, ("id", field))
-    key, agent_id = column(Agent._meta.db_table, Agent, field), column(Agent._meta.db_table, Agent, "id")
+    position, key, agent_id, order_by = _page_order(field, descending)
     if op is not None:
         compare = {"lt": "<", "gt": ">"}[op]
         conditions = [*conditions, f"({key} {compare} %s OR ({key} = %s AND {agent_id} {compare} %s))"]
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    direction = " DESC" if descending else " ASC"
-    sql = (f"SELECT {position.select()}, {item} {source}{where} ORDER BY {key}{direction}, {agent_id}{direction} "
-           f"LIMIT %s OFFSET %s")
+    sql = f"SELECT {position.select()}, {_representation_item(extras)} {source}{where} {order_by} LIMIT %s OFFSET %s"
     return _PageRead(sql=sql, position=position)
+
+
+def _page_order(field: str, descending: bool) -> tuple[ModelColumns, str, str, str]:
+    """A page's position columns (the id and ``field``), the key's and the
+    id's SQL, and its ``ORDER BY`` (the key, then the id that breaks ties)."""
+    position = ModelColumns(Agent, Agent._meta.db_table, ("id", field))
+    key, agent_id = column(Agent._meta.db_table, Agent, field), column(Agent._meta.db_table, Agent, "id")
+    direction = " DESC" if descending else " ASC"
+    return position, key, agent_id, f"ORDER BY {key}{direction}, {agent_id}{direction}"
 
 
 def skill_texts(agent_id, limit: int) -> list[tuple[str, str]]:
