@@ -61,6 +61,13 @@ class TestOffset:
         body = problem(api(user).get("/api/v1/agents", params), 400, "validation_error")
         assert set(body["errors"]) == set(params)
 
+    @pytest.mark.parametrize(("params", "code"), [({"tag": "x", "limit": 0}, "validation_error"),
+                                                  ({"tag": "x", "sort": "owner"}, "validation_error"),
+                                                  ({"q": "a", "cursor": "not-a-cursor"}, "invalid_cursor")])
+    def test_bad_parameters_of_a_filtered_list_are_400(self, api, user, many, params, code):
+        """The filtered pages take their own path (agents.sql.agents_represented): the same problems."""
+        problem(api(user).get("/api/v1/agents", params), 400, code)
+
     def test_limit_500_is_allowed(self, api, user, many):
         assert api(user).get("/api/v1/agents", {"limit": 500}).status_code == 200
 
